@@ -1,0 +1,1 @@
+//! The device facade: requests and responses, telemetry, events, reported/desired.

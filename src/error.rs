@@ -1,0 +1,211 @@
+//! The one error type of the core.
+//!
+//! Every layer returns [`Error`]; the C API maps each variant to the same
+//! number (negated) in `nimbus_err_t`, so the codes below are stable: add new
+//! variants at the end of their layer's range, never renumber.
+
+use core::fmt;
+
+/// Result of every fallible core operation.
+pub type Result<T> = core::result::Result<T, Error>;
+
+/// What went wrong. Codes are grouped by layer: 1–19 arguments and buffers,
+/// 20–39 transport and connection, 40–59 MQTT protocol, 60–79 cloud dialects,
+/// 80–99 shadow/twin and JSON, 100–119 requests and the device model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u16)]
+#[non_exhaustive]
+pub enum Error {
+    // --- arguments and buffers (1–19) ---
+    /// A required pointer or argument was missing (NULL from C).
+    NullArgument = 1,
+    /// An argument is outside its documented range or malformed.
+    InvalidArgument = 2,
+    /// A caller-provided output buffer is too small for the result.
+    BufferTooSmall = 3,
+    /// A string is not valid UTF-8, or not NUL-terminated within its bound.
+    InvalidString = 4,
+    /// A fixed-capacity table (in-flight messages, handlers, pending
+    /// requests, ...) is full; retry after the pending work completes.
+    Busy = 5,
+    /// The call is not allowed in the client's current state.
+    InvalidState = 6,
+    /// The caller-provided storage is too small or misaligned.
+    StorageTooSmall = 7,
+    /// A topic is longer than the documented bound.
+    TopicTooLong = 8,
+    /// A payload is larger than the buffer or the cloud's limit.
+    PayloadTooLarge = 9,
+
+    // --- transport and connection (20–39) ---
+    /// The transport reported an unrecoverable error.
+    TransportFailed = 20,
+    /// The peer closed the connection.
+    ConnectionClosed = 21,
+    /// No CONNACK arrived within the configured time.
+    ConnackTimeout = 22,
+    /// No PINGRESP arrived within the configured time: the link is dead.
+    PingTimeout = 23,
+    /// Not connected: the operation needs a live session.
+    NotConnected = 24,
+    /// CONNACK 1: the broker refused the protocol version.
+    RefusedProtocolVersion = 25,
+    /// CONNACK 2: the broker refused the client identifier.
+    RefusedIdentifier = 26,
+    /// CONNACK 3: the server is unavailable.
+    RefusedServerUnavailable = 27,
+    /// CONNACK 4: bad user name or password.
+    RefusedBadCredentials = 28,
+    /// CONNACK 5: not authorised.
+    RefusedNotAuthorized = 29,
+    /// CONNACK with a return code above 5.
+    RefusedUnknown = 30,
+    /// TLS handshake or certificate verification failed (reported by ports).
+    TlsFailed = 31,
+
+    // --- MQTT protocol (40–59) ---
+    /// A packet from the network is malformed (bad fixed header, flags,
+    /// lengths or fields).
+    MalformedPacket = 40,
+    /// A packet's remaining length does not fit the receive buffer.
+    PacketTooLarge = 41,
+    /// A packet type that a client must never receive.
+    UnexpectedPacket = 42,
+    /// An acknowledgement for a packet id that is not in flight.
+    UnknownPacketId = 43,
+    /// QoS 2 was asked for; neither cloud supports it.
+    QosNotSupported = 44,
+    /// The broker refused a subscription (SUBACK 0x80).
+    SubscribeRefused = 45,
+    /// A topic name or filter is not valid MQTT (empty, wildcard in a
+    /// topic name, misplaced wildcard, NUL).
+    InvalidTopic = 46,
+
+    // --- cloud dialects (60–79) ---
+    /// A topic is not part of the generic scheme.
+    NotGenericTopic = 60,
+    /// A topic belongs to another device or thing.
+    OtherDevice = 61,
+    /// The cloud would reject this topic or publish (Azure allow-list, AWS
+    /// slash count, reserved prefix).
+    TopicNotAllowed = 62,
+    /// A device id, thing name, shadow name or module id breaks the cloud's rules.
+    InvalidName = 63,
+    /// A property bag or percent-encoding is malformed.
+    InvalidEncoding = 64,
+    /// The per-connection publish rate limit was reached.
+    RateLimited = 65,
+    /// The credentials (SAS key, token) are invalid or expired.
+    InvalidCredentials = 66,
+
+    // --- shadow/twin and JSON (80–99) ---
+    /// JSON is malformed or truncated.
+    InvalidJson = 80,
+    /// JSON nests deeper than the cloud allows.
+    JsonTooDeep = 81,
+    /// A shadow/twin document or patch exceeds the cloud's size limit.
+    DocumentTooLarge = 82,
+    /// A property name breaks the cloud's rules.
+    InvalidPropertyName = 83,
+    /// The cloud rejected the request (the status is reported alongside).
+    Rejected = 84,
+    /// No answer arrived within the configured time.
+    Timeout = 85,
+
+    // --- requests and the device model (100–119) ---
+    /// No handler or sensor is registered for this path or id.
+    NotFound = 100,
+    /// The request handle is unknown, expired, or already answered.
+    UnknownRequest = 101,
+    /// A sensor read callback failed.
+    SensorFailed = 102,
+}
+
+impl Error {
+    /// The stable numeric code of this error (the C API returns its negation).
+    pub const fn code(self) -> u16 {
+        self as u16
+    }
+
+    /// A short, static, English description (what `nimbus_strerror` returns).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Error::NullArgument => "required argument is NULL",
+            Error::InvalidArgument => "invalid argument",
+            Error::BufferTooSmall => "output buffer too small",
+            Error::InvalidString => "string is not valid UTF-8 or not terminated",
+            Error::Busy => "table full, retry later",
+            Error::InvalidState => "call not allowed in this state",
+            Error::StorageTooSmall => "client storage too small or misaligned",
+            Error::TopicTooLong => "topic too long",
+            Error::PayloadTooLarge => "payload too large",
+            Error::TransportFailed => "transport failed",
+            Error::ConnectionClosed => "connection closed by peer",
+            Error::ConnackTimeout => "no CONNACK in time",
+            Error::PingTimeout => "no PINGRESP in time",
+            Error::NotConnected => "not connected",
+            Error::RefusedProtocolVersion => "connection refused: protocol version",
+            Error::RefusedIdentifier => "connection refused: client identifier",
+            Error::RefusedServerUnavailable => "connection refused: server unavailable",
+            Error::RefusedBadCredentials => "connection refused: bad user name or password",
+            Error::RefusedNotAuthorized => "connection refused: not authorised",
+            Error::RefusedUnknown => "connection refused: unknown return code",
+            Error::TlsFailed => "TLS handshake or verification failed",
+            Error::MalformedPacket => "malformed MQTT packet",
+            Error::PacketTooLarge => "MQTT packet larger than the receive buffer",
+            Error::UnexpectedPacket => "unexpected MQTT packet type",
+            Error::UnknownPacketId => "acknowledgement for an unknown packet id",
+            Error::QosNotSupported => "QoS 2 is not supported",
+            Error::SubscribeRefused => "subscription refused by the broker",
+            Error::InvalidTopic => "invalid MQTT topic",
+            Error::NotGenericTopic => "not a generic Nimbus topic",
+            Error::OtherDevice => "topic belongs to another device",
+            Error::TopicNotAllowed => "topic not allowed by the cloud",
+            Error::InvalidName => "invalid device, thing, module or shadow name",
+            Error::InvalidEncoding => "malformed property bag or percent-encoding",
+            Error::RateLimited => "publish rate limit reached",
+            Error::InvalidCredentials => "invalid or expired credentials",
+            Error::InvalidJson => "invalid JSON",
+            Error::JsonTooDeep => "JSON nested too deeply",
+            Error::DocumentTooLarge => "document too large",
+            Error::InvalidPropertyName => "invalid property name",
+            Error::Rejected => "rejected by the cloud",
+            Error::Timeout => "no answer in time",
+            Error::NotFound => "not found",
+            Error::UnknownRequest => "unknown, expired or answered request",
+            Error::SensorFailed => "sensor read failed",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_and_distinct() {
+        let all = [
+            Error::NullArgument,
+            Error::BufferTooSmall,
+            Error::ConnackTimeout,
+            Error::MalformedPacket,
+            Error::NotGenericTopic,
+            Error::InvalidJson,
+            Error::NotFound,
+        ];
+        assert_eq!(
+            all.map(Error::code),
+            [1, 3, 22, 40, 60, 80, 100],
+            "codes are part of the C ABI"
+        );
+        assert_eq!(Error::QosNotSupported.to_string(), "QoS 2 is not supported");
+    }
+}

@@ -1,0 +1,35 @@
+//! Nimbus: one device-to-cloud library for AWS IoT Core and Azure IoT Hub.
+//!
+//! The core is `no_std`, never allocates, and owns no socket, thread or
+//! clock (it is *sans-I/O*): a port hands it a [`mqtt::Transport`] and the
+//! current time, and `poll` does all pending work and says when it next
+//! needs to run.
+//!
+//! Layers, bottom-up (see `DESIGN.md`):
+//! - [`mqtt`]: the MQTT 3.1.1 session engine (QoS 0/1, keepalive, backoff);
+//! - [`cloud`]: the AWS and Azure dialects (generic topics ↔ cloud topics);
+//! - [`twin`]: the device shadow / device twin model;
+//! - [`device`]: the facade the firmware uses (requests, telemetry, reported/desired);
+//! - `ffi`: the C ABI over all of it (`include/nimbus.h`).
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod cloud;
+pub mod device;
+mod error;
+pub mod mqtt;
+pub mod twin;
+
+pub use error::{Error, Result};
+
+/// The static library's panic handler. The core is written never to panic
+/// on input from the network or the C caller; if a bug panics anyway, the
+/// device halts here rather than run on in an unknown state.
+#[cfg(all(feature = "panic-handler", not(feature = "std"), not(test)))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}

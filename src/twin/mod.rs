@@ -1,0 +1,1 @@
+//! Device shadow (AWS) and device twin (Azure) behind one reported/desired model.
