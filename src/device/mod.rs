@@ -1,1 +1,5 @@
 //! The device facade: requests and responses, telemetry, events, reported/desired.
+
+pub mod pending;
+pub mod route;
+pub mod schedule;

@@ -1,0 +1,281 @@
+//! Requests received and not yet answered.
+//!
+//! Every incoming request gets a slot here until the application answers
+//! it, so that the answer can go back the way the request came (an Azure
+//! direct method needs its `$rid`, every route needs the request path).
+//! A slot lives until it is answered or its deadline passes; a handle names
+//! a slot *and* its generation, so a handle that was answered or expired
+//! can never answer a later request that reuses the slot.
+
+use crate::device::route::MAX_PATH_LEN;
+use crate::{Error, Result};
+use heapless::String;
+
+/// Longest Azure request id (`$rid`) kept, in bytes.
+pub const MAX_RID_LEN: usize = 32;
+
+/// How a request reached the device, which decides the way back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// AWS: a publish to `<dev>/request/<path>`; answered on `<dev>/response/<path>`.
+    Topic,
+    /// Azure cloud-to-device message with `subtopic=request.<...>`; answered
+    /// with a device-to-cloud message `subtopic=response.<...>`.
+    C2d,
+    /// Azure direct method; answered on `$iothub/methods/res/<status>/?$rid=<rid>`.
+    Method {
+        /// The request id the hub gave the call.
+        rid: String<MAX_RID_LEN>,
+    },
+}
+
+impl Via {
+    /// An Azure method route, with `rid` checked: 1 to [`MAX_RID_LEN`]
+    /// characters of `[0-9a-zA-Z]`, otherwise `InvalidArgument`.
+    pub fn method(rid: &str) -> Result<Self> {
+        if rid.is_empty() || !rid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(Error::InvalidArgument);
+        }
+        let rid = String::try_from(rid).map_err(|_| Error::InvalidArgument)?;
+        Ok(Via::Method { rid })
+    }
+}
+
+/// A request waiting for its answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    /// The way back.
+    pub via: Via,
+    /// The request path, e.g. `sensor/12/get`.
+    pub path: String<MAX_PATH_LEN>,
+    /// When the request expires, in the port's milliseconds.
+    pub deadline_ms: u64,
+}
+
+/// Names one pending request. Zero is never a valid handle, so C code can
+/// use it as "none".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RequestHandle(u32);
+
+impl RequestHandle {
+    /// The handle as a number (for the C API).
+    pub const fn to_raw(self) -> u32 {
+        self.0
+    }
+
+    /// A handle from a number given back by C code (validated on use).
+    pub const fn from_raw(raw: u32) -> Self {
+        Self(raw)
+    }
+
+    fn new(slot: usize, generation: u16) -> Self {
+        // The slot index fits in 8 bits: N is bounded by a const assertion.
+        Self((u32::from(generation) << 8) | (slot as u32 & 0xff))
+    }
+
+    fn slot(self) -> usize {
+        (self.0 & 0xff) as usize
+    }
+
+    fn generation(self) -> u16 {
+        (self.0 >> 8) as u16
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    generation: u16,
+    entry: Option<Pending>,
+}
+
+/// A fixed table of at most `N` (≤ 255) pending requests.
+#[derive(Debug)]
+pub struct PendingTable<const N: usize> {
+    slots: [Slot; N],
+}
+
+impl<const N: usize> Default for PendingTable<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> PendingTable<N> {
+    const CAPACITY_FITS_A_HANDLE: () = assert!(N > 0 && N <= 255, "1..=255 pending requests");
+
+    /// An empty table.
+    pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CAPACITY_FITS_A_HANDLE;
+        Self {
+            slots: [const {
+                Slot {
+                    generation: 0,
+                    entry: None,
+                }
+            }; N],
+        }
+    }
+
+    /// Records a request that must be answered before `now_ms + timeout_ms`.
+    /// Errors: `Busy` when all `N` slots wait for answers, `TopicTooLong`
+    /// when `path` is over [`MAX_PATH_LEN`].
+    pub fn open(
+        &mut self,
+        via: Via,
+        path: &str,
+        now_ms: u64,
+        timeout_ms: u32,
+    ) -> Result<RequestHandle> {
+        let path = String::try_from(path).map_err(|_| Error::TopicTooLong)?;
+        let (index, slot) = self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .find(|(_, s)| s.entry.is_none())
+            .ok_or(Error::Busy)?;
+        // Generations run 1..=u16::MAX so that no handle is ever zero.
+        slot.generation = slot.generation.checked_add(1).unwrap_or(1);
+        slot.entry = Some(Pending {
+            via,
+            path,
+            deadline_ms: now_ms.saturating_add(u64::from(timeout_ms)),
+        });
+        Ok(RequestHandle::new(index, slot.generation))
+    }
+
+    /// Takes the request `handle` names, to answer it. Each request can be
+    /// taken once; a handle that is unknown, answered or past its deadline
+    /// gives `UnknownRequest` (an expired entry is removed).
+    pub fn take(&mut self, handle: RequestHandle, now_ms: u64) -> Result<Pending> {
+        let slot = self
+            .slots
+            .get_mut(handle.slot())
+            .filter(|s| s.generation == handle.generation())
+            .ok_or(Error::UnknownRequest)?;
+        let pending = slot.entry.take().ok_or(Error::UnknownRequest)?;
+        if now_ms >= pending.deadline_ms {
+            return Err(Error::UnknownRequest);
+        }
+        Ok(pending)
+    }
+
+    /// The request `handle` names, if it still waits (not removed).
+    pub fn get(&self, handle: RequestHandle) -> Option<&Pending> {
+        self.slots
+            .get(handle.slot())
+            .filter(|s| s.generation == handle.generation())
+            .and_then(|s| s.entry.as_ref())
+    }
+
+    /// Removes every request whose deadline has passed, handing each to
+    /// `expired` so that nothing disappears unreported.
+    pub fn expire(&mut self, now_ms: u64, mut expired: impl FnMut(RequestHandle, Pending)) {
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if slot.entry.as_ref().is_some_and(|p| now_ms >= p.deadline_ms) {
+                if let Some(p) = slot.entry.take() {
+                    expired(RequestHandle::new(index, slot.generation), p);
+                }
+            }
+        }
+    }
+
+    /// The earliest deadline, for the poll's next wake time.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.entry.as_ref().map(|p| p.deadline_ms))
+            .min()
+    }
+
+    /// How many requests wait for an answer.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.entry.is_some()).count()
+    }
+
+    /// Whether no request waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_is_answered_at_most_once() {
+        let mut t: PendingTable<2> = PendingTable::new();
+        let h = t.open(Via::Topic, "sensor/list", 0, 1000).unwrap();
+        assert_ne!(h.to_raw(), 0);
+        let p = t.take(h, 10).unwrap();
+        assert_eq!(
+            (p.via, p.path.as_str(), p.deadline_ms),
+            (Via::Topic, "sensor/list", 1000)
+        );
+        assert_eq!(t.take(h, 10), Err(Error::UnknownRequest));
+    }
+
+    #[test]
+    fn a_stale_handle_never_answers_a_newer_request() {
+        let mut t: PendingTable<1> = PendingTable::new();
+        let old = t.open(Via::C2d, "a", 0, 100).unwrap();
+        t.take(old, 1).unwrap();
+        let new = t.open(Via::C2d, "b", 1, 100).unwrap();
+        assert_ne!(old, new);
+        assert_eq!(t.take(old, 2), Err(Error::UnknownRequest));
+        assert_eq!(t.take(new, 2).unwrap().path.as_str(), "b");
+    }
+
+    #[test]
+    fn full_table_is_busy_and_frees_on_answer() {
+        let mut t: PendingTable<2> = PendingTable::new();
+        let a = t.open(Via::method("1f").unwrap(), "x", 0, 100).unwrap();
+        t.open(Via::method("20").unwrap(), "y", 0, 100).unwrap();
+        assert_eq!(t.open(Via::Topic, "z", 0, 100), Err(Error::Busy));
+        t.take(a, 1).unwrap();
+        assert!(t.open(Via::Topic, "z", 1, 100).is_ok());
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn expired_requests_are_reported_once_and_cannot_be_answered() {
+        let mut t: PendingTable<3> = PendingTable::new();
+        let early = t.open(Via::Topic, "early", 0, 50).unwrap();
+        let late = t.open(Via::Topic, "late", 0, 500).unwrap();
+        assert_eq!(t.next_deadline(), Some(50));
+        let mut seen = heapless::Vec::<RequestHandle, 3>::new();
+        t.expire(60, |h, p| {
+            assert_eq!(p.path.as_str(), "early");
+            seen.push(h).unwrap();
+        });
+        assert_eq!(seen.as_slice(), &[early]);
+        t.expire(61, |_, _| panic!("reported twice"));
+        assert_eq!(t.take(early, 61), Err(Error::UnknownRequest));
+        assert_eq!(t.next_deadline(), Some(500));
+        assert_eq!(
+            t.take(late, 500),
+            Err(Error::UnknownRequest),
+            "deadline is exclusive"
+        );
+    }
+
+    #[test]
+    fn bad_rids_paths_and_handles_are_refused() {
+        assert_eq!(Via::method(""), Err(Error::InvalidArgument));
+        assert_eq!(Via::method("1f&x=2"), Err(Error::InvalidArgument));
+        assert_eq!(
+            Via::method(&"a".repeat(MAX_RID_LEN + 1)),
+            Err(Error::InvalidArgument)
+        );
+        let mut t: PendingTable<1> = PendingTable::new();
+        let long = "p".repeat(MAX_PATH_LEN + 1);
+        assert_eq!(t.open(Via::Topic, &long, 0, 1), Err(Error::TopicTooLong));
+        for raw in [0, 1, 0xffff_ffff, 0x100] {
+            assert_eq!(
+                t.take(RequestHandle::from_raw(raw), 0),
+                Err(Error::UnknownRequest)
+            );
+        }
+    }
+}
