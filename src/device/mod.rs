@@ -3,3 +3,5 @@
 pub mod pending;
 pub mod route;
 pub mod schedule;
+pub mod sensor;
+pub mod writer;

@@ -1,0 +1,243 @@
+//! A JSON writer into a caller buffer: no heap, no float formatting.
+
+use crate::{Error, Result};
+
+/// Writes JSON text into a fixed buffer. Every write either fits whole or
+/// fails with `BufferTooSmall`, leaving what was written before intact.
+///
+/// Commas between members are the caller's job (`comma`); strings are
+/// escaped per RFC 8259.
+///
+/// ```
+/// use nimbus::device::writer::JsonWriter;
+/// let mut buf = [0u8; 32];
+/// let mut w = JsonWriter::new(&mut buf);
+/// w.raw("{").unwrap();
+/// w.key("t").unwrap();
+/// w.decimal(-2345, 2).unwrap();
+/// w.raw("}").unwrap();
+/// assert_eq!(w.as_str(), r#"{"t":-23.45}"#);
+/// ```
+#[derive(Debug)]
+pub struct JsonWriter<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl<'b> JsonWriter<'b> {
+    /// A writer that fills `buf` from its start.
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        Self { buf, len: 0 }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The text written so far.
+    pub fn as_str(&self) -> &str {
+        // Only whole UTF-8 strings and ASCII are ever written.
+        core::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// Appends raw text (punctuation, pre-validated JSON).
+    pub fn raw(&mut self, text: &str) -> Result<()> {
+        self.bytes(text.as_bytes())
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        let end = self
+            .len
+            .checked_add(bytes.len())
+            .ok_or(Error::BufferTooSmall)?;
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(Error::BufferTooSmall)?
+            .copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+
+    /// Appends `","` when `needed` (after the first member of an object or array).
+    pub fn comma(&mut self, needed: bool) -> Result<()> {
+        if needed {
+            self.raw(",")
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Appends a quoted, escaped string.
+    pub fn string(&mut self, s: &str) -> Result<()> {
+        let start = self.len;
+        let r = self.string_inner(s);
+        if r.is_err() {
+            self.len = start;
+        }
+        r
+    }
+
+    fn string_inner(&mut self, s: &str) -> Result<()> {
+        self.raw("\"")?;
+        let mut plain = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let esc: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0..=0x1f => b"",
+                _ => continue,
+            };
+            self.bytes(s.as_bytes().get(plain..i).unwrap_or_default())?;
+            plain = i + 1;
+            if esc.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.bytes(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 15)],
+                ])?;
+            } else {
+                self.bytes(esc)?;
+            }
+        }
+        self.bytes(s.as_bytes().get(plain..).unwrap_or_default())?;
+        self.raw("\"")
+    }
+
+    /// Appends `"name":`.
+    pub fn key(&mut self, name: &str) -> Result<()> {
+        self.string(name)?;
+        self.raw(":")
+    }
+
+    /// Appends an unsigned integer.
+    pub fn uint(&mut self, v: u64) -> Result<()> {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut v = v;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.bytes(&digits[at..])
+    }
+
+    /// Appends a signed integer.
+    pub fn int(&mut self, v: i64) -> Result<()> {
+        if v < 0 {
+            let start = self.len;
+            self.raw("-")?;
+            self.uint(v.unsigned_abs())
+                .inspect_err(|_| self.len = start)
+        } else {
+            self.uint(v.unsigned_abs())
+        }
+    }
+
+    /// Appends the exact decimal `mantissa × 10^-decimals` (e.g. 2345, 2 →
+    /// `23.45`), with no binary floating point involved. `decimals` above
+    /// 18 is `InvalidArgument`.
+    pub fn decimal(&mut self, mantissa: i64, decimals: u8) -> Result<()> {
+        if decimals > 18 {
+            return Err(Error::InvalidArgument);
+        }
+        if decimals == 0 {
+            return self.int(mantissa);
+        }
+        let start = self.len;
+        let r = (|| {
+            let scale = 10u64.pow(u32::from(decimals));
+            let abs = mantissa.unsigned_abs();
+            if mantissa < 0 {
+                self.raw("-")?;
+            }
+            self.uint(abs / scale)?;
+            self.raw(".")?;
+            let mut frac = [b'0'; 18];
+            let mut rest = abs % scale;
+            for d in frac[..usize::from(decimals)].iter_mut().rev() {
+                *d = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            self.bytes(&frac[..usize::from(decimals)])
+        })();
+        if r.is_err() {
+            self.len = start;
+        }
+        r
+    }
+
+    /// Appends `true` or `false`.
+    pub fn bool(&mut self, v: bool) -> Result<()> {
+        self.raw(if v { "true" } else { "false" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(f: impl FnOnce(&mut JsonWriter<'_>) -> Result<()>) -> std::string::String {
+        let mut buf = [0u8; 128];
+        let mut w = JsonWriter::new(&mut buf);
+        f(&mut w).unwrap();
+        w.as_str().into()
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        assert_eq!(
+            written(|w| w.string("a\"b\\c\nd\u{1}é")),
+            r#""a\"b\\c\nd\u0001é""#
+        );
+        assert_eq!(written(|w| w.string("")), r#""""#);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(written(|w| w.int(i64::MIN)), "-9223372036854775808");
+        assert_eq!(written(|w| w.uint(u64::MAX)), "18446744073709551615");
+        assert_eq!(written(|w| w.uint(0)), "0");
+        assert_eq!(written(|w| w.decimal(5, 3)), "0.005");
+        assert_eq!(written(|w| w.decimal(-5, 1)), "-0.5");
+        assert_eq!(
+            written(|w| w.decimal(i64::MIN, 18)),
+            "-9.223372036854775808"
+        );
+        assert_eq!(written(|w| w.decimal(120, 0)), "120");
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            JsonWriter::new(&mut buf).decimal(1, 19),
+            Err(Error::InvalidArgument)
+        );
+    }
+
+    #[test]
+    fn a_write_that_does_not_fit_leaves_the_rest_intact() {
+        let mut buf = [0u8; 6];
+        let mut w = JsonWriter::new(&mut buf);
+        w.raw("[").unwrap();
+        assert_eq!(w.string("toolong"), Err(Error::BufferTooSmall));
+        assert_eq!(w.decimal(-123456, 2), Err(Error::BufferTooSmall));
+        assert_eq!(w.int(-123456), Err(Error::BufferTooSmall));
+        assert_eq!(w.as_str(), "[");
+        w.int(-12).unwrap();
+        assert_eq!(w.as_str(), "[-12");
+    }
+}
