@@ -28,6 +28,7 @@ FEATURE_SETS=(
 TARGET=thumbv7em-none-eabihf
 CFLAGS=(-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
         -std=c11 -Wall -Werror -ffreestanding -ffunction-sections -fdata-sections)
+# shellcheck disable=SC2054 # the commas belong to -Wl options
 LDFLAGS=(-nostartfiles -nodefaultlibs -Wl,--gc-sections -Wl,--no-warn-execstack -T tools/size/link.ld)
 OUT=build/size
 PROBE_DIR=tools/size/probe
