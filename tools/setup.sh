@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the demo need on Debian 12,
+# idempotently: a second run only checks, and takes about a second.
+#
+#   apt     only the packages not yet installed (apt-get update first);
+#           as root, or through sudo when not root
+#   rustup  the firmware targets and the rustfmt/clippy components
+#
+# Assumed present (a stock CI machine has them): rustup with a stable
+# toolchain, cargo, git, and apt-get/dpkg-query.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin" # mosquitto lives there; not on a user's PATH
+
+APT_PACKAGES=(
+    mosquitto mosquitto-clients # the local broker of the demo and end-to-end tests
+    gcc-arm-none-eabi           # size report: arm-none-eabi-gcc, -size, -nm
+    qemu-system-arm             # the core's tests on an emulated Cortex-M3
+    valgrind                    # benchmarks (callgrind)
+    python3                     # benchmark runner (cargo's JSON output)
+    libmbedtls-dev              # TLS of the host (POSIX) port
+    libcmocka-dev               # C tests of the API
+    openssl                     # test CA and device certificates
+)
+RUST_TARGETS=(
+    thumbv6m-none-eabi        # Cortex-M0+
+    thumbv7m-none-eabi        # Cortex-M3 (the QEMU run)
+    thumbv7em-none-eabi       # Cortex-M4 without FPU
+    thumbv7em-none-eabihf     # Cortex-M4F (nRF52840), the size report
+    thumbv8m.main-none-eabihf # Cortex-M33 (nRF5340, nRF9160)
+    riscv32imc-unknown-none-elf # ESP32-C3
+)
+RUST_COMPONENTS=(rustfmt clippy)
+
+say() { echo "setup: $*"; }
+die() { echo "setup: $*" >&2; exit 1; }
+
+# --- apt ---
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]]; then
+        as_root=()
+    elif command -v sudo >/dev/null; then
+        as_root=(sudo)
+    else
+        die "need root or sudo to install: ${missing[*]}"
+    fi
+    say "installing ${missing[*]}"
+    apt_opts=(-q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=600)
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update >/dev/null \
+        || die "apt-get update failed"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
+        --no-install-recommends "${missing[@]}" >/dev/null \
+        || die "apt-get install failed for: ${missing[*]}"
+fi
+
+# --- rust ---
+command -v rustup >/dev/null || die "rustup not found: install it from https://rustup.rs first"
+installed_targets=$(rustup target list --installed)
+missing=()
+for target in "${RUST_TARGETS[@]}"; do
+    grep -qx "$target" <<<"$installed_targets" || missing+=("$target")
+done
+if ((${#missing[@]})); then
+    say "adding rust targets ${missing[*]}"
+    rustup target add "${missing[@]}" >/dev/null 2>&1 || die "rustup target add ${missing[*]} failed"
+fi
+installed_components=$(rustup component list --installed)
+missing=()
+for component in "${RUST_COMPONENTS[@]}"; do
+    grep -q "^$component" <<<"$installed_components" || missing+=("$component")
+done
+if ((${#missing[@]})); then
+    say "adding rust components ${missing[*]}"
+    rustup component add "${missing[@]}" >/dev/null 2>&1 || die "rustup component add ${missing[*]} failed"
+fi
+
+# Every tool the scripts call, checked once here so a gap fails early.
+for tool in cargo rustc git python3 timeout mosquitto mosquitto_pub arm-none-eabi-gcc \
+    arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind; do
+    command -v "$tool" >/dev/null || die "$tool is still missing after setup"
+done
+say "ok (${#APT_PACKAGES[@]} apt packages, ${#RUST_TARGETS[@]} rust targets, $(rustc --version))"

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The whole test suite: what CI runs (.ci/run) and what to run before a
+# merge. Stops at the first failing step and names it; every step is
+# bounded by `timeout`. Prints the time of each step at the end.
+#
+#   setup        tools/setup.sh (installs whatever is missing)
+#   fmt          rustfmt check of the workspace and the standalone crates
+#   clippy       -D warnings: workspace (default and all features), then the
+#                QEMU harness and the size probe on their firmware targets
+#   test         host tests (cargo-nextest when installed) and doc tests
+#   build <T>    release build of the core for each firmware target
+#   qemu         the core's tests on an emulated Cortex-M3, with peak stack
+#   size         tools/size-report.sh: flash and RAM on a Cortex-M4F
+#   bench        tools/bench.sh: callgrind instruction counts
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FIRMWARE_TARGETS=(
+    thumbv6m-none-eabi
+    thumbv7em-none-eabi
+    thumbv7em-none-eabihf
+    thumbv8m.main-none-eabihf
+    riscv32imc-unknown-none-elf
+)
+
+timings=()
+run_start=$SECONDS
+
+# step NAME SECONDS COMMAND...: runs COMMAND under `timeout`, stops the
+# suite with a message naming the step when it fails or times out.
+step() {
+    local name=$1 limit=$2
+    shift 2
+    echo
+    echo "==> [$name] $*"
+    local start=$SECONDS rc=0
+    if declare -F "$1" >/dev/null; then
+        set -- bash -c '"$@"' "$1" "$@" # functions below are exported
+    fi
+    timeout -k 10 "$limit" "$@" || rc=$?
+    if ((rc == 124 || rc == 137)); then
+        echo "FAILED: step '$name' timed out after ${limit}s" >&2
+        exit 1
+    elif ((rc != 0)); then
+        echo "FAILED: step '$name' (exit code $rc)" >&2
+        exit 1
+    fi
+    timings+=("$(printf '%-36s %5ds' "$name" $((SECONDS - start)))")
+}
+
+# The harness reports "N passed, M failed" last; require it, so that a run
+# that printed nothing (semihosting off, wrong machine) cannot pass.
+qemu_run() {
+    local log=build/qemu.log
+    mkdir -p build
+    (cd tests/qemu && cargo run --quiet --release) 2>&1 | tee "$log"
+    grep -Eq '^[0-9]+ passed, 0 failed$' "$log" || {
+        echo "qemu: no '<N> passed, 0 failed' line in the output" >&2
+        return 1
+    }
+}
+
+host_tests() {
+    if cargo nextest --version >/dev/null 2>&1; then
+        cargo test --workspace --doc
+        cargo nextest run --workspace # its closing Summary line is the result
+    else
+        cargo test --workspace
+    fi
+}
+
+export -f qemu_run host_tests
+
+step setup 1200 bash tools/setup.sh
+step fmt 120 cargo fmt --all --check
+step "fmt (standalone crates)" 120 bash -c \
+    'cargo fmt --check --manifest-path tests/qemu/Cargo.toml &&
+     cargo fmt --check --manifest-path tools/size/probe/Cargo.toml'
+step clippy 1200 cargo clippy --workspace --all-targets -- -D warnings
+step "clippy (all features)" 1200 cargo clippy --workspace --all-targets --all-features -- -D warnings
+step "clippy (qemu harness)" 900 bash -c 'cd tests/qemu && cargo clippy --release -- -D warnings'
+step "clippy (size probe)" 900 cargo clippy --release --target thumbv7em-none-eabihf \
+    --manifest-path tools/size/probe/Cargo.toml -- -D warnings
+step test 1200 host_tests
+for target in "${FIRMWARE_TARGETS[@]}"; do
+    step "build $target" 600 cargo build --release -p nimbus --target "$target"
+done
+step "qemu build" 900 bash -c 'cd tests/qemu && cargo build --release'
+step qemu 60 qemu_run
+step size 900 bash tools/size-report.sh
+step bench 1200 bash tools/bench.sh
+
+echo
+echo "==> all steps passed"
+printf '%s\n' "${timings[@]}"
+printf '%-36s %5ds\n' total $((SECONDS - run_start))
