@@ -16,7 +16,7 @@
 //! [`json::MAX_DEPTH`], and the per-cloud limits in this module's constants.
 
 pub mod json;
-
+pub mod reported;
 
 mod id;
 mod model;
