@@ -111,6 +111,10 @@ pub enum Error {
     Rejected = 84,
     /// No answer arrived within the configured time.
     Timeout = 85,
+    /// JSON is well-formed but a value has the wrong type or range (a
+    /// version that is not an integer, a patch that is not an object, a
+    /// missing required member).
+    UnexpectedJson = 86,
 
     // --- requests and the device model (100–119) ---
     /// No handler or sensor is registered for this path or id.
@@ -171,6 +175,7 @@ impl Error {
             Error::InvalidPropertyName => "invalid property name",
             Error::Rejected => "rejected by the cloud",
             Error::Timeout => "no answer in time",
+            Error::UnexpectedJson => "unexpected JSON type, range or shape",
             Error::NotFound => "not found",
             Error::UnknownRequest => "unknown, expired or answered request",
             Error::SensorFailed => "sensor read failed",

@@ -1,1 +1,36 @@
 //! Device shadow (AWS) and device twin (Azure) behind one reported/desired model.
+//!
+//! The layer is sans-I/O and knows no topics: requests are written into
+//! caller buffers as plain data ([`Request`]: operation, request id, payload
+//! length) for the dialect layer to put on the right topic, and answers come
+//! back already classified ([`Response`], [`Twin::on_desired`]). Each input
+//! yields an [`Outcome`]: an [`Event`] borrowing the received payload, or
+//! the reason it was [`Ignored`].
+//!
+//! - [`json`]: the zero-copy JSON scanner/validator used throughout;
+//! - [`Twin`]: the state machine (pending requests, timeouts, versions);
+//! - [`reported`]: renders the usual reported device information.
+//!
+//! Bounds: [`MAX_PENDING`] requests by default (const generic `N`), ids of
+//! at most [`MAX_REQUEST_ID_LEN`] bytes, JSON nesting of at most
+//! [`json::MAX_DEPTH`], and the per-cloud limits in this module's constants.
+
+pub mod json;
+pub mod reported;
+
+mod id;
+mod model;
+mod pending;
+mod rules;
+mod write;
+
+pub use id::{RequestId, MAX_REQUEST_ID_LEN};
+pub use model::{
+    AwsReply, Config, Event, Ignored, Outcome, Request, Response, Twin, DEFAULT_TIMEOUT_MS,
+    MAX_PENDING,
+};
+pub use pending::Op;
+pub use rules::{
+    check_shadow_name, Cloud, SpacePolicy, AWS_MAX_CLIENT_TOKEN, AWS_MAX_DEPTH, AWS_MAX_DOCUMENT,
+    AWS_MAX_IN_FLIGHT, AWS_MAX_SHADOW_NAME, AZURE_MAX_DEPTH, AZURE_MAX_NAME, AZURE_MAX_SECTION,
+};

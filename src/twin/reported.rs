@@ -1,0 +1,276 @@
+//! Renders the properties a device usually reports as one JSON object.
+//!
+//! ```json
+//! {"identity":{"name":"..","type":"..","model":"..","manufacturer":"..",
+//!   "manufacturing_date":"..","hardware_version":"..","serial_number":".."},
+//!  "network":{"ipv4":"..","ipv6":"..","mac":"aa:bb:cc:dd:ee:ff","netmask":"..",
+//!   "gateway":"..","dns":{"primary":"..","secondary":".."}},
+//!  "firmware_version":"..",
+//!  "location":{"latitude":47.123456,"longitude":-8.5,"altitude_m":412,"description":".."}}
+//! ```
+//!
+//! Unset fields are left out, and so is a group with nothing set (all unset:
+//! `{}`). Names are valid on both clouds (no `.`, `$` or spaces), the
+//! result nests 3 deep (fits the AWS shadow and Azure twin depth limits),
+//! and there are no arrays (older Azure twins refuse them), hence `dns` as
+//! an object. Coordinates are fixed-point (millionths of a degree) so that
+//! no float formatting code is linked.
+
+use core::fmt::Write as _;
+use core::net::{IpAddr, Ipv4Addr};
+
+use super::write::Out;
+use crate::{Error, Result};
+
+/// Who the device is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Identity<'a> {
+    /// Device name.
+    pub name: Option<&'a str>,
+    /// Device type (rendered as `type`).
+    pub device_type: Option<&'a str>,
+    /// Model.
+    pub model: Option<&'a str>,
+    /// Manufacturer.
+    pub manufacturer: Option<&'a str>,
+    /// Manufacturing date, as text (e.g. ISO 8601 `2024-05-01`).
+    pub manufacturing_date: Option<&'a str>,
+    /// Hardware version.
+    pub hardware_version: Option<&'a str>,
+    /// Serial number.
+    pub serial_number: Option<&'a str>,
+}
+
+/// How the device is connected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Network {
+    /// IPv4 address.
+    pub ipv4: Option<Ipv4Addr>,
+    /// IPv6 address.
+    pub ipv6: Option<core::net::Ipv6Addr>,
+    /// MAC address, rendered `aa:bb:cc:dd:ee:ff`.
+    pub mac: Option<[u8; 6]>,
+    /// IPv4 netmask.
+    pub netmask: Option<Ipv4Addr>,
+    /// Default gateway.
+    pub gateway: Option<IpAddr>,
+    /// Primary DNS server.
+    pub dns_primary: Option<IpAddr>,
+    /// Secondary DNS server.
+    pub dns_secondary: Option<IpAddr>,
+}
+
+/// Where the device is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Location<'a> {
+    /// Latitude and longitude in millionths of a degree.
+    pub coordinates: Option<(i32, i32)>,
+    /// Altitude in metres.
+    pub altitude_m: Option<i32>,
+    /// Free text (site, building, room).
+    pub description: Option<&'a str>,
+}
+
+/// Everything a device usually reports; see the module documentation for
+/// the JSON it becomes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeviceInfo<'a> {
+    /// Identity.
+    pub identity: Identity<'a>,
+    /// Network configuration.
+    pub network: Network,
+    /// Firmware version.
+    pub firmware_version: Option<&'a str>,
+    /// Location.
+    pub location: Location<'a>,
+}
+
+impl DeviceInfo<'_> {
+    /// Renders the object into `out`; returns its length.
+    ///
+    /// Errors: [`Error::BufferTooSmall`] (the buffer content is then
+    /// unspecified).
+    pub fn write_json(&self, out: &mut [u8]) -> Result<usize> {
+        let mut w = Out::new(out);
+        let mut top = Object::open(&mut w)?;
+
+        let id = &self.identity;
+        let ids = [
+            ("name", id.name),
+            ("type", id.device_type),
+            ("model", id.model),
+            ("manufacturer", id.manufacturer),
+            ("manufacturing_date", id.manufacturing_date),
+            ("hardware_version", id.hardware_version),
+            ("serial_number", id.serial_number),
+        ];
+        if ids.iter().any(|(_, v)| v.is_some()) {
+            top.key(&mut w, "identity")?;
+            let mut o = Object::open(&mut w)?;
+            for (name, value) in ids {
+                if let Some(v) = value {
+                    o.key(&mut w, name)?;
+                    string(&mut w, v)?;
+                }
+            }
+            o.close(&mut w)?;
+        }
+
+        let n = &self.network;
+        if *n != Network::default() {
+            top.key(&mut w, "network")?;
+            let mut o = Object::open(&mut w)?;
+            if let Some(ip) = n.ipv4 {
+                o.display(&mut w, "ipv4", ip)?;
+            }
+            if let Some(ip) = n.ipv6 {
+                o.display(&mut w, "ipv6", ip)?;
+            }
+            if let Some(m) = n.mac {
+                o.key(&mut w, "mac")?;
+                write!(
+                    w,
+                    "\"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\"",
+                    m[0], m[1], m[2], m[3], m[4], m[5]
+                )
+                .map_err(|_| Error::BufferTooSmall)?;
+            }
+            if let Some(ip) = n.netmask {
+                o.display(&mut w, "netmask", ip)?;
+            }
+            if let Some(ip) = n.gateway {
+                o.display(&mut w, "gateway", ip)?;
+            }
+            if n.dns_primary.is_some() || n.dns_secondary.is_some() {
+                o.key(&mut w, "dns")?;
+                let mut d = Object::open(&mut w)?;
+                if let Some(ip) = n.dns_primary {
+                    d.display(&mut w, "primary", ip)?;
+                }
+                if let Some(ip) = n.dns_secondary {
+                    d.display(&mut w, "secondary", ip)?;
+                }
+                d.close(&mut w)?;
+            }
+            o.close(&mut w)?;
+        }
+
+        if let Some(v) = self.firmware_version {
+            top.key(&mut w, "firmware_version")?;
+            string(&mut w, v)?;
+        }
+
+        let l = &self.location;
+        if *l != Location::default() {
+            top.key(&mut w, "location")?;
+            let mut o = Object::open(&mut w)?;
+            if let Some((lat, lon)) = l.coordinates {
+                o.key(&mut w, "latitude")?;
+                micro_degrees(&mut w, lat)?;
+                o.key(&mut w, "longitude")?;
+                micro_degrees(&mut w, lon)?;
+            }
+            if let Some(alt) = l.altitude_m {
+                o.key(&mut w, "altitude_m")?;
+                write!(w, "{alt}").map_err(|_| Error::BufferTooSmall)?;
+            }
+            if let Some(d) = l.description {
+                o.key(&mut w, "description")?;
+                string(&mut w, d)?;
+            }
+            o.close(&mut w)?;
+        }
+
+        top.close(&mut w)?;
+        Ok(w.len())
+    }
+}
+
+/// Tracks the commas of one object being written.
+struct Object {
+    first: bool,
+}
+
+impl Object {
+    fn open(w: &mut Out<'_>) -> Result<Self> {
+        w.byte(b'{')?;
+        Ok(Object { first: true })
+    }
+
+    /// Writes `"name":` (names here are constants that need no escaping).
+    fn key(&mut self, w: &mut Out<'_>, name: &str) -> Result<()> {
+        if !self.first {
+            w.byte(b',')?;
+        }
+        self.first = false;
+        w.byte(b'"')?;
+        w.push(name.as_bytes())?;
+        w.push(b"\":")
+    }
+
+    /// Writes a member whose value is the `Display` text, quoted (only
+    /// address types, whose text needs no escaping).
+    fn display(
+        &mut self,
+        w: &mut Out<'_>,
+        name: &str,
+        value: impl core::fmt::Display,
+    ) -> Result<()> {
+        self.key(w, name)?;
+        write!(w, "\"{value}\"").map_err(|_| Error::BufferTooSmall)
+    }
+
+    fn close(self, w: &mut Out<'_>) -> Result<()> {
+        w.byte(b'}')
+    }
+}
+
+/// Writes `s` as a JSON string: `"` and `\` escaped, control characters as
+/// `\n`, `\t`, ... or `\u00XX`; everything else (UTF-8) as is.
+fn string(w: &mut Out<'_>, s: &str) -> Result<()> {
+    w.byte(b'"')?;
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            0x08 => b'b',
+            0x0C => b'f',
+            0x00..=0x1F => 0,
+            _ => continue,
+        };
+        w.push(bytes.get(run..i).unwrap_or(&[]))?;
+        run = i + 1;
+        if short != 0 {
+            w.push(&[b'\\', short])?;
+        } else {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let hex = |n: u8| HEX.get(usize::from(n & 0xF)).copied().unwrap_or(b'0');
+            w.push(&[b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b)])?;
+        }
+    }
+    w.push(bytes.get(run..).unwrap_or(&[]))?;
+    w.byte(b'"')
+}
+
+/// Writes millionths of a degree as a decimal number (`-8.5`, `47.123456`).
+fn micro_degrees(w: &mut Out<'_>, v: i32) -> Result<()> {
+    let sign = if v < 0 { "-" } else { "" };
+    let abs = v.unsigned_abs();
+    let (int, mut frac) = (abs / 1_000_000, abs % 1_000_000);
+    let r = if frac == 0 {
+        write!(w, "{sign}{int}")
+    } else {
+        let mut digits = 6;
+        while frac % 10 == 0 {
+            frac /= 10;
+            digits -= 1;
+        }
+        write!(w, "{sign}{int}.{frac:0digits$}")
+    };
+    r.map_err(|_| Error::BufferTooSmall)
+}
