@@ -39,7 +39,6 @@
 #endif
 
 #include "mbedtls/ctr_drbg.h"
-#include "mbedtls/entropy.h"
 #include "mbedtls/pk.h"
 #include "mbedtls/ssl.h"
 #include "mbedtls/x509_crt.h"
@@ -151,8 +150,8 @@ typedef struct nimbus_posix_transport {
     mbedtls_x509_crt ca;                       /**< trusted CA chain */
     mbedtls_x509_crt cert;                     /**< client certificate */
     mbedtls_pk_context key;                    /**< client private key */
-    mbedtls_ctr_drbg_context drbg;             /**< TLS random generator */
-    mbedtls_entropy_context entropy;           /**< its entropy source */
+    mbedtls_ctr_drbg_context drbg;             /**< TLS random generator,
+                                                    seeded by getentropy() */
 } nimbus_posix_transport_t;
 
 /**

@@ -26,11 +26,26 @@ uint64_t nimbus_posix_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+int nimbus_posix_os_random(void *out, size_t len)
+{
+    unsigned char *p = out;
+
+    while (len > 0) {
+        size_t n = len < 256u ? len : 256u; /* getentropy()'s limit */
+        if (getentropy(p, n) != 0) {
+            return -1;
+        }
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
 uint32_t nimbus_posix_random_u32(void)
 {
     uint32_t value = 0;
 
-    if (getentropy(&value, sizeof value) == 0) {
+    if (nimbus_posix_os_random(&value, sizeof value) == 0) {
         return value;
     }
     /* Not expected on any supported OS; keep working but say so once. */

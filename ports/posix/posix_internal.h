@@ -20,6 +20,10 @@
 void nimbus_posix_log(const nimbus_posix_transport_t *t, const char *fmt, ...)
     NIMBUS_POSIX_PRINTF(2, 3);
 
+/** Fills out with len bytes from the OS's random source (getentropy()).
+ *  Returns 0, or -1 with errno set. */
+int nimbus_posix_os_random(void *out, size_t len);
+
 /* --- TLS through mbedTLS (tls_mbedtls.c) --- */
 
 /** Loads CA, client certificate and key, seeds the DRBG, builds the TLS

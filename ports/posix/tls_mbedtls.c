@@ -16,6 +16,7 @@
 
 #include "posix_internal.h"
 
+#include "mbedtls/entropy.h" /* MBEDTLS_ERR_ENTROPY_SOURCE_FAILED */
 #include "mbedtls/error.h"
 #include "mbedtls/net_sockets.h" /* MBEDTLS_ERR_NET_* codes only */
 
@@ -25,6 +26,19 @@
 
 /* Personalisation string for the DRBG, as mbedTLS recommends. */
 static const unsigned char drbg_personal[] = "nimbus-posix-transport";
+
+/*
+ * Entropy for the DRBG straight from the OS. This replaces an
+ * mbedtls_entropy_context, which would only gather the same OS source
+ * and costs up to 38 KB per transport in some builds (Debian's 2.28
+ * includes HAVEGE state in it).
+ */
+static int os_entropy(void *ctx, unsigned char *out, size_t len)
+{
+    (void)ctx;
+    return nimbus_posix_os_random(out, len) == 0 ? 0
+                                                 : MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
+}
 
 /* ------------------------------------------------------------ logging */
 
@@ -221,7 +235,6 @@ int32_t nimbus_posix_tls_init(nimbus_posix_transport_t *t)
     mbedtls_x509_crt_init(&t->cert);
     mbedtls_pk_init(&t->key);
     mbedtls_ctr_drbg_init(&t->drbg);
-    mbedtls_entropy_init(&t->entropy);
 
     int32_t r = 0;
 #if MBEDTLS_VERSION_MAJOR >= 3 && defined(MBEDTLS_PSA_CRYPTO_C)
@@ -233,8 +246,8 @@ int32_t nimbus_posix_tls_init(nimbus_posix_transport_t *t)
     }
 #endif
     if (r == 0) {
-        int ret = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
-                                        drbg_personal, sizeof drbg_personal - 1u);
+        int ret = mbedtls_ctr_drbg_seed(&t->drbg, os_entropy, NULL, drbg_personal,
+                                        sizeof drbg_personal - 1u);
         if (ret != 0) {
             log_mbedtls(t, "ctr_drbg_seed", ret);
             r = NP_ERR(TLS_FAILED);
@@ -260,7 +273,6 @@ void nimbus_posix_tls_free(nimbus_posix_transport_t *t)
     mbedtls_x509_crt_free(&t->cert);
     mbedtls_pk_free(&t->key);
     mbedtls_ctr_drbg_free(&t->drbg);
-    mbedtls_entropy_free(&t->entropy);
 }
 
 /* ------------------------------------------------------------ session */
@@ -298,9 +310,10 @@ int32_t nimbus_posix_tls_handshake(nimbus_posix_transport_t *t)
                    t->cfg.host, (unsigned)t->cfg.port);
     log_mbedtls(t, what, ret);
     log_verify_result(t);
-    if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
-        nimbus_posix_log(t, "the server aborted the handshake: it may have "
-                            "refused the client certificate");
+    if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE || ret == MBEDTLS_ERR_NET_CONN_RESET ||
+        ret == MBEDTLS_ERR_SSL_CONN_EOF) {
+        nimbus_posix_log(t, "the server ended the handshake: it may have refused "
+                            "the client certificate, or it does not speak TLS here");
     }
     return NP_ERR(TLS_FAILED);
 }

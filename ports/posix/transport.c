@@ -49,9 +49,12 @@ int32_t nimbus_posix_transport_init(nimbus_posix_transport_t *t,
     memset(t, 0, sizeof *t);
     t->fd = -1;
     t->cfg = *cfg;
-    if (cfg->host == NULL || (!cfg->plain_tcp && cfg->ca_file == NULL)) {
-        nimbus_posix_log(t, "config: host%s is required",
-                         cfg->plain_tcp ? "" : " and ca_file (TLS)");
+    if (cfg->host == NULL) {
+        nimbus_posix_log(t, "config: host is required");
+        return NP_ERR(NULL_ARGUMENT);
+    }
+    if (!cfg->plain_tcp && cfg->ca_file == NULL) {
+        nimbus_posix_log(t, "config: TLS needs ca_file (plain TCP needs plain_tcp)");
         return NP_ERR(NULL_ARGUMENT);
     }
     if (cfg->host[0] == '\0' || cfg->port == 0 ||
