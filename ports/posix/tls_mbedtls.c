@@ -369,11 +369,13 @@ int32_t nimbus_posix_tls_recv(nimbus_posix_transport_t *t, uint8_t *buf, size_t 
             continue;
         }
 #endif
+        int32_t err = session_error(t, "TLS recv", ret);
         if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+            /* TLS 1.3 servers check the client after our handshake ends. */
             nimbus_posix_log(t, "the server sent a fatal TLS alert: it may "
                                 "have refused the client certificate");
         }
-        return session_error(t, "TLS recv", ret);
+        return err;
     }
     return 0;
 }

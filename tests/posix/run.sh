@@ -26,7 +26,7 @@ cleanup() {
         done
         kill -9 "$MOSQ_PID" 2>/dev/null || true
     fi
-    rm -rf "$WORK"
+    if [ -n "${NIMBUS_TEST_KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
