@@ -133,6 +133,7 @@ enum nimbus_posix_state {
  */
 typedef struct nimbus_posix_transport {
     nimbus_posix_config_t cfg;                 /**< copy of the config */
+    bool initialised;                          /**< init succeeded */
     int fd;                                    /**< socket, -1 if none */
     uint8_t state;                             /**< enum nimbus_posix_state */
     uint8_t addr_count;                        /**< resolved addresses */
@@ -160,7 +161,8 @@ typedef struct nimbus_posix_transport {
  * Returns 0, -1 (t, cfg, host or, for TLS, ca_file NULL) or -2 (port 0,
  * cert_file without key_file or the reverse, unreadable or invalid PEM,
  * invalid ALPN list), -31 if the TLS library cannot be set up.
- * On failure t needs no deinit.
+ * On failure t is left zeroed: open refuses it (-2), deinit is harmless.
+ * Call it on a fresh or deinitialised transport only (not twice).
  */
 int32_t nimbus_posix_transport_init(nimbus_posix_transport_t *t,
                                     const nimbus_posix_config_t *cfg);
@@ -173,9 +175,9 @@ void nimbus_posix_transport_deinit(nimbus_posix_transport_t *t);
  * Starts or continues the connection: resolves the server, connects
  * without blocking (trying each address), then runs the TLS handshake
  * step by step. Returns 1 when ready, 0 while in progress (call again,
- * e.g. after nimbus_posix_wait()), or -1, -20 (refused, unreachable,
- * resolution failed, connect timeout) or -31 (handshake or verification
- * failed, handshake timeout). After a failure the next call starts over.
+ * e.g. after nimbus_posix_wait()), or -1, -2 (not initialised), -20
+ * (refused, unreachable, resolution failed, connect timeout) or -31
+ * (handshake or verification failed, handshake timeout). After a failure the next call starts over.
  * Name resolution uses getaddrinfo(), which may block for DNS.
  */
 int32_t nimbus_posix_transport_open(void *ctx);

@@ -40,13 +40,10 @@ void nimbus_posix_log(const nimbus_posix_transport_t *t, const char *fmt, ...)
 
 /* ------------------------------------------------------ init / deinit */
 
-int32_t nimbus_posix_transport_init(nimbus_posix_transport_t *t,
-                                    const nimbus_posix_config_t *cfg)
+/* Validates and applies cfg; t is zeroed by the caller. */
+static int32_t init_checked(nimbus_posix_transport_t *t,
+                            const nimbus_posix_config_t *cfg)
 {
-    if (t == NULL || cfg == NULL) {
-        return NP_ERR(NULL_ARGUMENT);
-    }
-    memset(t, 0, sizeof *t);
     t->fd = -1;
     t->cfg = *cfg;
     if (cfg->host == NULL) {
@@ -75,13 +72,30 @@ int32_t nimbus_posix_transport_init(nimbus_posix_transport_t *t,
     return 0;
 }
 
+int32_t nimbus_posix_transport_init(nimbus_posix_transport_t *t,
+                                    const nimbus_posix_config_t *cfg)
+{
+    if (t == NULL || cfg == NULL) {
+        return NP_ERR(NULL_ARGUMENT);
+    }
+    memset(t, 0, sizeof *t);
+    int32_t r = init_checked(t, cfg);
+    if (r != 0) {
+        /* Nothing is held; a later open is refused, deinit is harmless. */
+        memset(t, 0, sizeof *t);
+    }
+    t->fd = -1;
+    t->initialised = r == 0;
+    return r;
+}
+
 void nimbus_posix_transport_deinit(nimbus_posix_transport_t *t)
 {
     if (t == NULL) {
         return;
     }
     nimbus_posix_transport_close(t);
-    if (!t->cfg.plain_tcp) {
+    if (t->initialised && !t->cfg.plain_tcp) {
         nimbus_posix_tls_free(t);
     }
     memset(t, 0, sizeof *t);
@@ -248,6 +262,10 @@ int32_t nimbus_posix_transport_open(void *ctx)
 
     if (t == NULL) {
         return NP_ERR(NULL_ARGUMENT);
+    }
+    if (!t->initialised) {
+        nimbus_posix_log(t, "open: transport not initialised");
+        return NP_ERR(INVALID_ARGUMENT);
     }
     if (t->state == NIMBUS_POSIX_BROKEN) {
         nimbus_posix_transport_close(t); /* start over */

@@ -17,6 +17,7 @@ MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nimbus-posix-test.XXXXXX")
 MOSQ_PID=
 
+# shellcheck disable=SC2317 # called through the EXIT trap
 cleanup() {
     if [ -n "$MOSQ_PID" ] && kill -0 "$MOSQ_PID" 2>/dev/null; then
         kill "$MOSQ_PID" 2>/dev/null || true

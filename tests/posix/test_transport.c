@@ -367,6 +367,11 @@ static void invalid_configs_are_refused(void **state)
     const char *bad_alpn[] = {"", NULL}; /* empty protocol names are invalid */
     cfg.alpn = bad_alpn;
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), -2);
+    /* A transport whose init failed is refused, not half-used. */
+    assert_int_equal(nimbus_posix_transport_open(&t), -2);
+    uint8_t byte = 0;
+    assert_int_equal(nimbus_posix_transport_recv(&t, &byte, 1), -NIMBUS_POSIX_E_NOT_CONNECTED);
+    nimbus_posix_transport_deinit(&t);
     cfg.alpn = NULL;
     /* The same config with everything fixed is accepted. */
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
