@@ -82,6 +82,7 @@ step "clippy (qemu harness)" 900 bash -c 'cd tests/qemu && cargo clippy --releas
 step "clippy (size probe)" 900 cargo clippy --release --target thumbv7em-none-eabihf \
     --manifest-path tools/size/probe/Cargo.toml -- -D warnings
 step test 1200 host_tests
+step "posix port" 300 bash tests/posix/run.sh
 for target in "${FIRMWARE_TARGETS[@]}"; do
     step "build $target" 600 cargo build --release -p nimbus --target "$target"
 done
