@@ -8,7 +8,7 @@
 //! resource is `<hub>/devices/<dev>` (modules: `<hub>/devices/<dev>/modules/<mod>`).
 //!
 //! The HMAC comes from the port through [`HmacSha256`] (mbedTLS is already
-//! on the device).
+//! on the device); the `rustcrypto` feature adds [`RustCryptoHmac`].
 
 use super::percent::encode_into;
 use super::writer::{format_u64, Writer};
@@ -18,10 +18,28 @@ use crate::{Error, Result};
 /// Longest device key, decoded (Azure keys are 16 to 64 bytes).
 pub const MAX_KEY_LEN: usize = 64;
 
-/// HMAC-SHA256, implemented by the port.
+/// HMAC-SHA256, implemented by the port (or by [`RustCryptoHmac`]).
 pub trait HmacSha256 {
     /// The HMAC-SHA256 under `key` of the concatenation of `message`'s parts.
     fn hmac_sha256(&mut self, key: &[u8], message: &[&[u8]]) -> Result<[u8; 32]>;
+}
+
+/// HMAC-SHA256 from RustCrypto's `hmac` and `sha2` crates.
+#[cfg(feature = "rustcrypto")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RustCryptoHmac;
+
+#[cfg(feature = "rustcrypto")]
+impl HmacSha256 for RustCryptoHmac {
+    fn hmac_sha256(&mut self, key: &[u8], message: &[&[u8]]) -> Result<[u8; 32]> {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+            .map_err(|_| Error::InvalidCredentials)?;
+        for part in message {
+            mac.update(part);
+        }
+        Ok(mac.finalize().into_bytes().into())
+    }
 }
 
 /// Writes a SAS token for `device` (and `module`) on `hub`, valid until
