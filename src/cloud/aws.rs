@@ -6,6 +6,7 @@ use super::bag::Property;
 use super::generic::{self, Generic};
 use super::incoming::{Incoming, Request, ShadowOp, ShadowTopic, Via};
 use super::names::check_shadow_name;
+use super::scan::{eat, split_byte, str_eq};
 use super::writer::Writer;
 use crate::{Error, Result};
 
@@ -59,8 +60,8 @@ pub fn publish_topic<'t>(thing: &str, generic: &'t str, props: &[Property<'_>]) 
 /// Classifies an incoming AWS topic for `thing`: a generic request, or a
 /// shadow topic.
 pub fn classify<'t>(thing: &str, topic: &'t str) -> Result<Incoming<'t>> {
-    if topic.starts_with(SHADOW_PREFIX) {
-        return parse_shadow(thing, topic).map(Incoming::Shadow);
+    if let Some(rest) = eat(topic, SHADOW_PREFIX) {
+        return parse_shadow_rest(thing, rest).map(Incoming::Shadow);
     }
     match generic::parse(thing, topic)? {
         Generic::Request(path) => Ok(Incoming::Request(Request {
@@ -77,21 +78,26 @@ pub fn classify<'t>(thing: &str, topic: &'t str) -> Result<Incoming<'t>> {
 /// [`Error::OtherDevice`] for another thing, [`Error::InvalidName`] for a
 /// shadow name that breaks AWS's rules.
 pub fn parse_shadow<'t>(thing: &str, topic: &'t str) -> Result<ShadowTopic<'t>> {
-    let rest = topic
-        .strip_prefix(SHADOW_PREFIX)
-        .ok_or(Error::NotGenericTopic)?;
-    let (name, rest) = rest.split_once('/').ok_or(Error::NotGenericTopic)?;
-    let rest = rest.strip_prefix("shadow/").ok_or(Error::NotGenericTopic)?;
-    let (shadow, suffix) = match rest.strip_prefix("name/") {
+    parse_shadow_rest(
+        thing,
+        eat(topic, SHADOW_PREFIX).ok_or(Error::NotGenericTopic)?,
+    )
+}
+
+/// [`parse_shadow`] after `$aws/things/`.
+fn parse_shadow_rest<'t>(thing: &str, rest: &'t str) -> Result<ShadowTopic<'t>> {
+    let (name, rest) = split_byte(rest, b'/').ok_or(Error::NotGenericTopic)?;
+    let rest = eat(rest, "shadow/").ok_or(Error::NotGenericTopic)?;
+    let (shadow, suffix) = match eat(rest, "name/") {
         Some(named) => {
-            let (shadow, suffix) = named.split_once('/').ok_or(Error::NotGenericTopic)?;
+            let (shadow, suffix) = split_byte(named, b'/').ok_or(Error::NotGenericTopic)?;
             check_shadow_name(shadow)?;
             (Some(shadow), suffix)
         }
         None => (None, rest),
     };
     let op = ShadowOp::from_suffix(suffix).ok_or(Error::NotGenericTopic)?;
-    if name != thing {
+    if !str_eq(name, thing) {
         return Err(Error::OtherDevice);
     }
     Ok(ShadowTopic { shadow, op })

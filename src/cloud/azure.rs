@@ -6,7 +6,10 @@ use super::bag::{check_properties, write_properties, Property, PropertyBag, SUBT
 use super::generic::{self, check_path, check_path_bytes, Generic};
 use super::incoming::{Incoming, Request, TwinResponse, Via};
 use super::names::check_rid;
-use super::percent::{encode_into, is_unreserved};
+use super::percent::is_unreserved;
+use super::scan::{
+    class, eat, split_byte, split_query as split_at_query, str_eq, ESCAPED, UNRESERVED,
+};
 use super::writer::{parse_u64, Writer};
 use crate::{Error, Result};
 
@@ -51,7 +54,8 @@ pub fn publish_topic<'b>(
     props: &[Property<'_>],
     buf: &'b mut [u8],
 ) -> Result<&'b str> {
-    let kind = generic::parse(device, generic)?;
+    // The path is checked while it is copied (`write_dotted`).
+    let kind = generic::split(device, generic)?;
     check_properties(props)?;
     let mut w = Writer::new(buf);
     write_events_prefix(&mut w, device, module)?;
@@ -68,15 +72,25 @@ pub fn publish_topic<'b>(
     w.finish()
 }
 
-/// Writes a checked generic path with `/` → `.`, segments percent-encoded.
+/// Checks a generic path and writes it with `/` → `.`, segments
+/// percent-encoded, in one pass.
 fn write_dotted(w: &mut Writer<'_>, path: &str) -> Result<()> {
-    let mut segments = path.split('/');
-    if let Some(first) = segments.next() {
-        encode_into(w, first.as_bytes())?;
+    let mut after_sep = true;
+    for &b in path.as_bytes() {
+        match class(b) {
+            UNRESERVED => w.push(b)?,
+            ESCAPED => w.push_percent(b)?,
+            _ if b == b'/' && !after_sep => {
+                w.push(b'.')?;
+                after_sep = true;
+                continue;
+            }
+            _ => return Err(Error::NotGenericTopic),
+        }
+        after_sep = false;
     }
-    for segment in segments {
-        w.push(b'.')?;
-        encode_into(w, segment.as_bytes())?;
+    if after_sep {
+        return Err(Error::NotGenericTopic);
     }
     Ok(())
 }
@@ -93,43 +107,55 @@ fn parse_query(query: &str) -> Result<Query<'_>> {
         rid: None,
         version: None,
     };
-    for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').ok_or(Error::InvalidEncoding)?;
-        match name {
-            "$rid" if q.rid.is_none() && !value.is_empty() => q.rid = Some(value),
-            "$version" if q.version.is_none() => {
-                q.version = Some(parse_u64(value).ok_or(Error::InvalidEncoding)?)
+    let mut rest = query;
+    loop {
+        let (pair, tail) = match split_byte(rest, b'&') {
+            Some((pair, tail)) => (pair, Some(tail)),
+            None => (rest, None),
+        };
+        let (name, value) = split_byte(pair, b'=').ok_or(Error::InvalidEncoding)?;
+        if str_eq(name, "$rid") {
+            if q.rid.is_some() || value.is_empty() {
+                return Err(Error::InvalidEncoding);
             }
-            "$rid" | "$version" => return Err(Error::InvalidEncoding),
-            _ => {}
+            q.rid = Some(value);
+        } else if str_eq(name, "$version") {
+            if q.version.is_some() {
+                return Err(Error::InvalidEncoding);
+            }
+            q.version = Some(parse_u64(value).ok_or(Error::InvalidEncoding)?);
+        }
+        match tail {
+            Some(t) => rest = t,
+            None => return Ok(q),
         }
     }
-    Ok(q)
 }
 
 /// Splits `<head>/?<query>`.
 fn split_query(rest: &str) -> Result<(&str, Query<'_>)> {
-    let (head, query) = rest.split_once("/?").ok_or(Error::NotGenericTopic)?;
+    let (head, query) = split_at_query(rest).ok_or(Error::NotGenericTopic)?;
     Ok((head, parse_query(query)?))
 }
 
 /// Classifies an incoming Azure topic for `device` (and `module`).
 pub fn classify<'t>(device: &str, module: Option<&str>, topic: &'t str) -> Result<Incoming<'t>> {
-    if let Some(rest) = topic.strip_prefix("$iothub/") {
-        if let Some(rest) = rest.strip_prefix("methods/POST/") {
+    if let Some(rest) = eat(topic, "$iothub/") {
+        if let Some(rest) = eat(rest, "methods/POST/") {
             return classify_method(topic, rest);
         }
-        if let Some(rest) = rest.strip_prefix("twin/res/") {
-            return classify_twin_response(rest);
-        }
-        if let Some(rest) = rest.strip_prefix("twin/PATCH/properties/desired/") {
-            let query = rest.strip_prefix('?').ok_or(Error::NotGenericTopic)?;
+        if let Some(rest) = eat(rest, "twin/") {
+            if let Some(rest) = eat(rest, "res/") {
+                return classify_twin_response(rest);
+            }
+            let rest = eat(rest, "PATCH/properties/desired/").ok_or(Error::NotGenericTopic)?;
+            let query = eat(rest, "?").ok_or(Error::NotGenericTopic)?;
             let version = parse_query(query)?.version.ok_or(Error::InvalidEncoding)?;
             return Ok(Incoming::Desired { version });
         }
         return Err(Error::NotGenericTopic);
     }
-    if let Some(rest) = topic.strip_prefix("devices/") {
+    if let Some(rest) = eat(topic, "devices/") {
         return classify_c2d(device, module, topic, rest);
     }
     Err(Error::NotGenericTopic)
@@ -168,11 +194,9 @@ fn classify_c2d<'t>(
     topic: &'t str,
     rest: &'t str,
 ) -> Result<Incoming<'t>> {
-    let (dev, rest) = rest.split_once('/').ok_or(Error::NotGenericTopic)?;
-    let raw_bag = rest
-        .strip_prefix("messages/devicebound/")
-        .ok_or(Error::NotGenericTopic)?;
-    if dev != device {
+    let (dev, rest) = split_byte(rest, b'/').ok_or(Error::NotGenericTopic)?;
+    let raw_bag = eat(rest, "messages/devicebound/").ok_or(Error::NotGenericTopic)?;
+    if !str_eq(dev, device) {
         return Err(Error::OtherDevice);
     }
     if module.is_some() {

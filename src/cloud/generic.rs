@@ -6,6 +6,7 @@
 //! and `.` is Azure's path separator (`sensor.12.get`), so a path that
 //! passes here maps to both clouds and back without loss.
 
+use super::scan::{class, eat, split_byte, str_eq, FORBIDDEN};
 use crate::{Error, Result};
 
 /// A generic topic, split into its kind and path (borrowed from the topic).
@@ -21,14 +22,30 @@ pub enum Generic<'t> {
 
 /// True for a byte that may appear inside a path segment.
 #[inline]
-pub(crate) const fn is_segment_byte(b: u8) -> bool {
-    !matches!(b, b'/' | b'+' | b'#' | b'.' | 0..=0x1f | 0x7f)
+pub(crate) fn is_segment_byte(b: u8) -> bool {
+    class(b) != FORBIDDEN
 }
 
 /// Checks a path of `sep`-separated segments (see the module doc).
 #[inline]
 pub(crate) fn check_path(path: &[u8], sep: u8) -> Result<()> {
-    check_path_bytes(path.iter().copied(), sep)
+    // `sep` is always a forbidden segment byte, so one table lookup per
+    // byte decides; separators must each end a non-empty segment.
+    let mut after_sep = true;
+    for &b in path {
+        if class(b) != FORBIDDEN {
+            after_sep = false;
+        } else if b != sep || after_sep {
+            return Err(Error::NotGenericTopic);
+        } else {
+            after_sep = true;
+        }
+    }
+    if after_sep {
+        Err(Error::NotGenericTopic)
+    } else {
+        Ok(())
+    }
 }
 
 /// Like [`check_path`] over any byte source (e.g. decoded bytes of a
@@ -57,19 +74,27 @@ pub(crate) fn check_path_bytes(bytes: impl Iterator<Item = u8>, sep: u8) -> Resu
 /// `device`. [`Error::NotGenericTopic`] if it is not in the scheme,
 /// [`Error::OtherDevice`] if it is for another device.
 pub fn parse<'t>(device: &str, topic: &'t str) -> Result<Generic<'t>> {
-    let (dev, rest) = topic.split_once('/').ok_or(Error::NotGenericTopic)?;
-    let kind = if rest == "events" {
+    let kind = split(device, topic)?;
+    if let Generic::Request(path) | Generic::Response(path) = kind {
+        check_path(path.as_bytes(), b'/')?;
+    }
+    Ok(kind)
+}
+
+/// [`parse`] without checking the path, for callers that check it while
+/// they copy it.
+pub(crate) fn split<'t>(device: &str, topic: &'t str) -> Result<Generic<'t>> {
+    let (dev, rest) = split_byte(topic, b'/').ok_or(Error::NotGenericTopic)?;
+    let kind = if str_eq(rest, "events") {
         Generic::Events
-    } else if let Some(path) = rest.strip_prefix("request/") {
-        check_path(path.as_bytes(), b'/')?;
+    } else if let Some(path) = eat(rest, "request/") {
         Generic::Request(path)
-    } else if let Some(path) = rest.strip_prefix("response/") {
-        check_path(path.as_bytes(), b'/')?;
+    } else if let Some(path) = eat(rest, "response/") {
         Generic::Response(path)
     } else {
         return Err(Error::NotGenericTopic);
     };
-    if dev != device {
+    if !str_eq(dev, device) {
         return Err(if dev.is_empty() {
             Error::NotGenericTopic
         } else {

@@ -203,24 +203,10 @@ impl ShadowOp {
 
     /// The operation for a topic suffix.
     pub fn from_suffix(suffix: &str) -> Option<ShadowOp> {
-        let (verb, outcome) = match suffix.split_once('/') {
-            Some((v, o)) => (v, Some(o)),
-            None => (suffix, None),
-        };
-        Some(match (verb, outcome) {
-            ("update", None) => ShadowOp::Update,
-            ("update", Some("accepted")) => ShadowOp::UpdateAccepted,
-            ("update", Some("rejected")) => ShadowOp::UpdateRejected,
-            ("update", Some("delta")) => ShadowOp::UpdateDelta,
-            ("update", Some("documents")) => ShadowOp::UpdateDocuments,
-            ("get", None) => ShadowOp::Get,
-            ("get", Some("accepted")) => ShadowOp::GetAccepted,
-            ("get", Some("rejected")) => ShadowOp::GetRejected,
-            ("delete", None) => ShadowOp::Delete,
-            ("delete", Some("accepted")) => ShadowOp::DeleteAccepted,
-            ("delete", Some("rejected")) => ShadowOp::DeleteRejected,
-            _ => return None,
-        })
+        // Most candidates differ in length, so this is one or two compares.
+        ShadowOp::ALL
+            .into_iter()
+            .find(|op| super::scan::str_eq(op.as_str(), suffix))
     }
 
     /// True for the operations a device publishes (`update`, `get`,

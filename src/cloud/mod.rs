@@ -26,6 +26,7 @@ mod names;
 mod percent;
 pub mod rate;
 pub mod sas;
+mod scan;
 mod subscribe;
 mod writer;
 

@@ -4,6 +4,7 @@
 //! encoded text and yields decoded bytes on demand, so nothing is copied
 //! unless the caller asks for it with [`Encoded::decode_into`].
 
+use super::scan::{class, UNRESERVED};
 use super::writer::Writer;
 use crate::{Error, Result};
 
@@ -15,18 +16,11 @@ pub(crate) const fn is_unreserved(b: u8) -> bool {
 
 /// Appends `text` percent-encoded.
 pub(crate) fn encode_into(w: &mut Writer<'_>, text: &[u8]) -> Result<()> {
-    let mut rest = text;
-    while !rest.is_empty() {
-        // Copy the longest unreserved run in one go, then encode one byte.
-        let run = rest.iter().take_while(|&&b| is_unreserved(b)).count();
-        let (plain, tail) = rest.split_at(run);
-        w.push_bytes(plain)?;
-        match tail.split_first() {
-            Some((&b, after)) => {
-                w.push_percent(b)?;
-                rest = after;
-            }
-            None => break,
+    for &b in text {
+        if class(b) == UNRESERVED || b == b'.' {
+            w.push(b)?;
+        } else {
+            w.push_percent(b)?;
         }
     }
     Ok(())
