@@ -1,0 +1,100 @@
+//! Hot paths of the cloud dialects, for callgrind instruction counts.
+//!
+//! Each operation is an `#[inline(never)]` function named on the command
+//! line; run one under callgrind and count only inside it:
+//!
+//! ```text
+//! cargo bench --bench cloud_ops --no-run
+//! valgrind --tool=callgrind --toggle-collect='*bench_azure_telemetry_topic*' \
+//!     target/release/deps/cloud_ops-<hash> azure_telemetry_topic
+//! ```
+//!
+//! Without an argument every operation runs once (a smoke test).
+
+use nimbus::cloud::{Cloud, Dialect, Incoming, Property};
+mod harness;
+
+use harness::Op;
+use std::hint::black_box;
+use std::process::ExitCode;
+
+/// Azure telemetry with one property:
+/// `devices/d1/messages/events/subtopic=response.sensor.1.reading&%24.ct=application%2Fjson`.
+#[inline(never)]
+fn bench_azure_telemetry_topic(d: &Dialect<'_>, buf: &mut [u8]) -> usize {
+    let props = [Property::new(
+        black_box("$.ct"),
+        black_box("application/json"),
+    )];
+    d.publish_topic(black_box("d1/response/sensor/1/reading"), &props, buf)
+        .map_or(0, str::len)
+}
+
+/// Classify an Azure direct method call.
+#[inline(never)]
+fn bench_classify_azure_method(d: &Dialect<'_>) -> bool {
+    matches!(
+        d.classify(black_box("$iothub/methods/POST/sensor.12.get/?$rid=1f")),
+        Ok(Incoming::Request(_))
+    )
+}
+
+/// Classify an Azure twin answer.
+#[inline(never)]
+fn bench_classify_azure_twin_response(d: &Dialect<'_>) -> bool {
+    matches!(
+        d.classify(black_box("$iothub/twin/res/204/?$rid=42&$version=5")),
+        Ok(Incoming::TwinResponse(_))
+    )
+}
+
+/// Classify an AWS shadow delta.
+#[inline(never)]
+fn bench_classify_aws_shadow_delta(d: &Dialect<'_>) -> bool {
+    matches!(
+        d.classify(black_box("$aws/things/d1/shadow/update/delta")),
+        Ok(Incoming::Shadow(_))
+    )
+}
+
+fn main() -> ExitCode {
+    harness::main(&[
+        Op {
+            selector: "azure_telemetry_topic",
+            function: "bench_azure_telemetry_topic",
+            reference: Some((230, "C library")),
+            run: || {
+                let azure = Dialect::new(Cloud::Azure, "d1", None).expect("valid id");
+                let mut buf = [0u8; 256];
+                assert_eq!(black_box(bench_azure_telemetry_topic(&azure, &mut buf)), 87);
+            },
+        },
+        Op {
+            selector: "classify_azure_method",
+            function: "bench_classify_azure_method",
+            reference: Some((500, "C library")),
+            run: || {
+                let azure = Dialect::new(Cloud::Azure, "d1", None).expect("valid id");
+                assert!(black_box(bench_classify_azure_method(&azure)));
+            },
+        },
+        Op {
+            selector: "classify_azure_twin_response",
+            function: "bench_classify_azure_twin_response",
+            reference: Some((1277, "C library")),
+            run: || {
+                let azure = Dialect::new(Cloud::Azure, "d1", None).expect("valid id");
+                assert!(black_box(bench_classify_azure_twin_response(&azure)));
+            },
+        },
+        Op {
+            selector: "classify_aws_shadow_delta",
+            function: "bench_classify_aws_shadow_delta",
+            reference: Some((382, "C library")),
+            run: || {
+                let aws = Dialect::new(Cloud::Aws, "d1", None).expect("valid thing");
+                assert!(black_box(bench_classify_aws_shadow_delta(&aws)));
+            },
+        },
+    ])
+}

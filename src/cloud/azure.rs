@@ -1,0 +1,407 @@
+//! Azure IoT Hub dialect (DESIGN.md §4): generic topics become D2C
+//! messages with a `subtopic` property; requests arrive as C2D messages or
+//! direct methods; the twin lives under `$iothub/twin/`.
+
+use super::bag::{check_properties, write_properties, Property, PropertyBag, SUBTOPIC};
+use super::generic::{self, check_path, check_path_bytes, Generic};
+use super::incoming::{Incoming, Request, TwinResponse, Via};
+use super::names::check_rid;
+use super::percent::is_unreserved;
+use super::scan::{
+    class, eat, split_byte, split_query as split_at_query, str_eq, ESCAPED, UNRESERVED,
+};
+use super::writer::{parse_u64, Writer};
+use crate::{Error, Result};
+
+/// The MQTT API version Nimbus speaks by default.
+pub const DEFAULT_API_VERSION: &str = "2021-04-12";
+/// Largest device-to-cloud message (256 KB).
+pub const MAX_D2C_PAYLOAD: usize = 256 * 1024;
+/// Largest direct-method response payload (128 KB).
+pub const MAX_METHOD_PAYLOAD: usize = 128 * 1024;
+/// Largest reported-properties patch (32 KB).
+pub const MAX_TWIN_PATCH: usize = 32 * 1024;
+/// Default (S1) device-to-cloud rate, messages per second.
+pub const D2C_RATE_PER_S: u32 = 100;
+/// Default (S1) twin update rate, per second.
+pub const TWIN_UPDATE_RATE_PER_S: u32 = 50;
+/// Default (S1) twin read rate, per second.
+pub const TWIN_READ_RATE_PER_S: u32 = 100;
+
+const METHOD_RES: &str = "$iothub/methods/res/";
+const TWIN_GET: &str = "$iothub/twin/GET/?$rid=";
+const TWIN_REPORTED: &str = "$iothub/twin/PATCH/properties/reported/?$rid=";
+
+/// Writes `devices/<dev>/[modules/<mod>/]messages/events/`.
+fn write_events_prefix(w: &mut Writer<'_>, device: &str, module: Option<&str>) -> Result<()> {
+    w.push_str("devices/")?;
+    w.push_str(device)?;
+    if let Some(m) = module {
+        w.push_str("/modules/")?;
+        w.push_str(m)?;
+    }
+    w.push_str("/messages/events/")
+}
+
+/// The D2C topic for an outgoing generic topic:
+/// `devices/<dev>/[modules/<mod>/]messages/events/` followed by the
+/// property bag: `subtopic=<path with / → .>` for everything but events,
+/// then `props`, all percent-encoded (so `$.ct` is written `%24.ct`).
+pub fn publish_topic<'b>(
+    device: &str,
+    module: Option<&str>,
+    generic: &str,
+    props: &[Property<'_>],
+    buf: &'b mut [u8],
+) -> Result<&'b str> {
+    // The path is checked while it is copied (`write_dotted`).
+    let kind = generic::split(device, generic)?;
+    check_properties(props)?;
+    let mut w = Writer::new(buf);
+    write_events_prefix(&mut w, device, module)?;
+    let first = match kind {
+        Generic::Events => true,
+        Generic::Response(path) => {
+            w.push_str("subtopic=response.")?;
+            write_dotted(&mut w, path)?;
+            false
+        }
+        Generic::Request(_) => return Err(Error::NotGenericTopic),
+    };
+    write_properties(&mut w, props, first)?;
+    w.finish()
+}
+
+/// Checks a generic path and writes it with `/` → `.`, segments
+/// percent-encoded, in one pass.
+fn write_dotted(w: &mut Writer<'_>, path: &str) -> Result<()> {
+    let mut after_sep = true;
+    for &b in path.as_bytes() {
+        match class(b) {
+            UNRESERVED => w.push(b)?,
+            ESCAPED => w.push_percent(b)?,
+            _ if b == b'/' && !after_sep => {
+                w.push(b'.')?;
+                after_sep = true;
+                continue;
+            }
+            _ => return Err(Error::NotGenericTopic),
+        }
+        after_sep = false;
+    }
+    if after_sep {
+        return Err(Error::NotGenericTopic);
+    }
+    Ok(())
+}
+
+/// The `$rid` and `$version` of an `$iothub` query string. Other parameters
+/// are ignored; a pair without `=` or a repeated parameter is refused.
+struct Query<'t> {
+    rid: Option<&'t str>,
+    version: Option<u64>,
+}
+
+fn parse_query(query: &str) -> Result<Query<'_>> {
+    let mut q = Query {
+        rid: None,
+        version: None,
+    };
+    let mut rest = query;
+    loop {
+        let (pair, tail) = match split_byte(rest, b'&') {
+            Some((pair, tail)) => (pair, Some(tail)),
+            None => (rest, None),
+        };
+        let (name, value) = split_byte(pair, b'=').ok_or(Error::InvalidEncoding)?;
+        if str_eq(name, "$rid") {
+            if q.rid.is_some() || value.is_empty() {
+                return Err(Error::InvalidEncoding);
+            }
+            q.rid = Some(value);
+        } else if str_eq(name, "$version") {
+            if q.version.is_some() {
+                return Err(Error::InvalidEncoding);
+            }
+            q.version = Some(parse_u64(value).ok_or(Error::InvalidEncoding)?);
+        }
+        match tail {
+            Some(t) => rest = t,
+            None => return Ok(q),
+        }
+    }
+}
+
+/// Splits `<head>/?<query>`.
+fn split_query(rest: &str) -> Result<(&str, Query<'_>)> {
+    let (head, query) = split_at_query(rest).ok_or(Error::NotGenericTopic)?;
+    Ok((head, parse_query(query)?))
+}
+
+/// Classifies an incoming Azure topic for `device` (and `module`).
+pub fn classify<'t>(device: &str, module: Option<&str>, topic: &'t str) -> Result<Incoming<'t>> {
+    if let Some(rest) = eat(topic, "$iothub/") {
+        if let Some(rest) = eat(rest, "methods/POST/") {
+            return classify_method(topic, rest);
+        }
+        if let Some(rest) = eat(rest, "twin/") {
+            if let Some(rest) = eat(rest, "res/") {
+                return classify_twin_response(rest);
+            }
+            let rest = eat(rest, "PATCH/properties/desired/").ok_or(Error::NotGenericTopic)?;
+            let query = eat(rest, "?").ok_or(Error::NotGenericTopic)?;
+            let version = parse_query(query)?.version.ok_or(Error::InvalidEncoding)?;
+            return Ok(Incoming::Desired { version });
+        }
+        return Err(Error::NotGenericTopic);
+    }
+    if let Some(rest) = eat(topic, "devices/") {
+        return classify_c2d(device, module, topic, rest);
+    }
+    Err(Error::NotGenericTopic)
+}
+
+fn classify_method<'t>(topic: &'t str, rest: &'t str) -> Result<Incoming<'t>> {
+    let (method, query) = split_query(rest)?;
+    check_path(method.as_bytes(), b'.')?;
+    let rid = query.rid.ok_or(Error::InvalidEncoding)?;
+    if !rid.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::InvalidEncoding);
+    }
+    Ok(Incoming::Request(Request {
+        topic,
+        path: method,
+        via: Via::Method { rid },
+    }))
+}
+
+fn classify_twin_response(rest: &str) -> Result<Incoming<'_>> {
+    let (status, query) = split_query(rest)?;
+    let status = parse_u64(status)
+        .filter(|s| (100..=599).contains(s))
+        .ok_or(Error::InvalidEncoding)?;
+    Ok(Incoming::TwinResponse(TwinResponse {
+        // 100..=599 fits a u16.
+        status: status as u16,
+        rid: query.rid.ok_or(Error::InvalidEncoding)?,
+        version: query.version,
+    }))
+}
+
+fn classify_c2d<'t>(
+    device: &str,
+    module: Option<&str>,
+    topic: &'t str,
+    rest: &'t str,
+) -> Result<Incoming<'t>> {
+    let (dev, rest) = split_byte(rest, b'/').ok_or(Error::NotGenericTopic)?;
+    let raw_bag = eat(rest, "messages/devicebound/").ok_or(Error::NotGenericTopic)?;
+    if !str_eq(dev, device) {
+        return Err(Error::OtherDevice);
+    }
+    if module.is_some() {
+        // Module identities receive no cloud-to-device messages.
+        return Err(Error::TopicNotAllowed);
+    }
+    let bag = PropertyBag::parse(raw_bag)?;
+    let mut subtopic = None;
+    for entry in bag.iter().filter(|e| e.name.eq_decoded(SUBTOPIC)) {
+        if subtopic.is_some() {
+            return Err(Error::InvalidEncoding);
+        }
+        subtopic = Some(entry.value.ok_or(Error::NotGenericTopic)?);
+    }
+    let path = subtopic
+        .ok_or(Error::NotGenericTopic)?
+        .strip_decoded_prefix("request.")
+        .ok_or(Error::NotGenericTopic)?;
+    check_path_bytes(path.bytes(), b'.')?;
+    Ok(Incoming::Request(Request {
+        topic,
+        path: path.raw(),
+        via: Via::C2d(bag),
+    }))
+}
+
+/// The answer topic for a request: a direct method is answered on
+/// `$iothub/methods/res/<status>/?$rid=<rid>`, a C2D request with the D2C
+/// message `devices/<dev>/messages/events/subtopic=response.<path>` (the
+/// status then travels in the payload).
+pub fn response_topic<'b>(
+    device: &str,
+    module: Option<&str>,
+    request: &Request<'_>,
+    status: u16,
+    buf: &'b mut [u8],
+) -> Result<&'b str> {
+    match request.via {
+        Via::Method { rid } => method_response_topic(status, rid, buf),
+        Via::C2d(_) => {
+            let mut w = Writer::new(buf);
+            write_events_prefix(&mut w, device, module)?;
+            w.push_str("subtopic=response.")?;
+            for b in request.path_bytes() {
+                if b == b'/' {
+                    w.push(b'.')?;
+                } else if is_unreserved(b) {
+                    w.push(b)?;
+                } else {
+                    w.push_percent(b)?;
+                }
+            }
+            w.finish()
+        }
+        Via::Topic => Err(Error::InvalidArgument),
+    }
+}
+
+/// `$iothub/methods/res/<status>/?$rid=<rid>`.
+pub fn method_response_topic<'b>(status: u16, rid: &str, buf: &'b mut [u8]) -> Result<&'b str> {
+    check_rid(rid)?;
+    let mut w = Writer::new(buf);
+    w.push_str(METHOD_RES)?;
+    w.push_u64(u64::from(status))?;
+    w.push_str("/?$rid=")?;
+    w.push_str(rid)?;
+    w.finish()
+}
+
+fn rid_topic<'b>(prefix: &str, rid: &str, buf: &'b mut [u8]) -> Result<&'b str> {
+    check_rid(rid)?;
+    let mut w = Writer::new(buf);
+    w.push_str(prefix)?;
+    w.push_str(rid)?;
+    w.finish()
+}
+
+/// `$iothub/twin/GET/?$rid=<rid>`: ask for the whole twin.
+pub fn twin_get_topic<'b>(rid: &str, buf: &'b mut [u8]) -> Result<&'b str> {
+    rid_topic(TWIN_GET, rid, buf)
+}
+
+/// `$iothub/twin/PATCH/properties/reported/?$rid=<rid>`: patch reported.
+pub fn twin_report_topic<'b>(rid: &str, buf: &'b mut [u8]) -> Result<&'b str> {
+    rid_topic(TWIN_REPORTED, rid, buf)
+}
+
+/// The MQTT client id: `<dev>` or `<dev>/<mod>`.
+pub fn client_id<'b>(device: &str, module: Option<&str>, buf: &'b mut [u8]) -> Result<&'b str> {
+    let mut w = Writer::new(buf);
+    w.push_str(device)?;
+    if let Some(m) = module {
+        w.push(b'/')?;
+        w.push_str(m)?;
+    }
+    w.finish()
+}
+
+/// The MQTT username: `<hub>/<dev>/[<mod>/]?api-version=<v>`. The hub is
+/// its host name (`[A-Za-z0-9.-]`), the API version unreserved text
+/// ([`Error::InvalidArgument`] otherwise).
+pub fn username<'b>(
+    hub: &str,
+    device: &str,
+    module: Option<&str>,
+    api_version: &str,
+    buf: &'b mut [u8],
+) -> Result<&'b str> {
+    check_hub(hub)?;
+    if api_version.is_empty() || !api_version.bytes().all(is_unreserved) {
+        return Err(Error::InvalidArgument);
+    }
+    let mut w = Writer::new(buf);
+    w.push_str(hub)?;
+    w.push(b'/')?;
+    w.push_str(device)?;
+    w.push(b'/')?;
+    if let Some(m) = module {
+        w.push_str(m)?;
+        w.push(b'/')?;
+    }
+    w.push_str("?api-version=")?;
+    w.push_str(api_version)?;
+    w.finish()
+}
+
+/// Checks an IoT Hub host name: non-empty, `[A-Za-z0-9.-]`.
+pub(crate) fn check_hub(hub: &str) -> Result<()> {
+    if hub.is_empty()
+        || !hub
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        return Err(Error::InvalidArgument);
+    }
+    Ok(())
+}
+
+/// What an allowed Azure publish is, for its payload limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Allowed {
+    D2c,
+    TwinGet,
+    TwinReport,
+    MethodResponse,
+}
+
+impl Allowed {
+    pub(crate) const fn max_payload(self) -> usize {
+        match self {
+            Allowed::D2c => MAX_D2C_PAYLOAD,
+            Allowed::TwinGet | Allowed::TwinReport => MAX_TWIN_PATCH,
+            Allowed::MethodResponse => MAX_METHOD_PAYLOAD,
+        }
+    }
+}
+
+/// The Azure allow-list: D2C events of this device/module, twin GET and
+/// reported PATCH, method responses. Anything else is
+/// [`Error::TopicNotAllowed`] (events of another identity:
+/// [`Error::OtherDevice`]).
+pub(crate) fn allowed(device: &str, module: Option<&str>, topic: &str) -> Result<Allowed> {
+    if let Some(rest) = topic.strip_prefix("devices/") {
+        let (dev, rest) = rest.split_once('/').ok_or(Error::TopicNotAllowed)?;
+        let (module_in_topic, rest) = match rest.strip_prefix("modules/") {
+            Some(r) => {
+                let (m, r) = r.split_once('/').ok_or(Error::TopicNotAllowed)?;
+                (Some(m), r)
+            }
+            None => (None, rest),
+        };
+        let bag = rest
+            .strip_prefix("messages/events/")
+            .ok_or(Error::TopicNotAllowed)?;
+        if dev != device || module_in_topic != module {
+            return Err(Error::OtherDevice);
+        }
+        if bag.contains('/') {
+            return Err(Error::TopicNotAllowed);
+        }
+        PropertyBag::parse(bag)?;
+        return Ok(Allowed::D2c);
+    }
+    let rid_only = |rest: &str| -> Result<()> {
+        let q = parse_query(rest)?;
+        if q.rid.is_none() {
+            return Err(Error::TopicNotAllowed);
+        }
+        Ok(())
+    };
+    if let Some(rest) = topic.strip_prefix("$iothub/twin/GET/?") {
+        rid_only(rest)?;
+        return Ok(Allowed::TwinGet);
+    }
+    if let Some(rest) = topic.strip_prefix("$iothub/twin/PATCH/properties/reported/?") {
+        rid_only(rest)?;
+        return Ok(Allowed::TwinReport);
+    }
+    if let Some(rest) = topic.strip_prefix(METHOD_RES) {
+        let (status, query) = rest.split_once("/?").ok_or(Error::TopicNotAllowed)?;
+        if parse_u64(status).is_none_or(|s| s > u64::from(u16::MAX)) {
+            return Err(Error::TopicNotAllowed);
+        }
+        rid_only(query)?;
+        return Ok(Allowed::MethodResponse);
+    }
+    Err(Error::TopicNotAllowed)
+}

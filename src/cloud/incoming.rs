@@ -1,0 +1,228 @@
+//! What an incoming cloud topic means: the result of
+//! [`Dialect::classify`](super::Dialect::classify).
+//!
+//! Everything here borrows from the topic; nothing is decoded or copied
+//! until the caller asks for it.
+
+use super::bag::PropertyBag;
+use super::percent::DecodedBytes;
+use super::writer::Writer;
+use crate::Result;
+
+/// An incoming topic, classified. A topic that is none of these is refused
+/// by `classify` with an [`Error`](crate::Error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Incoming<'t> {
+    /// A request for the device (any cloud).
+    Request(Request<'t>),
+    /// An AWS shadow topic (answers to get/update/delete, and `update/delta`,
+    /// whose payload carries the desired change and its version).
+    Shadow(ShadowTopic<'t>),
+    /// An Azure twin answer to a GET or a reported PATCH.
+    TwinResponse(TwinResponse<'t>),
+    /// An Azure desired-properties patch.
+    Desired {
+        /// The twin version after the patch.
+        version: u64,
+    },
+}
+
+/// A request for the device, and how it came (which decides the way back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'t> {
+    pub(crate) topic: &'t str,
+    pub(crate) path: &'t str,
+    pub(crate) via: Via<'t>,
+}
+
+/// How a request reached the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via<'t> {
+    /// AWS: the generic topic `<dev>/request/<path>` itself.
+    Topic,
+    /// Azure cloud-to-device message; the bag holds every property of the
+    /// message (`subtopic`, `$.mid`, `$.to`, user properties), still encoded.
+    C2d(PropertyBag<'t>),
+    /// Azure direct method, answered with its request id.
+    Method {
+        /// The request id (hex) to answer with.
+        rid: &'t str,
+    },
+}
+
+impl<'t> Request<'t> {
+    /// The cloud topic the request arrived on.
+    pub fn cloud_topic(&self) -> &'t str {
+        self.topic
+    }
+
+    /// How the request came.
+    pub fn via(&self) -> Via<'t> {
+        self.via
+    }
+
+    /// The generic path (`sensor/12/get`), produced byte by byte: `.` of
+    /// Azure paths becomes `/`, and C2D values are percent-decoded.
+    pub fn path_bytes(&self) -> PathBytes<'t> {
+        let bytes = self.path.as_bytes();
+        match self.via {
+            Via::Topic => PathBytes {
+                src: Src::Raw(bytes.iter()),
+                dotted: false,
+            },
+            Via::Method { .. } => PathBytes {
+                src: Src::Raw(bytes.iter()),
+                dotted: true,
+            },
+            Via::C2d(_) => PathBytes {
+                src: Src::Decoded(super::percent::Encoded::checked(self.path).bytes()),
+                dotted: true,
+            },
+        }
+    }
+
+    /// True if the generic path equals `path` (e.g. `"sensor/list"`).
+    pub fn path_is(&self, path: &str) -> bool {
+        self.path_bytes().eq(path.bytes())
+    }
+
+    /// The generic path, borrowed when the cloud topic holds it as is (AWS),
+    /// otherwise written into `buf`.
+    pub fn path<'o>(&self, buf: &'o mut [u8]) -> Result<&'o str>
+    where
+        't: 'o,
+    {
+        if self.via == Via::Topic {
+            return Ok(self.path);
+        }
+        let mut w = Writer::new(buf);
+        self.write_path(&mut w)?;
+        w.finish()
+    }
+
+    pub(crate) fn write_path(&self, w: &mut Writer<'_>) -> Result<()> {
+        for b in self.path_bytes() {
+            w.push(b)?;
+        }
+        Ok(())
+    }
+}
+
+enum Src<'t> {
+    Raw(core::slice::Iter<'t, u8>),
+    Decoded(DecodedBytes<'t>),
+}
+
+/// The bytes of a request's generic path; see [`Request::path_bytes`].
+pub struct PathBytes<'t> {
+    src: Src<'t>,
+    dotted: bool,
+}
+
+impl Iterator for PathBytes<'_> {
+    type Item = u8;
+
+    #[inline]
+    fn next(&mut self) -> Option<u8> {
+        let b = match &mut self.src {
+            Src::Raw(it) => it.next().copied(),
+            Src::Decoded(it) => it.next(),
+        }?;
+        Some(if self.dotted && b == b'.' { b'/' } else { b })
+    }
+}
+
+/// An AWS shadow topic: which shadow and which operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShadowTopic<'t> {
+    /// The named shadow, or `None` for the classic shadow.
+    pub shadow: Option<&'t str>,
+    /// The operation suffix.
+    pub op: ShadowOp,
+}
+
+/// The suffixes of AWS shadow topics (DESIGN.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShadowOp {
+    /// `update` (device → cloud).
+    Update,
+    /// `update/accepted`.
+    UpdateAccepted,
+    /// `update/rejected`.
+    UpdateRejected,
+    /// `update/delta`: desired differs from reported.
+    UpdateDelta,
+    /// `update/documents`: the whole document before and after an update.
+    UpdateDocuments,
+    /// `get` (device → cloud).
+    Get,
+    /// `get/accepted`.
+    GetAccepted,
+    /// `get/rejected`.
+    GetRejected,
+    /// `delete` (device → cloud).
+    Delete,
+    /// `delete/accepted`.
+    DeleteAccepted,
+    /// `delete/rejected`.
+    DeleteRejected,
+}
+
+impl ShadowOp {
+    /// Every operation, in the order of DESIGN.md.
+    pub const ALL: [ShadowOp; 11] = [
+        ShadowOp::Update,
+        ShadowOp::UpdateAccepted,
+        ShadowOp::UpdateRejected,
+        ShadowOp::UpdateDelta,
+        ShadowOp::UpdateDocuments,
+        ShadowOp::Get,
+        ShadowOp::GetAccepted,
+        ShadowOp::GetRejected,
+        ShadowOp::Delete,
+        ShadowOp::DeleteAccepted,
+        ShadowOp::DeleteRejected,
+    ];
+
+    /// The topic suffix, e.g. `"update/delta"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ShadowOp::Update => "update",
+            ShadowOp::UpdateAccepted => "update/accepted",
+            ShadowOp::UpdateRejected => "update/rejected",
+            ShadowOp::UpdateDelta => "update/delta",
+            ShadowOp::UpdateDocuments => "update/documents",
+            ShadowOp::Get => "get",
+            ShadowOp::GetAccepted => "get/accepted",
+            ShadowOp::GetRejected => "get/rejected",
+            ShadowOp::Delete => "delete",
+            ShadowOp::DeleteAccepted => "delete/accepted",
+            ShadowOp::DeleteRejected => "delete/rejected",
+        }
+    }
+
+    /// The operation for a topic suffix.
+    pub fn from_suffix(suffix: &str) -> Option<ShadowOp> {
+        // Most candidates differ in length, so this is one or two compares.
+        ShadowOp::ALL
+            .into_iter()
+            .find(|op| super::scan::str_eq(op.as_str(), suffix))
+    }
+
+    /// True for the operations a device publishes (`update`, `get`,
+    /// `delete`); the others are published by AWS only.
+    pub const fn is_request(self) -> bool {
+        matches!(self, ShadowOp::Update | ShadowOp::Get | ShadowOp::Delete)
+    }
+}
+
+/// An Azure twin answer: `$iothub/twin/res/<status>/?$rid=<rid>[&$version=<v>]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TwinResponse<'t> {
+    /// The HTTP-like status (200 for GET, 204 for an accepted PATCH).
+    pub status: u16,
+    /// The request id of the GET or PATCH this answers.
+    pub rid: &'t str,
+    /// The new reported version, on an accepted PATCH.
+    pub version: Option<u64>,
+}
