@@ -6,7 +6,9 @@
  * platform services the core needs: a monotonic clock, random numbers and
  * HMAC-SHA256 (for Azure SAS tokens).
  *
- * Transport functions follow the core's transport interface exactly:
+ * The transport is the shared one of ports/common (nimbus_net.h); this
+ * header gives it the POSIX port's names. Transport functions follow the
+ * core's transport interface exactly:
  *   int32_t open(void *ctx);
  *   int32_t send(void *ctx, const uint8_t *buf, size_t len);
  *   int32_t recv(void *ctx, uint8_t *buf, size_t len);
@@ -28,132 +30,63 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sys/socket.h>
-
-/* mbedtls/version.h exists in every version and pulls in the build
- * configuration: mbedtls/config.h (or MBEDTLS_CONFIG_FILE) in 2.x,
- * mbedtls/build_info.h in 3.x, which is named here to be explicit. */
-#include "mbedtls/version.h"
-#if MBEDTLS_VERSION_MAJOR >= 3
-#include "mbedtls/build_info.h"
-#endif
-
-#include "mbedtls/ctr_drbg.h"
-#include "mbedtls/pk.h"
-#include "mbedtls/ssl.h"
-#include "mbedtls/x509_crt.h"
+#include "nimbus_net.h" /* ports/common: the shared socket + TLS transport */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /*
- * Error codes, returned negated. They equal the Nimbus core's stable
- * nimbus::Error codes (src/error.rs); once nimbus.h is generated, its
- * enum replaces this one.
+ * Error codes, returned negated: the shared transport's codes, which equal
+ * the Nimbus core's stable nimbus::Error codes (src/error.rs).
  */
 enum nimbus_posix_error {
     /** A required pointer was NULL. */
-    NIMBUS_POSIX_E_NULL_ARGUMENT = 1,
+    NIMBUS_POSIX_E_NULL_ARGUMENT = NIMBUS_NET_E_NULL_ARGUMENT,
     /** An argument or configuration value is out of range or malformed,
      *  or a file (CA, certificate, key) cannot be loaded. */
-    NIMBUS_POSIX_E_INVALID_ARGUMENT = 2,
+    NIMBUS_POSIX_E_INVALID_ARGUMENT = NIMBUS_NET_E_INVALID_ARGUMENT,
     /** Socket error, name resolution failure, connection refused,
      *  unreachable or timed out. */
-    NIMBUS_POSIX_E_TRANSPORT_FAILED = 20,
+    NIMBUS_POSIX_E_TRANSPORT_FAILED = NIMBUS_NET_E_TRANSPORT_FAILED,
     /** The peer closed the connection (EOF, TLS close-notify, reset). */
-    NIMBUS_POSIX_E_CONNECTION_CLOSED = 21,
+    NIMBUS_POSIX_E_CONNECTION_CLOSED = NIMBUS_NET_E_CONNECTION_CLOSED,
     /** send/recv on a transport that is not open. */
-    NIMBUS_POSIX_E_NOT_CONNECTED = 24,
+    NIMBUS_POSIX_E_NOT_CONNECTED = NIMBUS_NET_E_NOT_CONNECTED,
     /** TLS handshake failed, or certificate verification failed (the
      *  reason is logged), or a fatal TLS alert arrived. */
-    NIMBUS_POSIX_E_TLS_FAILED = 31,
+    NIMBUS_POSIX_E_TLS_FAILED = NIMBUS_NET_E_TLS_FAILED,
 };
 
 /** Connect + handshake timeout used when the configuration says 0. */
-#define NIMBUS_POSIX_DEFAULT_CONNECT_TIMEOUT_MS 10000u
+#define NIMBUS_POSIX_DEFAULT_CONNECT_TIMEOUT_MS NIMBUS_NET_DEFAULT_CONNECT_TIMEOUT_MS
 
 /** How many resolved addresses of the server are tried, in order. */
-#define NIMBUS_POSIX_MAX_ADDRS 4
+#define NIMBUS_POSIX_MAX_ADDRS NIMBUS_NET_MAX_ADDRS
 
 /** Length of an HMAC-SHA256 result in bytes. */
-#define NIMBUS_POSIX_HMAC_SHA256_LEN 32
+#define NIMBUS_POSIX_HMAC_SHA256_LEN NIMBUS_NET_HMAC_SHA256_LEN
 
 /** Receives one log line (no trailing newline), e.g. why a certificate
  *  was rejected. Never receives key material. */
-typedef void (*nimbus_posix_log_fn)(void *user, const char *line);
+typedef nimbus_net_log_fn nimbus_posix_log_fn;
 
 /**
- * Transport configuration. Copied by nimbus_posix_transport_init(); the
- * strings and the ALPN array it points to must outlive the transport.
+ * Transport configuration (see nimbus_net_config_t for every field): host,
+ * connect_address, port, ca_file/cert_file/key_file or the in-memory
+ * ca_pem/cert_pem/key_pem, alpn, plain_tcp, connect_timeout_ms, log,
+ * log_user. Copied by nimbus_posix_transport_init(); the strings and the
+ * ALPN array it points to must outlive the transport. Log lines go to
+ * stderr when log is NULL.
  */
-typedef struct nimbus_posix_config {
-    /** Server name (required). Sent as SNI and verified against the
-     *  server certificate; also resolved and connected to unless
-     *  connect_address is set. With mbedTLS 2.x it must be a DNS name
-     *  in the certificate (2.x does not verify IP address SANs). */
-    const char *host;
-    /** Optional address or name to connect to instead of host, e.g.
-     *  "127.0.0.1" or "::1"; SNI and verification still use host. */
-    const char *connect_address;
-    /** TCP port (required, 1-65535), e.g. 8883, or 443 with ALPN. */
-    uint16_t port;
-    /** PEM file with the trusted CA certificate(s). Required for TLS. */
-    const char *ca_file;
-    /** Optional PEM client certificate (chain); needs key_file. */
-    const char *cert_file;
-    /** PEM private key of cert_file (unencrypted). */
-    const char *key_file;
-    /** Optional NULL-terminated ALPN list, e.g. {"x-amzn-mqtt-ca", NULL}. */
-    const char **alpn;
-    /** Plain TCP without TLS. TLS is used unless this is set. */
-    bool plain_tcp;
-    /** Deadline for TCP connect + TLS handshake, counted from the first
-     *  open call; 0 means NIMBUS_POSIX_DEFAULT_CONNECT_TIMEOUT_MS. */
-    uint32_t connect_timeout_ms;
-    /** Optional log sink; NULL writes lines to stderr. */
-    nimbus_posix_log_fn log;
-    /** Passed to log unchanged. */
-    void *log_user;
-} nimbus_posix_config_t;
-
-/** Where the transport is in its life; internal, exposed for sizing. */
-enum nimbus_posix_state {
-    NIMBUS_POSIX_IDLE = 0,     /**< no socket; open starts a connection */
-    NIMBUS_POSIX_CONNECTING,   /**< non-blocking TCP connect under way */
-    NIMBUS_POSIX_HANDSHAKING,  /**< TLS handshake under way */
-    NIMBUS_POSIX_READY,        /**< send/recv may be used */
-    NIMBUS_POSIX_BROKEN,       /**< a send/recv failed; close, then open */
-};
+typedef nimbus_net_config_t nimbus_posix_config_t;
 
 /**
  * One connection to one server. Treat all fields as private; allocate it
  * statically or on the stack and initialise it with
  * nimbus_posix_transport_init().
  */
-typedef struct nimbus_posix_transport {
-    nimbus_posix_config_t cfg;                 /**< copy of the config */
-    bool initialised;                          /**< init succeeded */
-    int fd;                                    /**< socket, -1 if none */
-    uint8_t state;                             /**< enum nimbus_posix_state */
-    uint8_t addr_count;                        /**< resolved addresses */
-    uint8_t addr_next;                         /**< next address to try */
-    bool want_write;                           /**< TLS/send waits for POLLOUT */
-    int32_t broken_error;                      /**< error repeated once BROKEN */
-    size_t pending_write;                      /**< TLS record length queued by a
-                                                    send that returned 0 */
-    uint64_t deadline_ms;                      /**< connect + handshake deadline */
-    struct sockaddr_storage addrs[NIMBUS_POSIX_MAX_ADDRS]; /**< resolved */
-    socklen_t addr_lens[NIMBUS_POSIX_MAX_ADDRS];           /**< their lengths */
-    /* TLS state (unused with plain_tcp). */
-    mbedtls_ssl_context ssl;                   /**< the TLS session */
-    mbedtls_ssl_config conf;                   /**< shared TLS settings */
-    mbedtls_x509_crt ca;                       /**< trusted CA chain */
-    mbedtls_x509_crt cert;                     /**< client certificate */
-    mbedtls_pk_context key;                    /**< client private key */
-    mbedtls_ctr_drbg_context drbg;             /**< TLS random generator,
-                                                    seeded by getentropy() */
-} nimbus_posix_transport_t;
+typedef nimbus_net_transport_t nimbus_posix_transport_t;
 
 /**
  * Validates cfg, copies it into t, and for TLS loads the CA, client

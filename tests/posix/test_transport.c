@@ -415,6 +415,57 @@ static void tls_good_client_gets_connack(void **state)
     nimbus_posix_transport_deinit(&t);
 }
 
+/* Reads a whole (small) file into a NUL-terminated buffer. */
+static void read_text(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap - 1u, f);
+    assert_true(n > 0 && n < cap - 1u);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+static void tls_pem_credentials_from_memory(void **state)
+{
+    (void)state;
+    nimbus_posix_transport_t t;
+    paths_t p;
+    static char ca[8192], cert[8192], key[4096];
+    nimbus_posix_config_t cfg = tls_config(&p, "ca", DEV1, env.tls_port);
+
+    read_text(p.ca, ca, sizeof ca);
+    read_text(p.cert, cert, sizeof cert);
+    read_text(p.key, key, sizeof key);
+    /* A credential given both ways is refused. */
+    cfg.ca_pem = ca;
+    assert_int_equal(nimbus_posix_transport_init(&t, &cfg), -2);
+    cfg.ca_file = NULL;
+    cfg.cert_pem = cert;
+    assert_int_equal(nimbus_posix_transport_init(&t, &cfg), -2);
+    cfg.cert_file = NULL;
+    /* PEM certificate with a key file is fine; PEM without a key is not. */
+    assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
+    nimbus_posix_transport_deinit(&t);
+    cfg.key_file = NULL;
+    assert_int_equal(nimbus_posix_transport_init(&t, &cfg), -2);
+    cfg.key_pem = cert; /* a certificate is not a key */
+    assert_int_equal(nimbus_posix_transport_init(&t, &cfg), -2);
+    cfg.key_pem = key;
+    assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
+    assert_int_equal(drive_open(&t), 1);
+    assert_connack(&t, DEV1);
+    nimbus_posix_transport_deinit(&t);
+    /* A wrong CA in memory fails verification like a wrong CA file. */
+    snprintf(p.ca, sizeof p.ca, "%s/other-ca.crt", env.certs);
+    read_text(p.ca, ca, sizeof ca);
+    log_reset();
+    assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
+    assert_int_equal(drive_open(&t), -31);
+    assert_non_null(strstr(log_text, "rejected"));
+    nimbus_posix_transport_deinit(&t);
+}
+
 static void tls_second_device_with_alpn_over_ipv6(void **state)
 {
     (void)state;
@@ -960,6 +1011,7 @@ int main(void)
         cmocka_unit_test(invalid_configs_are_refused),
         cmocka_unit_test(send_recv_before_open_say_not_connected),
         cmocka_unit_test(tls_good_client_gets_connack),
+        cmocka_unit_test(tls_pem_credentials_from_memory),
         cmocka_unit_test(tls_second_device_with_alpn_over_ipv6),
         cmocka_unit_test(tls_peer_close_is_21_and_reopen_works),
         cmocka_unit_test(tls_host_as_ip_address),

@@ -1,20 +1,22 @@
 /*
- * tls_mbedtls.c - TLS for the POSIX transport through mbedTLS 2.28 or 3.x.
+ * net_tls_mbedtls.c - TLS for the shared transport through mbedTLS 2.28
+ * or 3.x.
  *
  * The server is always verified (MBEDTLS_SSL_VERIFY_REQUIRED) against the
  * configured CA and host name. Socket I/O goes through our own callbacks
  * so a closed peer never raises SIGPIPE and "would block" maps to
  * WANT_READ/WANT_WRITE, which the transport reports as 0.
  */
+#if !defined(NIMBUS_NET_LWIP) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE /* glibc: POSIX 2008 plus BSD socket extras */
+#endif
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 
-#include "posix_internal.h"
+#include "net_internal.h"
 
 #include "mbedtls/entropy.h" /* MBEDTLS_ERR_ENTROPY_SOURCE_FAILED */
 #include "mbedtls/error.h"
@@ -25,7 +27,7 @@
 #endif
 
 /* Personalisation string for the DRBG, as mbedTLS recommends. */
-static const unsigned char drbg_personal[] = "nimbus-posix-transport";
+static const unsigned char drbg_personal[] = "nimbus-net-transport";
 
 /*
  * Entropy for the DRBG straight from the OS. This replaces an
@@ -36,25 +38,25 @@ static const unsigned char drbg_personal[] = "nimbus-posix-transport";
 static int os_entropy(void *ctx, unsigned char *out, size_t len)
 {
     (void)ctx;
-    return nimbus_posix_os_random(out, len) == 0 ? 0
+    return nimbus_net_os_random(out, len) == 0 ? 0
                                                  : MBEDTLS_ERR_ENTROPY_SOURCE_FAILED;
 }
 
 /* ------------------------------------------------------------ logging */
 
 /* Logs what mbedTLS error ret means, prefixed by what we were doing. */
-static void log_mbedtls(const nimbus_posix_transport_t *t, const char *what,
+static void log_mbedtls(const nimbus_net_transport_t *t, const char *what,
                         int ret)
 {
     char text[128] = "";
 #if defined(MBEDTLS_ERROR_C)
     mbedtls_strerror(ret, text, sizeof text);
 #endif
-    nimbus_posix_log(t, "%s: -0x%04x %s", what, (unsigned)-ret, text);
+    nimbus_net_log(t, "%s: -0x%04x %s", what, (unsigned)-ret, text);
 }
 
 /* Logs why the server certificate was rejected, if it was. */
-static void log_verify_result(const nimbus_posix_transport_t *t)
+static void log_verify_result(const nimbus_net_transport_t *t)
 {
     uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
 
@@ -71,7 +73,7 @@ static void log_verify_result(const nimbus_posix_transport_t *t)
         }
     }
 #endif
-    nimbus_posix_log(t, "server certificate of %s rejected (flags 0x%08x): %s",
+    nimbus_net_log(t, "server certificate of %s rejected (flags 0x%08x): %s",
                      t->cfg.host, (unsigned)flags, text);
 }
 
@@ -79,14 +81,14 @@ static void log_verify_result(const nimbus_posix_transport_t *t)
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
-    const nimbus_posix_transport_t *t = ctx;
+    const nimbus_net_transport_t *t = ctx;
     if (len > INT_MAX) {
         len = INT_MAX;
     }
 #if defined(MSG_NOSIGNAL)
-    ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
+    ssize_t n = NN_SEND(t->fd, buf, len, MSG_NOSIGNAL);
 #else
-    ssize_t n = send(t->fd, buf, len, 0); /* SO_NOSIGPIPE is set instead */
+    ssize_t n = NN_SEND(t->fd, buf, len, 0); /* SO_NOSIGPIPE, or no signals */
 #endif
     if (n >= 0) {
         return (int)n;
@@ -97,17 +99,17 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
     if (errno == EPIPE || errno == ECONNRESET) {
         return MBEDTLS_ERR_NET_CONN_RESET;
     }
-    nimbus_posix_log(t, "send: %s", strerror(errno));
+    nimbus_net_log(t, "send: %s", strerror(errno));
     return MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
-    const nimbus_posix_transport_t *t = ctx;
+    const nimbus_net_transport_t *t = ctx;
     if (len > INT_MAX) {
         len = INT_MAX;
     }
-    ssize_t n = recv(t->fd, buf, len, 0);
+    ssize_t n = NN_RECV(t->fd, buf, len, 0);
     if (n >= 0) {
         return (int)n; /* 0 is EOF: mbedTLS reports MBEDTLS_ERR_SSL_CONN_EOF */
     }
@@ -117,7 +119,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     if (errno == ECONNRESET) {
         return MBEDTLS_ERR_NET_CONN_RESET;
     }
-    nimbus_posix_log(t, "recv: %s", strerror(errno));
+    nimbus_net_log(t, "recv: %s", strerror(errno));
     return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
@@ -130,66 +132,104 @@ static bool is_retry(int ret)
 }
 
 /* Maps a fatal mbedTLS error on an established session to our codes. */
-static int32_t session_error(const nimbus_posix_transport_t *t, const char *what,
+static int32_t session_error(const nimbus_net_transport_t *t, const char *what,
                              int ret)
 {
     if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || ret == MBEDTLS_ERR_SSL_CONN_EOF ||
         ret == MBEDTLS_ERR_NET_CONN_RESET) {
-        return NP_ERR(CONNECTION_CLOSED);
+        return NN_ERR(CONNECTION_CLOSED);
     }
     log_mbedtls(t, what, ret);
     if (ret == MBEDTLS_ERR_NET_SEND_FAILED || ret == MBEDTLS_ERR_NET_RECV_FAILED) {
-        return NP_ERR(TRANSPORT_FAILED);
+        return NN_ERR(TRANSPORT_FAILED);
     }
-    return NP_ERR(TLS_FAILED);
+    return NN_ERR(TLS_FAILED);
 }
 
 /* ------------------------------------------------------------ set-up */
 
-/* Loads the CA, client certificate and key. 0 or -2 (logged). */
-static int32_t load_credentials(nimbus_posix_transport_t *t)
+/* Parses one certificate (chain) from a file or from PEM text into crt.
+ * Returns the mbedTLS result (> 0: that many certificates skipped). */
+static int parse_crt(mbedtls_x509_crt *crt, const char *file, const char *pem)
 {
-    int ret = mbedtls_x509_crt_parse_file(&t->ca, t->cfg.ca_file);
+    if (pem != NULL) {
+        /* PEM input must include the terminating NUL in its length. */
+        return mbedtls_x509_crt_parse(crt, (const unsigned char *)pem, strlen(pem) + 1u);
+    }
+#if defined(MBEDTLS_FS_IO)
+    return mbedtls_x509_crt_parse_file(crt, file);
+#else
+    (void)file;
+    return MBEDTLS_ERR_X509_FEATURE_UNAVAILABLE;
+#endif
+}
+
+/* Parses the private key from a file or from PEM text. */
+static int parse_key(nimbus_net_transport_t *t)
+{
+    if (t->cfg.key_pem != NULL) {
+        const unsigned char *pem = (const unsigned char *)t->cfg.key_pem;
+        size_t len = strlen(t->cfg.key_pem) + 1u;
+#if MBEDTLS_VERSION_MAJOR >= 3
+        /* 3.x takes an RNG for blinding while checking the key. */
+        return mbedtls_pk_parse_key(&t->key, pem, len, NULL, 0, mbedtls_ctr_drbg_random,
+                                    &t->drbg);
+#else
+        return mbedtls_pk_parse_key(&t->key, pem, len, NULL, 0);
+#endif
+    }
+#if defined(MBEDTLS_FS_IO)
+#if MBEDTLS_VERSION_MAJOR >= 3
+    return mbedtls_pk_parse_keyfile(&t->key, t->cfg.key_file, NULL, mbedtls_ctr_drbg_random,
+                                    &t->drbg);
+#else
+    return mbedtls_pk_parse_keyfile(&t->key, t->cfg.key_file, NULL);
+#endif
+#else
+    return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE;
+#endif
+}
+
+/* Loads the CA, client certificate and key. 0 or -2 (logged). */
+static int32_t load_credentials(nimbus_net_transport_t *t)
+{
+    const char *ca_name = t->cfg.ca_pem != NULL ? "CA (PEM)" : t->cfg.ca_file;
+    int ret = parse_crt(&t->ca, t->cfg.ca_file, t->cfg.ca_pem);
     if (ret < 0) {
-        log_mbedtls(t, t->cfg.ca_file, ret);
-        return NP_ERR(INVALID_ARGUMENT);
+        log_mbedtls(t, ca_name, ret);
+        return NN_ERR(INVALID_ARGUMENT);
     }
     if (ret > 0) {
-        nimbus_posix_log(t, "%s: %d certificate(s) skipped as invalid",
-                         t->cfg.ca_file, ret);
+        nimbus_net_log(t, "%s: %d certificate(s) skipped as invalid", ca_name, ret);
     }
-    if (t->cfg.cert_file == NULL) {
+    if (t->cfg.cert_file == NULL && t->cfg.cert_pem == NULL) {
         return 0;
     }
-    ret = mbedtls_x509_crt_parse_file(&t->cert, t->cfg.cert_file);
+    const char *cert_name = t->cfg.cert_pem != NULL ? "client certificate (PEM)"
+                                                    : t->cfg.cert_file;
+    ret = parse_crt(&t->cert, t->cfg.cert_file, t->cfg.cert_pem);
     if (ret != 0) {
-        log_mbedtls(t, t->cfg.cert_file, ret < 0 ? ret : MBEDTLS_ERR_X509_INVALID_FORMAT);
-        return NP_ERR(INVALID_ARGUMENT);
+        log_mbedtls(t, cert_name, ret < 0 ? ret : MBEDTLS_ERR_X509_INVALID_FORMAT);
+        return NN_ERR(INVALID_ARGUMENT);
     }
-#if MBEDTLS_VERSION_MAJOR >= 3
-    /* 3.x takes an RNG for blinding while checking the key. */
-    ret = mbedtls_pk_parse_keyfile(&t->key, t->cfg.key_file, NULL,
-                                   mbedtls_ctr_drbg_random, &t->drbg);
-#else
-    ret = mbedtls_pk_parse_keyfile(&t->key, t->cfg.key_file, NULL);
-#endif
+    ret = parse_key(t);
     if (ret != 0) {
         /* The text names the file and the parse error, never the key. */
-        log_mbedtls(t, t->cfg.key_file, ret);
-        return NP_ERR(INVALID_ARGUMENT);
+        log_mbedtls(t, t->cfg.key_pem != NULL ? "client key (PEM)" : t->cfg.key_file, ret);
+        return NN_ERR(INVALID_ARGUMENT);
     }
     return 0;
 }
 
 /* Applies the transport's settings to t->conf. 0, -2 or -31 (logged). */
-static int32_t configure(nimbus_posix_transport_t *t)
+static int32_t configure(nimbus_net_transport_t *t)
 {
     int ret = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
                                           MBEDTLS_SSL_TRANSPORT_STREAM,
                                           MBEDTLS_SSL_PRESET_DEFAULT);
     if (ret != 0) {
         log_mbedtls(t, "ssl_config_defaults", ret);
-        return NP_ERR(TLS_FAILED);
+        return NN_ERR(TLS_FAILED);
     }
 #if MBEDTLS_VERSION_MAJOR < 3
     /* 2.x may still offer TLS 1.0/1.1; neither cloud accepts them. 3.x
@@ -200,11 +240,11 @@ static int32_t configure(nimbus_posix_transport_t *t)
     mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
     mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
-    if (t->cfg.cert_file != NULL) {
+    if (t->cfg.cert_file != NULL || t->cfg.cert_pem != NULL) {
         ret = mbedtls_ssl_conf_own_cert(&t->conf, &t->cert, &t->key);
         if (ret != 0) {
             log_mbedtls(t, "client certificate and key", ret);
-            return NP_ERR(INVALID_ARGUMENT);
+            return NN_ERR(INVALID_ARGUMENT);
         }
     }
     if (t->cfg.alpn != NULL) {
@@ -212,22 +252,22 @@ static int32_t configure(nimbus_posix_transport_t *t)
         ret = mbedtls_ssl_conf_alpn_protocols(&t->conf, t->cfg.alpn);
         if (ret != 0) {
             log_mbedtls(t, "ALPN list", ret);
-            return NP_ERR(INVALID_ARGUMENT);
+            return NN_ERR(INVALID_ARGUMENT);
         }
 #else
-        nimbus_posix_log(t, "ALPN requested but mbedTLS lacks MBEDTLS_SSL_ALPN");
-        return NP_ERR(INVALID_ARGUMENT);
+        nimbus_net_log(t, "ALPN requested but mbedTLS lacks MBEDTLS_SSL_ALPN");
+        return NN_ERR(INVALID_ARGUMENT);
 #endif
     }
     ret = mbedtls_ssl_setup(&t->ssl, &t->conf);
     if (ret != 0) {
         log_mbedtls(t, "ssl_setup", ret);
-        return NP_ERR(TLS_FAILED);
+        return NN_ERR(TLS_FAILED);
     }
     return 0;
 }
 
-int32_t nimbus_posix_tls_init(nimbus_posix_transport_t *t)
+int32_t nimbus_net_tls_init(nimbus_net_transport_t *t)
 {
     mbedtls_ssl_init(&t->ssl);
     mbedtls_ssl_config_init(&t->conf);
@@ -241,8 +281,8 @@ int32_t nimbus_posix_tls_init(nimbus_posix_transport_t *t)
     /* Idempotent; needed before any TLS 1.3 or PSA-backed operation. */
     psa_status_t status = psa_crypto_init();
     if (status != PSA_SUCCESS) {
-        nimbus_posix_log(t, "psa_crypto_init: %d", (int)status);
-        r = NP_ERR(TLS_FAILED);
+        nimbus_net_log(t, "psa_crypto_init: %d", (int)status);
+        r = NN_ERR(TLS_FAILED);
     }
 #endif
     if (r == 0) {
@@ -250,7 +290,7 @@ int32_t nimbus_posix_tls_init(nimbus_posix_transport_t *t)
                                         sizeof drbg_personal - 1u);
         if (ret != 0) {
             log_mbedtls(t, "ctr_drbg_seed", ret);
-            r = NP_ERR(TLS_FAILED);
+            r = NN_ERR(TLS_FAILED);
         }
     }
     if (r == 0) {
@@ -260,12 +300,12 @@ int32_t nimbus_posix_tls_init(nimbus_posix_transport_t *t)
         r = configure(t);
     }
     if (r != 0) {
-        nimbus_posix_tls_free(t);
+        nimbus_net_tls_free(t);
     }
     return r;
 }
 
-void nimbus_posix_tls_free(nimbus_posix_transport_t *t)
+void nimbus_net_tls_free(nimbus_net_transport_t *t)
 {
     mbedtls_ssl_free(&t->ssl);
     mbedtls_ssl_config_free(&t->conf);
@@ -277,7 +317,7 @@ void nimbus_posix_tls_free(nimbus_posix_transport_t *t)
 
 /* ------------------------------------------------------------ session */
 
-int32_t nimbus_posix_tls_start(nimbus_posix_transport_t *t)
+int32_t nimbus_net_tls_start(nimbus_net_transport_t *t)
 {
     int ret = mbedtls_ssl_session_reset(&t->ssl);
     if (ret == 0) {
@@ -286,7 +326,7 @@ int32_t nimbus_posix_tls_start(nimbus_posix_transport_t *t)
     }
     if (ret != 0) {
         log_mbedtls(t, "TLS session set-up", ret);
-        return NP_ERR(TLS_FAILED);
+        return NN_ERR(TLS_FAILED);
     }
     mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
     t->want_write = false;
@@ -294,7 +334,7 @@ int32_t nimbus_posix_tls_start(nimbus_posix_transport_t *t)
     return 0;
 }
 
-int32_t nimbus_posix_tls_handshake(nimbus_posix_transport_t *t)
+int32_t nimbus_net_tls_handshake(nimbus_net_transport_t *t)
 {
     int ret = mbedtls_ssl_handshake(&t->ssl);
     if (ret == 0) {
@@ -312,22 +352,22 @@ int32_t nimbus_posix_tls_handshake(nimbus_posix_transport_t *t)
     log_verify_result(t);
     if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE || ret == MBEDTLS_ERR_NET_CONN_RESET ||
         ret == MBEDTLS_ERR_SSL_CONN_EOF) {
-        nimbus_posix_log(t, "the server ended the handshake: it may have refused "
+        nimbus_net_log(t, "the server ended the handshake: it may have refused "
                             "the client certificate, or it does not speak TLS here");
     }
-    return NP_ERR(TLS_FAILED);
+    return NN_ERR(TLS_FAILED);
 }
 
-int32_t nimbus_posix_tls_send(nimbus_posix_transport_t *t, const uint8_t *buf,
+int32_t nimbus_net_tls_send(nimbus_net_transport_t *t, const uint8_t *buf,
                               size_t len)
 {
     /* mbedTLS must be called again with the same data after WANT_WRITE:
      * retry exactly the length it was given then. */
     if (t->pending_write > 0) {
         if (len < t->pending_write) {
-            nimbus_posix_log(t, "send retried with %zu bytes, %zu are queued",
+            nimbus_net_log(t, "send retried with %zu bytes, %zu are queued",
                              len, t->pending_write);
-            return NP_ERR(INVALID_ARGUMENT);
+            return NN_ERR(INVALID_ARGUMENT);
         }
         len = t->pending_write;
     }
@@ -343,12 +383,12 @@ int32_t nimbus_posix_tls_send(nimbus_posix_transport_t *t, const uint8_t *buf,
         return 0;
     }
     int32_t err = session_error(t, "TLS send", ret);
-    t->state = NIMBUS_POSIX_BROKEN;
+    t->state = NIMBUS_NET_BROKEN;
     t->broken_error = err;
     return err;
 }
 
-int32_t nimbus_posix_tls_recv(nimbus_posix_transport_t *t, uint8_t *buf, size_t len)
+int32_t nimbus_net_tls_recv(nimbus_net_transport_t *t, uint8_t *buf, size_t len)
 {
     /* A TLS 1.3 server may send session tickets at any time; mbedTLS 3.x
      * can report each one; they carry no data, so read on (bounded). */
@@ -358,7 +398,7 @@ int32_t nimbus_posix_tls_recv(nimbus_posix_transport_t *t, uint8_t *buf, size_t 
             return (int32_t)ret;
         }
         if (ret == 0) {
-            return NP_ERR(CONNECTION_CLOSED); /* EOF without close-notify */
+            return NN_ERR(CONNECTION_CLOSED); /* EOF without close-notify */
         }
         if (is_retry(ret)) {
             t->want_write = ret == MBEDTLS_ERR_SSL_WANT_WRITE;
@@ -372,7 +412,7 @@ int32_t nimbus_posix_tls_recv(nimbus_posix_transport_t *t, uint8_t *buf, size_t 
         int32_t err = session_error(t, "TLS recv", ret);
         if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
             /* TLS 1.3 servers check the client after our handshake ends. */
-            nimbus_posix_log(t, "the server sent a fatal TLS alert: it may "
+            nimbus_net_log(t, "the server sent a fatal TLS alert: it may "
                                 "have refused the client certificate");
         }
         return err;
@@ -380,9 +420,9 @@ int32_t nimbus_posix_tls_recv(nimbus_posix_transport_t *t, uint8_t *buf, size_t 
     return 0;
 }
 
-void nimbus_posix_tls_close(nimbus_posix_transport_t *t)
+void nimbus_net_tls_close(nimbus_net_transport_t *t)
 {
-    if (t->state == NIMBUS_POSIX_READY && t->fd >= 0) {
+    if (t->state == NIMBUS_NET_READY && t->fd >= 0) {
         /* One attempt; if the socket is full the peer sees a plain close. */
         (void)mbedtls_ssl_close_notify(&t->ssl);
     }
@@ -390,7 +430,7 @@ void nimbus_posix_tls_close(nimbus_posix_transport_t *t)
     t->pending_write = 0;
 }
 
-bool nimbus_posix_tls_has_pending(const nimbus_posix_transport_t *t)
+bool nimbus_net_tls_has_pending(const nimbus_net_transport_t *t)
 {
     return mbedtls_ssl_get_bytes_avail(&t->ssl) > 0;
 }
