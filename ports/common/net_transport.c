@@ -109,7 +109,7 @@ void nimbus_net_deinit(nimbus_net_transport_t *t)
  * writable (want_write); errors and hang-ups count as ready. fd < 0 only
  * sleeps. Returns > 0 ready, 0 timed out, < 0 failed (errno set).
  */
-static int fd_wait(int fd, bool want_read, bool want_write, uint32_t timeout_ms)
+int nimbus_net_fd_wait(int fd, bool want_read, bool want_write, uint32_t timeout_ms)
 {
 #if defined(NIMBUS_NET_USE_SELECT)
     fd_set rd;
@@ -301,7 +301,7 @@ static int32_t connect_check(nimbus_net_transport_t *t)
 {
     char text[48];
 
-    int n = fd_wait(t->fd, false, true, 0);
+    int n = nimbus_net_fd_wait(t->fd, false, true, 0);
     if (n < 0 && errno != EINTR) {
         nimbus_net_log(t, "poll: %s", strerror(errno));
         return NN_ERR(TRANSPORT_FAILED);
@@ -542,11 +542,11 @@ int32_t nimbus_net_wait(nimbus_net_transport_t *t, uint32_t timeout_ms)
     }
     if (!nimbus_net_has_socket(t)) {
         /* Nothing to watch: the caller only wants to sleep. */
-        (void)fd_wait(-1, false, false, timeout_ms);
+        (void)nimbus_net_fd_wait(-1, false, false, timeout_ms);
         return 0;
     }
     bool want_write = t->state == NIMBUS_NET_CONNECTING || t->want_write;
-    int n = fd_wait(t->fd, true, want_write, timeout_ms);
+    int n = nimbus_net_fd_wait(t->fd, true, want_write, timeout_ms);
     if (n < 0) {
         if (errno == EINTR) {
             return 0;

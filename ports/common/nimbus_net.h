@@ -228,6 +228,15 @@ bool nimbus_net_has_socket(const nimbus_net_transport_t *t);
 int32_t nimbus_net_wait(nimbus_net_transport_t *t, uint32_t timeout_ms);
 
 /**
+ * Waits up to timeout_ms for the descriptor fd alone to become readable
+ * (want_read) or writable (want_write); errors and hang-ups count as
+ * ready. fd < 0 only sleeps. For callers that must not hold the
+ * transport while they wait (see ports/freertos); nimbus_net_wait() is
+ * the usual call. Returns > 0 ready, 0 timed out, < 0 failed (errno).
+ */
+int nimbus_net_fd_wait(int fd, bool want_read, bool want_write, uint32_t timeout_ms);
+
+/**
  * HMAC-SHA256 of msg under key into out (32 bytes) through mbedTLS.
  * key or msg may be NULL only when their length is 0. Returns 0, -1
  * (NULL out, or NULL with a non-zero length) or -2 (mbedTLS refused).
