@@ -103,15 +103,24 @@ nimbus_client_t *nimbus_freertos_lock(nimbus_freertos_t *nf, uint32_t timeout_ms
     return (nimbus_client_t *)(void *)nf->client;
 }
 
-void nimbus_freertos_wake(nimbus_freertos_t *nf)
+/* Notifies the Nimbus task; the caller holds the lock, so the task
+ * cannot be deleted meanwhile. */
+static void notify_task(nimbus_freertos_t *nf)
 {
-    if (nf == NULL) {
-        return;
-    }
     TaskHandle_t task = nf->task;
     if (task != NULL && task != xTaskGetCurrentTaskHandle()) {
         (void)xTaskNotifyGive(task);
     }
+}
+
+void nimbus_freertos_wake(nimbus_freertos_t *nf)
+{
+    if (nf == NULL || !nf->initialised) {
+        return;
+    }
+    (void)xSemaphoreTakeRecursive(nf->lock, portMAX_DELAY);
+    notify_task(nf);
+    (void)xSemaphoreGiveRecursive(nf->lock);
 }
 
 void nimbus_freertos_unlock(nimbus_freertos_t *nf)
@@ -119,8 +128,8 @@ void nimbus_freertos_unlock(nimbus_freertos_t *nf)
     if (nf == NULL || !nf->initialised) {
         return;
     }
+    notify_task(nf);
     (void)xSemaphoreGiveRecursive(nf->lock);
-    nimbus_freertos_wake(nf);
 }
 
 /* ---------------------------------------------------------------- task */
@@ -233,13 +242,15 @@ static void nimbus_task(void *arg)
     }
     disconnect(nf, c);
     TaskHandle_t stopper = nf->stopper;
-    nf->task = NULL;
+    nf->finished = true;
     (void)xSemaphoreGiveRecursive(nf->lock);
     nimbus_freertos_log(NIMBUS_FREERTOS_LOG_INFO, "task stopped");
-    if (stopper != NULL) {
-        (void)xTaskNotifyGive(stopper);
+    (void)xTaskNotifyGive(stopper);
+    /* The stopping task deletes this one: then the control block and the
+     * stack of a static start may be reused as soon as stop returns. */
+    for (;;) {
+        (void)ulTaskNotifyTake(pdTRUE, portMAX_DELAY);
     }
-    vTaskDelete(NULL);
 }
 
 /* Common checks of both start calls, under the lock. */
@@ -252,6 +263,7 @@ static nimbus_err_t start_checks(nimbus_freertos_t *nf)
         return E_INVALID_STATE;
     }
     nf->stop_requested = false;
+    nf->finished = false;
     nf->stopper = NULL;
     return NIMBUS_OK;
 }
@@ -313,9 +325,15 @@ nimbus_err_t nimbus_freertos_stop(nimbus_freertos_t *nf, uint32_t timeout_ms)
     TickType_t limit = ticks_from_ms(timeout_ms);
     for (;;) {
         (void)xSemaphoreTakeRecursive(nf->lock, portMAX_DELAY);
-        bool running = nf->task != NULL;
+        bool finished = nf->finished;
+        if (finished) {
+            /* Under the lock: no other task is notifying it meanwhile. */
+            vTaskDelete(task);
+            nf->task = NULL;
+            nf->finished = false;
+        }
         (void)xSemaphoreGiveRecursive(nf->lock);
-        if (!running) {
+        if (finished) {
             return NIMBUS_OK;
         }
         TickType_t spent = (TickType_t)(xTaskGetTickCount() - start);

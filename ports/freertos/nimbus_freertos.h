@@ -120,6 +120,8 @@ typedef struct nimbus_freertos {
     TaskHandle_t stopper;            /**< task waiting in stop(), or NULL */
     bool initialised;                /**< init succeeded */
     bool stop_requested;             /**< set by stop(), under the lock */
+    bool finished;                   /**< the task has disconnected and
+                                          waits to be deleted by stop() */
     nimbus_err_t last_poll_error;    /**< last nimbus_poll() error logged */
 } nimbus_freertos_t;
 
@@ -157,9 +159,11 @@ nimbus_err_t nimbus_freertos_start_static(nimbus_freertos_t *nf, UBaseType_t pri
 
 /**
  * Asks the Nimbus task to disconnect (MQTT DISCONNECT, TLS close-notify)
- * and end, and waits up to timeout_ms for it. Call it from another task,
- * not from a callback. Returns 0 (stopped, or was not running), -1, or
- * -85 (timeout: the task is still ending; call stop again later).
+ * and end, waits up to timeout_ms for it, then deletes it (so a static
+ * start's stack and control block are free again when this returns).
+ * Call it from another task, not from a callback; one stopper at a time.
+ * Returns 0 (stopped, or was not running), -1, or -85 (timeout: the task
+ * is still ending; call stop again later).
  */
 nimbus_err_t nimbus_freertos_stop(nimbus_freertos_t *nf, uint32_t timeout_ms);
 

@@ -1,6 +1,6 @@
 /*
  * standin.c - the stand-in FreeRTOS kernel on pthreads (see
- * include/FreeRTOS.h). Each task is a detached thread; tasks created
+ * include/FreeRTOS.h). Each task is a thread; tasks created
  * before vTaskStartScheduler() wait for it, as on the real kernel. Ticks
  * come from CLOCK_MONOTONIC at configTICK_RATE_HZ. Only what
  * ports/freertos uses is implemented; anything else is a link error.
@@ -165,7 +165,6 @@ static BaseType_t start_task(struct tskTaskControlBlock *t, TaskFunction_t fn,
     live_tasks++;
     pthread_mutex_unlock(&sched_lock);
     pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     int rc = pthread_create(&t->thread, &attr, task_entry, t);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
@@ -214,27 +213,39 @@ TaskHandle_t xTaskCreateStatic(TaskFunction_t pxTaskCode, const char *const pcNa
     return start_task(t, pxTaskCode, pcName, pvParameters) == pdPASS ? t : NULL;
 }
 
+static void tcb_free(struct tskTaskControlBlock *t)
+{
+    pthread_mutex_destroy(&t->lock);
+    pthread_cond_destroy(&t->cond);
+    if (t->dynamic) {
+        free(t);
+    }
+}
+
 void vTaskDelete(TaskHandle_t xTaskToDelete)
 {
     struct tskTaskControlBlock *self = current;
+    struct tskTaskControlBlock *t = xTaskToDelete != NULL ? xTaskToDelete : self;
 
-    if (xTaskToDelete != NULL && xTaskToDelete != self) {
-        die("vTaskDelete of another task is not supported by the stand-in");
-    }
-    if (self == NULL) {
+    if (t == NULL || t == &main_tcb) {
         die("vTaskDelete(NULL) outside a task");
     }
     pthread_mutex_lock(&sched_lock);
     live_tasks--;
     pthread_mutex_unlock(&sched_lock);
-    bool dynamic = self->dynamic;
-    pthread_mutex_destroy(&self->lock);
-    pthread_cond_destroy(&self->cond);
-    if (dynamic) {
-        free(self);
+    if (t == self) {
+        current = NULL;
+        pthread_detach(pthread_self());
+        tcb_free(t);
+        pthread_exit(NULL);
     }
-    current = NULL;
-    pthread_exit(NULL);
+    /* Another task: it is blocked (tasks here only block in the kernel's
+     * calls, which are cancellation points) or about to block; end it and
+     * wait, so its control block and stack may be reused at once, as
+     * after vTaskDelete() on the kernel. */
+    pthread_cancel(t->thread);
+    pthread_join(t->thread, NULL);
+    tcb_free(t);
 }
 
 unsigned uxStandinLiveTasks(void)
@@ -275,6 +286,11 @@ void vTaskEndScheduler(void)
 
 /* ----------------------------------------------------- notifications */
 
+static void unlock_mutex(void *m)
+{
+    pthread_mutex_unlock(m);
+}
+
 BaseType_t xTaskNotifyGive(TaskHandle_t xTaskToNotify)
 {
     configASSERT(xTaskToNotify != NULL);
@@ -289,8 +305,10 @@ uint32_t ulTaskNotifyTake(BaseType_t xClearCountOnExit, TickType_t xTicksToWait)
 {
     struct tskTaskControlBlock *t = xTaskGetCurrentTaskHandle();
     struct timespec until = deadline_after(xTicksToWait);
+    uint32_t value;
 
     pthread_mutex_lock(&t->lock);
+    pthread_cleanup_push(unlock_mutex, &t->lock); /* vTaskDelete() may cancel */
     while (t->notify == 0 && xTicksToWait > 0) {
         int rc = xTicksToWait == portMAX_DELAY
                      ? pthread_cond_wait(&t->cond, &t->lock)
@@ -299,11 +317,11 @@ uint32_t ulTaskNotifyTake(BaseType_t xClearCountOnExit, TickType_t xTicksToWait)
             break;
         }
     }
-    uint32_t value = t->notify;
+    value = t->notify;
     if (value > 0) {
         t->notify = xClearCountOnExit != pdFALSE ? 0 : value - 1u;
     }
-    pthread_mutex_unlock(&t->lock);
+    pthread_cleanup_pop(1);
     return value;
 }
 
