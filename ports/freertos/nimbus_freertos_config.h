@@ -46,6 +46,26 @@
 #endif
 #endif
 
+/** Stack of the Nimbus task when the application uses these defaults,
+ *  in xTaskCreate() units (bytes on ESP-IDF, words elsewhere). The TLS
+ *  handshake is the deepest path: about 6-8 KiB with ECDSA. */
+#ifndef NIMBUS_FREERTOS_TASK_STACK_DEPTH
+#if defined(CONFIG_NIMBUS_TASK_STACK_SIZE)
+#define NIMBUS_FREERTOS_TASK_STACK_DEPTH CONFIG_NIMBUS_TASK_STACK_SIZE
+#else
+#define NIMBUS_FREERTOS_TASK_STACK_DEPTH 8192
+#endif
+#endif
+
+/** Priority of the Nimbus task when the application uses the defaults. */
+#ifndef NIMBUS_FREERTOS_TASK_PRIORITY
+#if defined(CONFIG_NIMBUS_TASK_PRIORITY)
+#define NIMBUS_FREERTOS_TASK_PRIORITY CONFIG_NIMBUS_TASK_PRIORITY
+#else
+#define NIMBUS_FREERTOS_TASK_PRIORITY 5
+#endif
+#endif
+
 /** Longest log line the port formats (longer lines are cut). */
 #ifndef NIMBUS_FREERTOS_LOG_LINE_MAX
 #define NIMBUS_FREERTOS_LOG_LINE_MAX 160

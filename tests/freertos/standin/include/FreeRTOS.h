@@ -22,7 +22,9 @@
 extern "C" {
 #endif
 
-/* Types as the kernel's POSIX simulator port defines them. */
+/* A 32-bit tick as on the MCU targets (ESP32-C3, Cortex-M), so that the
+ * port's handling of its wrap is exercised; the other types as the
+ * kernel's POSIX simulator port defines them. */
 typedef uint32_t TickType_t;
 typedef long BaseType_t;
 typedef unsigned long UBaseType_t;
