@@ -10,8 +10,20 @@
 #define APP_MODEL "nimbus-freertos-sample"
 #define APP_FIRMWARE "0.1.0"
 
+/* Run-time settings: ESP-IDF's menuconfig (Nimbus menu) or these. */
+#if defined(CONFIG_NIMBUS_KEEPALIVE_S)
+#define APP_KEEPALIVE_S CONFIG_NIMBUS_KEEPALIVE_S
+#else
+#define APP_KEEPALIVE_S 60
+#endif
+#if defined(CONFIG_NIMBUS_BUFFER_SIZE)
+#define APP_BUFFER_SIZE CONFIG_NIMBUS_BUFFER_SIZE
+#else
+#define APP_BUFFER_SIZE 6144
+#endif
+
 static nimbus_freertos_t client;
-static uint8_t core_buffer[6144]; /* rx + outbox + scratch of the core */
+static uint8_t core_buffer[APP_BUFFER_SIZE]; /* rx + outbox + scratch of the core */
 static app_read_centi_celsius_fn read_temperature;
 
 /* The settings the cloud may change. */
@@ -152,7 +164,7 @@ nimbus_err_t app_start(const app_settings_t *s)
     cfg.cloud = s->cloud;
     cfg.device_id = s->device_id;
     cfg.hub_host = s->hub_host;
-    cfg.keepalive_s = 60;
+    cfg.keepalive_s = APP_KEEPALIVE_S;
     cfg.buffer = core_buffer;
     cfg.buffer_len = sizeof core_buffer;
     cfg.telemetry_period_ms = s->telemetry_period_s * 1000u;
