@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""End-to-end test of the FreeRTOS port: the sample on the stand-in kernel
+against mosquitto over TLS with a client certificate, driven by the cloud
+emulator (tools/cloud/emulator.py), for AWS and for Azure.
+
+For each cloud: the device connects and publishes its boot event; a request
+gets its response; a desired change comes back as reported state; sensor 0
+telemetry arrives; the broker is restarted and the device reconnects and
+works again; SIGTERM stops it cleanly. Every wait is bounded; the broker
+and the device are killed on exit whatever happens.
+
+    e2e.py --sample BIN --certs DIR --work DIR
+"""
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools" / "cloud"))
+from emulator import AwsCloud, AzureCloud  # noqa: E402
+
+MOSQUITTO = os.environ.get("MOSQUITTO", "/usr/sbin/mosquitto")
+STEP_S = 20.0  # no single step may take longer
+DEVICES = {"aws": "nimbus-aws-demo", "azure": "nimbus-azure-demo"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Broker:
+    """mosquitto: TLS + client certificates for the device, plain TCP on
+    loopback for the cloud emulator."""
+
+    def __init__(self, work, certs):
+        self.work, self.certs = work, certs
+        self.tls_port, self.plain_port = free_port(), free_port()
+        self.proc = None
+        self.conf = work / "mosquitto.conf"
+        self.conf.write_text(f"""per_listener_settings true
+persistence false
+log_dest file {work}/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+log_type information
+listener {self.tls_port} 127.0.0.1
+allow_anonymous false
+cafile {certs}/ca.crt
+certfile {certs}/server.crt
+keyfile {certs}/server.key
+require_certificate true
+use_identity_as_username true
+listener {self.plain_port} 127.0.0.1
+allow_anonymous true
+""")
+
+    def start(self):
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("mosquitto exited at start-up (see mosquitto.log)")
+            if port_open(self.tls_port) and port_open(self.plain_port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not listen within 10 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+
+class Device:
+    """The sample binary, its output in a log file."""
+
+    def __init__(self, sample, work, certs, cloud, broker):
+        dev = DEVICES[cloud]
+        self.log_path = work / f"device-{cloud}.log"
+        env = dict(os.environ,
+                   NIMBUS_CLOUD=cloud, NIMBUS_DEVICE_ID=dev, NIMBUS_HUB_HOST="localhost",
+                   NIMBUS_BROKER_HOST="localhost", NIMBUS_BROKER_ADDRESS="127.0.0.1",
+                   NIMBUS_BROKER_PORT=str(broker.tls_port), NIMBUS_CA=f"{certs}/ca.crt",
+                   NIMBUS_CERT=f"{certs}/{dev}.crt", NIMBUS_KEY=f"{certs}/{dev}.key",
+                   NIMBUS_TELEMETRY_S="0", NIMBUS_RUN_S="300")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([str(sample)], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+    def text(self):
+        return self.log_path.read_text(errors="replace")
+
+    def count(self, needle):
+        return self.text().count(needle)
+
+    def stop(self, timeout=10):
+        """SIGTERM, then the exit code (None if it had to be killed)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                return None
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.log.close()
+
+
+class Checks:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok   {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {name} {detail}", flush=True)
+        return ok
+
+
+def wait_until(pred, timeout=STEP_S, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(step)
+    return pred()
+
+
+def make_cloud(cloud, broker):
+    cls = AwsCloud if cloud == "aws" else AzureCloud
+    return cls("127.0.0.1", broker.plain_port, DEVICES[cloud], client_id=f"cloud-{cloud}-{time.monotonic_ns()}")
+
+
+def boot_event(cloud, c, after=0):
+    dev = DEVICES[cloud]
+    if cloud == "aws":
+        want = lambda m: m.topic == f"{dev}/events"
+    else:
+        want = lambda m: m.topic.startswith(f"devices/{dev}/messages/events/") and "subtopic" not in m.topic
+    return c.wait_for(want, STEP_S, after=after)
+
+
+def request_works(c, attempts_s=STEP_S):
+    """general_information answered with the sample's identity (retried
+    while the device may still be reconnecting)."""
+    deadline = time.monotonic() + attempts_s
+    while time.monotonic() < deadline:
+        answer = c.request("general_information", b"{}", timeout=3)
+        if answer is not None:
+            status, body = answer
+            return status == 200 and isinstance(body, dict) and body.get("model") == "nimbus-freertos-sample"
+    return False
+
+
+def reported_is(c, want):
+    return wait_until(lambda: all(c.reported.get(k) == v for k, v in want.items()))
+
+
+def run_cloud(cloud, args, broker, checks):
+    print(f"== {cloud}", flush=True)
+    c = make_cloud(cloud, broker)
+    dev = Device(args.sample, args.work, args.certs, cloud, broker)
+    try:
+        checks.check(f"{cloud}: connects over TLS and publishes its boot event",
+                     boot_event(cloud, c) is not None, dev.text()[-2000:])
+        checks.check(f"{cloud}: request -> response", request_works(c))
+        if cloud == "azure":
+            m = c.send_c2d("general_information", b"{}", timeout=STEP_S)
+            checks.check(f"{cloud}: cloud-to-device request -> response event",
+                         m is not None and (m.json() or {}).get("model") == "nimbus-freertos-sample")
+        mark = c.mark()
+        c.set_desired({"led": True, "telemetry_period_s": 1})
+        checks.check(f"{cloud}: desired -> reported",
+                     reported_is(c, {"led": True, "telemetry_period_s": 1}), str(c.reported))
+        reading = wait_until(lambda: c.telemetry(after=mark))
+        checks.check(f"{cloud}: sensor 0 telemetry at the desired period", bool(reading))
+        if reading:
+            body = reading[0].payload.decode(errors="replace")
+            checks.check(f"{cloud}: telemetry carries the temperature", "21." in body, body)
+
+        connected = dev.count("connected\n") - dev.count("disconnected")
+        broker.stop()
+        c.close()
+        checks.check(f"{cloud}: device sees the broker go away",
+                     wait_until(lambda: dev.count("disconnected") >= 1), dev.text()[-1500:])
+        time.sleep(0.5)
+        broker.start()
+        c = make_cloud(cloud, broker)
+        checks.check(f"{cloud}: reconnects after the broker restart",
+                     wait_until(lambda: dev.count("connected\n") - dev.count("disconnected") > connected,
+                                timeout=30), dev.text()[-1500:])
+        checks.check(f"{cloud}: request -> response after reconnecting", request_works(c))
+        c.set_desired({"led": False})
+        checks.check(f"{cloud}: desired -> reported after reconnecting",
+                     reported_is(c, {"led": False}), str(c.reported))
+        code = dev.stop()
+        checks.check(f"{cloud}: stops cleanly on SIGTERM", code == 0 and "task stopped" in dev.text(),
+                     f"exit {code}")
+    finally:
+        c.close()
+        dev.kill()
+        if checks.failed:
+            print(f"-- device log ({cloud}) --\n{dev.text()[-4000:]}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sample", type=Path, required=True)
+    ap.add_argument("--certs", type=Path, required=True)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--cloud", choices=["aws", "azure", "both"], default="both")
+    args = ap.parse_args()
+    checks = Checks()
+    broker = Broker(args.work, args.certs)
+    try:
+        broker.start()
+        for cloud in (["aws", "azure"] if args.cloud == "both" else [args.cloud]):
+            run_cloud(cloud, args, broker, checks)
+    except Exception as e:  # a crash in the harness is a failure, not a pass
+        checks.check("harness", False, repr(e))
+    finally:
+        broker.stop()
+    print(f"{checks.passed} passed, {checks.failed} failed", flush=True)
+    return 0 if checks.failed == 0 and checks.passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
