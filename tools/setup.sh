@@ -21,6 +21,9 @@ APT_PACKAGES=(
     libmbedtls-dev              # TLS of the host (POSIX) port
     libcmocka-dev               # C tests of the API
     openssl                     # test CA and device certificates
+    cmake ninja-build           # FreeRTOS port: the sample's CMake build (end-to-end test)
+    gcc-riscv64-unknown-elf     # FreeRTOS port: cross-compile check for ESP32-C3 (rv32imc)
+    picolibc-riscv64-unknown-elf # its C library headers
 )
 RUST_TARGETS=(
     thumbv6m-none-eabi        # Cortex-M0+
@@ -80,9 +83,19 @@ if ((${#missing[@]})); then
     rustup component add "${missing[@]}" >/dev/null 2>&1 || die "rustup component add ${missing[*]} failed"
 fi
 
+# --- python ---
+# The cloud emulator (tools/cloud/emulator.py) of the end-to-end tests.
+if ! python3 -c 'import paho.mqtt, sys; sys.exit(paho.mqtt.__version__ < "2.2")' 2>/dev/null; then
+    say "installing paho-mqtt 2.2 (pip)"
+    python3 -m pip install --quiet 'paho-mqtt>=2.2,<3' 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages 'paho-mqtt>=2.2,<3' ||
+        die "pip install paho-mqtt failed"
+fi
+
 # Every tool the scripts call, checked once here so a gap fails early.
 for tool in cargo rustc git python3 timeout mosquitto mosquitto_pub arm-none-eabi-gcc \
-    arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind; do
+    arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind cmake ninja \
+    riscv64-unknown-elf-gcc; do
     command -v "$tool" >/dev/null || die "$tool is still missing after setup"
 done
 say "ok (${#APT_PACKAGES[@]} apt packages, ${#RUST_TARGETS[@]} rust targets, $(rustc --version))"

@@ -12,6 +12,9 @@
 #   qemu         the core's tests on an emulated Cortex-M3, with peak stack
 #   size         tools/size-report.sh: flash and RAM on a Cortex-M4F
 #   bench        tools/bench.sh: callgrind instruction counts
+#   freertos *   the FreeRTOS port: unit tests on the stand-in kernel, the
+#                end-to-end test (both clouds, broker restart) and the
+#                ESP32-C3 (rv32imc) cross-compile check with its sizes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,9 +86,13 @@ step "clippy (size probe)" 900 cargo clippy --release --target thumbv7em-none-ea
     --manifest-path tools/size/probe/Cargo.toml -- -D warnings
 step test 1200 host_tests
 step "posix port" 300 bash tests/posix/run.sh
+step "freertos port (stand-in kernel)" 300 bash tests/freertos/run.sh
+step "freertos end to end (stand-in, TLS, both clouds)" 900 bash tests/freertos/e2e.sh
 for target in "${FIRMWARE_TARGETS[@]}"; do
     step "build $target" 600 cargo build --release -p nimbus --target "$target"
 done
+step "freertos cross-compile (rv32imc)" 300 make -s -C tests/freertos cross \
+    BUILD="$PWD/build/freertos-cross"
 step "qemu build" 900 bash -c 'cd tests/qemu && cargo build --release'
 step qemu 60 qemu_run
 step size 900 bash tools/size-report.sh
