@@ -170,28 +170,43 @@ const fn varint_len(n: usize) -> usize {
 /// Writes the fixed header of a packet whose remaining length is `rl`
 /// (≤ [`MAX_REMAINING_LENGTH`]) and returns the body slice after it, exactly
 /// `rl` bytes long.
-#[inline]
+#[inline(always)]
 fn put_fixed_header(buf: &mut [u8], first: u8, rl: usize) -> Result<&mut [u8]> {
     let header_len = 1 + varint_len(rl);
     let packet = buf
         .get_mut(..header_len + rl)
         .ok_or(Error::BufferTooSmall)?;
-    let (header, body) = packet.split_at_mut(header_len);
-    let mut n = rl;
-    let mut byte = first;
-    for slot in header.iter_mut() {
-        *slot = byte;
-        byte = (n & 0x7F) as u8;
-        n >>= 7;
-        if n != 0 {
-            byte |= 0x80;
+    let Some((header, body)) = packet.split_at_mut_checked(header_len) else {
+        return Err(Error::BufferTooSmall);
+    };
+    match header {
+        [h0, h1] => {
+            *h0 = first;
+            *h1 = rl as u8;
+        }
+        [h0, h1, h2] => {
+            *h0 = first;
+            *h1 = rl as u8 | 0x80;
+            *h2 = (rl >> 7) as u8;
+        }
+        _ => {
+            let mut n = rl;
+            let mut byte = first;
+            for slot in header.iter_mut() {
+                *slot = byte;
+                byte = (n & 0x7F) as u8;
+                n >>= 7;
+                if n != 0 {
+                    byte |= 0x80;
+                }
+            }
         }
     }
     Ok(body)
 }
 
 /// Remaining length of a PUBLISH, checked against the MQTT bounds.
-#[inline]
+#[inline(always)]
 fn publish_remaining_length(topic_len: usize, payload_len: usize, qos: QoS) -> Result<usize> {
     if topic_len > u16::MAX as usize {
         return Err(Error::TopicTooLong);
@@ -220,18 +235,23 @@ pub fn encode_publish(buf: &mut [u8], publish: &Publish<'_>) -> Result<usize> {
     let first =
         0x30 | ((publish.dup as u8) << 3) | ((publish.qos as u8) << 1) | (publish.retain as u8);
     let body = put_fixed_header(buf, first, rl)?;
-    let (len, rest) = body.split_at_mut(2);
-    len.copy_from_slice(&(topic.len() as u16).to_be_bytes());
-    let (topic_out, rest) = rest.split_at_mut(topic.len());
-    topic_out.copy_from_slice(topic);
-    let payload_out = if matches!(publish.qos, QoS::AtMostOnce) {
-        rest
-    } else {
-        let (id, rest) = rest.split_at_mut(2);
-        id.copy_from_slice(&publish.packet_id.to_be_bytes());
-        rest
-    };
-    payload_out.copy_from_slice(payload);
+    // `body` is exactly `rl` bytes, so the writes below always happen.
+    let topic_end = 2 + topic.len();
+    if let Some(out) = body.get_mut(..topic_end) {
+        if let Some((len, out)) = out.split_first_chunk_mut::<2>() {
+            *len = (topic.len() as u16).to_be_bytes();
+            out.copy_from_slice(topic);
+        }
+    }
+    let payload_start = rl - payload.len();
+    if publish.qos != QoS::AtMostOnce {
+        if let Some(id) = body.get_mut(topic_end..payload_start) {
+            id.copy_from_slice(&publish.packet_id.to_be_bytes());
+        }
+    }
+    if let Some(out) = body.get_mut(payload_start..) {
+        out.copy_from_slice(payload);
+    }
     Ok(1 + varint_len(rl) + rl)
 }
 
@@ -387,11 +407,25 @@ pub fn encode_puback(buf: &mut [u8], packet_id: u16) -> Result<usize> {
 
 /// Decodes a fixed header: `Ok(None)` if more bytes are needed,
 /// [`Error::MalformedPacket`] if the remaining length runs past four bytes.
-#[inline]
+#[inline(always)]
 pub fn decode_fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>> {
-    let Some((&first_byte, rest)) = buf.split_first() else {
-        return Ok(None);
+    let (first_byte, remaining_length, header_length) = match *buf {
+        [first, len, ..] if len < 0x80 => (first, len as usize, 2),
+        [first, lo, hi, ..] if hi < 0x80 => (first, (lo & 0x7F) as usize | (hi as usize) << 7, 3),
+        [first, _, _, ..] => return decode_long_header(first, buf),
+        _ => return Ok(None),
     };
+    Ok(Some(FixedHeader {
+        first_byte,
+        remaining_length,
+        header_length,
+    }))
+}
+
+/// The rare headers with a three- or four-byte remaining length.
+#[inline(never)]
+fn decode_long_header(first_byte: u8, buf: &[u8]) -> Result<Option<FixedHeader>> {
+    let rest = buf.get(1..).unwrap_or(&[]);
     let mut rl = 0usize;
     for (i, &b) in rest.iter().take(4).enumerate() {
         rl |= ((b & 0x7F) as usize) << (7 * i);
