@@ -24,7 +24,7 @@
 //! - `Buffers::filters` holds the stored filters, at most `SUBS` (default 8).
 //!
 //! On a 32-bit target, `Session<'_, T, R, 8, 8>` with zero-sized `T` and `R`
-//! is 440 bytes (x86-64: 576 bytes); see the `session_size` test.
+//! is 520 bytes (x86-64: 632 bytes); see the `session_size` test.
 //!
 //! # Events and the outbox
 //! The handler gets an [`Event`] borrowing the receive buffer and a

@@ -51,13 +51,15 @@ pub(crate) enum MsgState {
     Queued,
     /// Being written (the write cursor points at it).
     Writing,
-    /// Written at `at_ms`; waiting for PUBACK.
-    Sent { at_ms: u64 },
+    /// Written at `Msg::sent_at_ms`; waiting for PUBACK.
+    Sent,
 }
 
 /// In-flight table entry (the packet bytes live in the arena).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Msg {
+    /// When the last write of the packet completed (valid when `Sent`).
+    pub(crate) sent_at_ms: u64,
     pub(crate) packet_id: u16,
     pub(crate) state: MsgState,
     /// PUBACK arrived while a retransmission was being written: removed
@@ -209,6 +211,7 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                 }
                 publish.packet_id = self.alloc_packet_id()?;
                 let msg = Msg {
+                    sent_at_ms: 0,
                     packet_id: publish.packet_id,
                     state: MsgState::Queued,
                     acked: false,
@@ -551,7 +554,8 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                 if ack_timeout > 0 {
                     for idx in 0..self.inflight.len() {
                         if let Some(m) = self.inflight.meta_mut(idx) {
-                            if matches!(m.state, MsgState::Sent { at_ms } if now_ms >= at_ms.saturating_add(ack_timeout))
+                            if m.state == MsgState::Sent
+                                && now_ms >= m.sent_at_ms.saturating_add(ack_timeout)
                             {
                                 m.state = MsgState::Queued;
                             }
@@ -588,8 +592,8 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                 let ack_timeout = u64::from(self.config.ack_timeout_ms);
                 if ack_timeout > 0 {
                     for m in self.inflight.metas() {
-                        if let MsgState::Sent { at_ms } = m.state {
-                            next = next.min(at_ms.saturating_add(ack_timeout));
+                        if m.state == MsgState::Sent {
+                            next = next.min(m.sent_at_ms.saturating_add(ack_timeout));
                         }
                     }
                 }

@@ -202,6 +202,11 @@ where
         &mut self.outbox.config
     }
 
+    /// The random source (e.g. to reseed it).
+    pub fn random_mut(&mut self) -> &mut R {
+        &mut self.random
+    }
+
     /// The transport.
     pub fn transport(&self) -> &T {
         &self.transport
@@ -368,7 +373,8 @@ where
                 } else {
                     out.writing = None;
                     if let Some((meta, bytes)) = out.inflight.get_mut(idx) {
-                        meta.state = MsgState::Sent { at_ms: now_ms };
+                        meta.state = MsgState::Sent;
+                        meta.sent_at_ms = now_ms;
                         // Any later copy of this packet is a retransmission.
                         if let Some(first) = bytes.first_mut() {
                             *first |= DUP_FLAG;
