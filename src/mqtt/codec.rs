@@ -452,10 +452,16 @@ pub fn decode_packet(buf: &[u8]) -> Result<Option<(Packet<'_>, usize)>> {
         return Ok(None);
     };
     let end = header.packet_length();
-    match buf.get(header.header_length..end) {
-        Some(body) => Ok(Some((decode_body(header.first_byte, body)?, end))),
-        None => Ok(None),
-    }
+    let Some(body) = buf.get(header.header_length..end) else {
+        return Ok(None);
+    };
+    // PUBLISH, the hot path, is decoded inline; the rest out of line.
+    let packet = if header.first_byte >> 4 == 3 {
+        Packet::Publish(decode_publish(header.first_byte, body)?)
+    } else {
+        decode_body(header.first_byte, body)?
+    };
+    Ok(Some((packet, end)))
 }
 
 /// Reads a two-byte packet id that must be the whole body and non-zero.
@@ -476,7 +482,7 @@ fn ack_id(first: u8, body: &[u8]) -> Result<u16> {
 /// PINGREQ, DISCONNECT, and the QoS 2 flow: the engine never sends QoS 2)
 /// are [`Error::UnexpectedPacket`]; reserved types, wrong flags and wrong
 /// lengths are [`Error::MalformedPacket`].
-#[inline]
+#[inline(never)]
 pub fn decode_body(first: u8, body: &[u8]) -> Result<Packet<'_>> {
     match first >> 4 {
         3 => decode_publish(first, body).map(Packet::Publish),
@@ -516,7 +522,7 @@ pub fn decode_body(first: u8, body: &[u8]) -> Result<Packet<'_>> {
 /// [`Error::UnexpectedPacket`] (the clouds never send one), QoS 3 or DUP on
 /// QoS 0 is [`Error::MalformedPacket`], an empty or non-UTF-8 topic is
 /// [`Error::InvalidTopic`].
-#[inline]
+#[inline(always)]
 pub fn decode_publish(first: u8, body: &[u8]) -> Result<Publish<'_>> {
     let qos = match first & 0x06 {
         0 if first & DUP_FLAG == 0 => QoS::AtMostOnce,
