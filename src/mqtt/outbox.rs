@@ -171,8 +171,8 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
     /// - QoS 0 needs a live connection ([`Error::NotConnected`]) and goes
     ///   into the transmit buffer: [`Error::Busy`] if it does not fit now,
     ///   [`Error::PayloadTooLarge`] if larger than the whole buffer. QoS 0
-    ///   is at most once: if the link fails before its bytes are written, it
-    ///   is dropped (counted in nothing further).
+    ///   is at most once: if the link fails before its bytes are written,
+    ///   it is dropped with the link (use QoS 1 for what must arrive).
     /// - QoS 2: [`Error::QosNotSupported`]. A bad topic:
     ///   [`Error::InvalidTopic`] or [`Error::TopicTooLong`].
     pub fn publish(
