@@ -1109,10 +1109,10 @@ fn session_size() {
     use core::mem::size_of;
     let size = size_of::<nimbus::mqtt::Session<'static, (), (), 8, 8>>();
     println!("Session<'_, (), (), 8, 8> is {size} bytes on this target");
-    // Documented in the module docs: 640 bytes on a 64-bit host (528 on
+    // Documented in the module docs: 672 bytes on a 64-bit host (544 on
     // thumbv7em, checked with a size assertion in a no_std build).
     if cfg!(target_pointer_width = "64") {
-        assert_eq!(size, 640);
+        assert_eq!(size, 672);
     }
 }
 
