@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod bounds;
 pub mod cloud;
 pub mod device;
 mod error;

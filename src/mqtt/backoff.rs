@@ -1,0 +1,110 @@
+//! Reconnect delays: exponential backoff with full jitter.
+//!
+//! The n-th consecutive failed attempt (n = 0, 1, ...) waits a random time
+//! in `[0, min(max_ms, base_ms · 2^n)]`, drawn from the port's
+//! [`Random`](super::Random) source; a successful CONNACK starts again at
+//! n = 0.
+
+use super::transport::Random;
+
+/// Backoff bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BackoffConfig {
+    /// Cap of the first delay, doubled after every failed attempt.
+    pub base_ms: u32,
+    /// The largest delay ever used.
+    pub max_ms: u32,
+}
+
+impl Default for BackoffConfig {
+    /// 1 s doubling up to 2 minutes.
+    fn default() -> Self {
+        BackoffConfig {
+            base_ms: 1_000,
+            max_ms: 120_000,
+        }
+    }
+}
+
+/// The attempt counter and the delay rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backoff {
+    attempt: u8,
+}
+
+impl Backoff {
+    /// The upper bound of the next delay.
+    pub fn cap_ms(&self, config: &BackoffConfig) -> u32 {
+        let grown = u64::from(config.base_ms) << self.attempt.min(32);
+        grown.min(u64::from(config.max_ms)) as u32
+    }
+
+    /// Draws the next delay and counts the attempt.
+    pub fn next_delay_ms(&mut self, config: &BackoffConfig, random: &mut impl Random) -> u32 {
+        let cap = u64::from(self.cap_ms(config));
+        self.attempt = self.attempt.saturating_add(1).min(32);
+        (u64::from(random.next_u32()) % (cap + 1)) as u32
+    }
+
+    /// Number of consecutive failed attempts so far.
+    pub fn attempts(&self) -> u8 {
+        self.attempt
+    }
+
+    /// Starts again from the first delay (after a successful CONNACK).
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_then_caps() {
+        let cfg = BackoffConfig {
+            base_ms: 100,
+            max_ms: 1_000,
+        };
+        let mut b = Backoff::default();
+        let mut caps = [0u32; 40];
+        for cap in caps.iter_mut() {
+            *cap = b.cap_ms(&cfg);
+            let mut max = || u32::MAX;
+            assert!(b.next_delay_ms(&cfg, &mut max) <= *cap);
+        }
+        assert_eq!(&caps[..6], &[100, 200, 400, 800, 1_000, 1_000]);
+        assert!(caps.iter().all(|&c| c <= 1_000));
+        b.reset();
+        assert_eq!(b.cap_ms(&cfg), 100);
+    }
+
+    #[test]
+    fn jitter_is_full_range() {
+        let cfg = BackoffConfig {
+            base_ms: 100,
+            max_ms: 1_000,
+        };
+        let mut b = Backoff::default();
+        let mut zero = || 0u32;
+        assert_eq!(b.next_delay_ms(&cfg, &mut zero), 0);
+        let mut exact = || 200u32;
+        assert_eq!(b.next_delay_ms(&cfg, &mut exact), 200, "cap is inclusive");
+        let mut wrap = || 401u32;
+        assert_eq!(b.next_delay_ms(&cfg, &mut wrap), 0, "401 mod 401");
+    }
+
+    #[test]
+    fn huge_base_does_not_overflow() {
+        let cfg = BackoffConfig {
+            base_ms: u32::MAX,
+            max_ms: u32::MAX,
+        };
+        let mut b = Backoff::default();
+        for _ in 0..100 {
+            let mut r = || u32::MAX;
+            assert_eq!(b.next_delay_ms(&cfg, &mut r), u32::MAX);
+        }
+    }
+}
