@@ -38,9 +38,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(ESP_PLATFORM)
+#include "freertos/FreeRTOS.h" /* ESP-IDF keeps the kernel headers in freertos/ */
+#include "freertos/semphr.h"
+#include "freertos/task.h"
+#else
 #include "FreeRTOS.h"
 #include "semphr.h"
 #include "task.h"
+#endif
 
 #include <nimbus.h>
 
