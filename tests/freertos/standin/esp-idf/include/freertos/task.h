@@ -1,0 +1,2 @@
+/* ESP-IDF keeps the kernel headers under freertos/: stand-in redirect. */
+#include "../../../include/task.h"
