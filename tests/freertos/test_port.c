@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -420,7 +421,7 @@ static void calls_from_other_tasks_wake_the_task(void **state)
 }
 
 /* A task that holds the client lock until told to let go. */
-static volatile bool holder_has_lock;
+static atomic_bool holder_has_lock;
 static TaskHandle_t holder_waiter;
 
 static void holder_task(void *arg)
