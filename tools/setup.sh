@@ -92,9 +92,18 @@ if ! python3 -c 'import paho.mqtt, sys; sys.exit(paho.mqtt.__version__ < "2.2")'
         die "pip install paho-mqtt failed"
 fi
 
+# cbindgen generates include/nimbus.h; CI checks the committed one for
+# drift, so the version is pinned (Debian's 0.24 cannot parse the crate).
+CBINDGEN_VERSION=0.29.4
+if ! cbindgen --version 2>/dev/null | grep -qx "cbindgen $CBINDGEN_VERSION"; then
+    say "installing cbindgen $CBINDGEN_VERSION (a few minutes, once)"
+    cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION" ||
+        die "cargo install cbindgen failed"
+fi
+
 # Every tool the scripts call, checked once here so a gap fails early.
 for tool in cargo rustc git python3 timeout mosquitto mosquitto_pub arm-none-eabi-gcc \
-    arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind cmake ninja \
+    arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind cbindgen cc cmake ninja \
     riscv64-unknown-elf-gcc; do
     command -v "$tool" >/dev/null || die "$tool is still missing after setup"
 done

@@ -86,6 +86,8 @@ step "clippy (size probe)" 900 cargo clippy --release --target thumbv7em-none-ea
     --manifest-path tools/size/probe/Cargo.toml -- -D warnings
 step test 1200 host_tests
 step "posix port" 300 bash tests/posix/run.sh
+step "C header is current" 120 bash tools/check-header.sh
+step "C API" 600 bash tests/c/run.sh
 step "freertos port (stand-in kernel)" 300 bash tests/freertos/run.sh
 step "freertos end to end (stand-in, TLS, both clouds)" 900 bash tests/freertos/e2e.sh
 for target in "${FIRMWARE_TARGETS[@]}"; do

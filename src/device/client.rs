@@ -180,6 +180,16 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         self.session.disconnect(now_ms);
     }
 
+    /// Reads sensor `id` through the application and publishes the reading
+    /// as telemetry. Errors: `NotFound`, the sensor's error, the publish errors.
+    pub fn publish_sensor(&mut self, id: u16, qos: QoS, now_ms: u64) -> Result<Option<u16>> {
+        let index = self.core.sensors.index_of(id).ok_or(Error::NotFound)?;
+        let info = *self.core.sensors.get(index).ok_or(Error::NotFound)?;
+        let source = *self.sources.get(index).ok_or(Error::NotFound)?;
+        let reading = self.app.read_sensor(&info, source)?;
+        self.actions(now_ms).publish_reading(id, reading, qos)
+    }
+
     /// The link state.
     pub fn state(&self) -> State {
         self.session.state()
