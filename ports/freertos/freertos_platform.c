@@ -44,12 +44,12 @@ static void default_log(void *user, nimbus_freertos_log_level_t level, const cha
     }
 }
 
-static uint64_t default_unix_time(void *user)
+static int64_t default_unix_time(void *user)
 {
     (void)user;
     time_t now = time(NULL);
     /* Before SNTP has set the clock, time() counts from 1970 + uptime. */
-    return now > (time_t)1577836800 ? (uint64_t)now : 0u; /* after 2020 */
+    return now > (time_t)1577836800 ? (int64_t)now : -1; /* after 2020 */
 }
 
 static const nimbus_freertos_hooks_t default_hooks = {
@@ -137,10 +137,10 @@ uint64_t nimbus_net_os_now_ms(void)
     return nimbus_freertos_now_ms();
 }
 
-uint64_t nimbus_freertos_unix_time_s(void *ctx)
+int64_t nimbus_freertos_unix_time_s(void *ctx)
 {
     (void)ctx;
-    return hooks.unix_time_s != NULL ? hooks.unix_time_s(hooks.user) : 0u;
+    return hooks.unix_time_s != NULL ? hooks.unix_time_s(hooks.user) : -1;
 }
 
 /* ------------------------------------------------------------ random */
@@ -181,7 +181,7 @@ uint32_t nimbus_freertos_random_u32(void *ctx)
 /* -------------------------------------------------------------- HMAC */
 
 int32_t nimbus_freertos_hmac_sha256(void *ctx, const uint8_t *key, size_t key_len,
-                                    const uint8_t *msg, size_t msg_len, uint8_t out[32])
+                                    const uint8_t *msg, size_t msg_len, uint8_t *out)
 {
     (void)ctx;
     return nimbus_net_hmac_sha256(key, key_len, msg, msg_len, out);

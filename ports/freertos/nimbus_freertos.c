@@ -6,12 +6,12 @@
 
 #include "nimbus_freertos.h"
 
-/* Core error codes the port returns itself (src/error.rs). */
-#define E_NULL_ARGUMENT ((nimbus_err_t)-1)
-#define E_BUSY ((nimbus_err_t)-5)
-#define E_INVALID_STATE ((nimbus_err_t)-6)
-#define E_STORAGE_TOO_SMALL ((nimbus_err_t)-7)
-#define E_TIMEOUT ((nimbus_err_t)-85)
+/* Core error codes the port returns itself. */
+#define E_NULL_ARGUMENT ((nimbus_err_t)NIMBUS_ERR_NULL_ARGUMENT)
+#define E_BUSY ((nimbus_err_t)NIMBUS_ERR_BUSY)
+#define E_INVALID_STATE ((nimbus_err_t)NIMBUS_ERR_INVALID_STATE)
+#define E_STORAGE_TOO_SMALL ((nimbus_err_t)NIMBUS_ERR_STORAGE_TOO_SMALL)
+#define E_TIMEOUT ((nimbus_err_t)NIMBUS_ERR_TIMEOUT)
 
 /* After a failed poll that names no wake-up time, try again this soon. */
 #define RETRY_AFTER_ERROR_MS 1000u
@@ -58,8 +58,7 @@ nimbus_err_t nimbus_freertos_init(nimbus_freertos_t *nf, const nimbus_config_t *
     if (cfg.platform.unix_time_s == NULL) {
         cfg.platform.unix_time_s = nimbus_freertos_unix_time_s;
     }
-    nimbus_err_t e = nimbus_init((nimbus_client_t *)(void *)nf->client, sizeof nf->client, &cfg,
-                                 &nf->transport);
+    nimbus_err_t e = nimbus_init(&nf->client, &cfg, &nf->transport);
     if (e != NIMBUS_OK) {
         nimbus_freertos_log(NIMBUS_FREERTOS_LOG_ERROR, "client set-up failed: %s",
                             nimbus_strerror(e));
@@ -77,7 +76,7 @@ nimbus_err_t nimbus_freertos_init(nimbus_freertos_t *nf, const nimbus_config_t *
 
 nimbus_client_t *nimbus_freertos_client(nimbus_freertos_t *nf)
 {
-    return nf != NULL && nf->initialised ? (nimbus_client_t *)(void *)nf->client : NULL;
+    return nf != NULL && nf->initialised ? &nf->client : NULL;
 }
 
 void nimbus_freertos_deinit(nimbus_freertos_t *nf)
@@ -85,6 +84,7 @@ void nimbus_freertos_deinit(nimbus_freertos_t *nf)
     if (nf == NULL || !nf->initialised || nf->task != NULL) {
         return;
     }
+    (void)nimbus_deinit(&nf->client);
     nimbus_net_deinit(&nf->net);
     vSemaphoreDelete(nf->lock);
     memset(nf, 0, sizeof *nf);
@@ -100,7 +100,7 @@ nimbus_client_t *nimbus_freertos_lock(nimbus_freertos_t *nf, uint32_t timeout_ms
     if (xSemaphoreTakeRecursive(nf->lock, ticks_from_ms(timeout_ms)) != pdTRUE) {
         return NULL;
     }
-    return (nimbus_client_t *)(void *)nf->client;
+    return &nf->client;
 }
 
 /* Notifies the Nimbus task; the caller holds the lock, so the task
@@ -200,11 +200,16 @@ static void disconnect(nimbus_freertos_t *nf, nimbus_client_t *c)
     uint64_t now = nimbus_freertos_now_ms();
     uint64_t until = now + DISCONNECT_FLUSH_MS;
     uint64_t next = now;
+    nimbus_state_t state = NIMBUS_STATE_DISCONNECTING;
 
     (void)nimbus_disconnect(c, now);
     while (now < until) {
-        if (nimbus_poll(c, now, &next) != NIMBUS_OK || next > until) {
+        if (nimbus_poll(c, now, &next) != NIMBUS_OK ||
+            nimbus_state(c, &state) != NIMBUS_OK || state == NIMBUS_STATE_STOPPED) {
             break;
+        }
+        if (next > until) {
+            next = until;
         }
         (void)xSemaphoreGiveRecursive(nf->lock);
         vTaskDelay(ticks_from_ms(next > now ? next - now : 1u));
@@ -217,7 +222,7 @@ static void disconnect(nimbus_freertos_t *nf, nimbus_client_t *c)
 static void nimbus_task(void *arg)
 {
     nimbus_freertos_t *nf = arg;
-    nimbus_client_t *c = (nimbus_client_t *)(void *)nf->client;
+    nimbus_client_t *c = &nf->client;
 
     nimbus_freertos_log(NIMBUS_FREERTOS_LOG_INFO, "task started");
     (void)xSemaphoreTakeRecursive(nf->lock, portMAX_DELAY);
@@ -364,27 +369,41 @@ static nimbus_client_t *enter(nimbus_freertos_t *nf, nimbus_err_t *e)
 }
 
 nimbus_err_t nimbus_freertos_publish_event(nimbus_freertos_t *nf, const uint8_t *payload,
-                                           size_t len, uint8_t qos)
+                                           size_t len, uint8_t qos, uint16_t *packet_id)
 {
     nimbus_err_t e;
     nimbus_client_t *c = enter(nf, &e);
     if (c == NULL) {
         return e;
     }
-    e = nimbus_publish_event(c, payload, len, qos);
+    e = nimbus_publish_event(c, payload, len, qos, packet_id);
+    nimbus_freertos_unlock(nf);
+    return e;
+}
+
+nimbus_err_t nimbus_freertos_publish_reading(nimbus_freertos_t *nf, uint16_t sensor,
+                                             int64_t mantissa, uint8_t decimals, uint8_t qos,
+                                             uint16_t *packet_id)
+{
+    nimbus_err_t e;
+    nimbus_client_t *c = enter(nf, &e);
+    if (c == NULL) {
+        return e;
+    }
+    e = nimbus_publish_reading(c, sensor, mantissa, decimals, qos, packet_id);
     nimbus_freertos_unlock(nf);
     return e;
 }
 
 nimbus_err_t nimbus_freertos_publish_telemetry(nimbus_freertos_t *nf, uint16_t sensor,
-                                               uint8_t qos)
+                                               uint8_t qos, uint16_t *packet_id)
 {
     nimbus_err_t e;
     nimbus_client_t *c = enter(nf, &e);
     if (c == NULL) {
         return e;
     }
-    e = nimbus_publish_telemetry(c, sensor, qos);
+    e = nimbus_publish_telemetry(c, sensor, qos, packet_id);
     nimbus_freertos_unlock(nf);
     return e;
 }

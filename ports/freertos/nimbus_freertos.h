@@ -73,14 +73,14 @@ typedef enum nimbus_freertos_log_level {
  * - log: receives one line without newline. Default: ESP_LOGx on ESP-IDF,
  *   printf() elsewhere unless NIMBUS_FREERTOS_NO_PRINTF is defined.
  * - unix_time_s: seconds since 1970 (UTC), for Azure SAS token expiry;
- *   0 when not known yet. Default: time(NULL) on ESP-IDF (set by SNTP),
- *   0 elsewhere.
+ *   negative while not known. Default: time(NULL) on ESP-IDF once SNTP
+ *   has set it, unknown elsewhere.
  */
 typedef struct nimbus_freertos_hooks {
     int (*entropy)(void *user, uint8_t *out, size_t len); /**< random bytes */
     void (*log)(void *user, nimbus_freertos_log_level_t level,
                 const char *line);                        /**< log sink */
-    uint64_t (*unix_time_s)(void *user);                  /**< wall clock */
+    int64_t (*unix_time_s)(void *user);                   /**< wall clock */
     void *user;                                           /**< passed to each hook */
 } nimbus_freertos_hooks_t;
 
@@ -96,13 +96,13 @@ uint64_t nimbus_freertos_now_ms(void);
  *  hook is missing or fails). For jitter and ids, not for keys. */
 uint32_t nimbus_freertos_random_u32(void *ctx);
 
-/** Seconds since 1970 through the unix_time_s hook, or 0. */
-uint64_t nimbus_freertos_unix_time_s(void *ctx);
+/** Seconds since 1970 through the unix_time_s hook, or -1 (unknown). */
+int64_t nimbus_freertos_unix_time_s(void *ctx);
 
 /** HMAC-SHA256 through mbedTLS in the shape of nimbus_platform_t's
  *  hmac_sha256 (ctx unused). 0, -1 or -2. */
 int32_t nimbus_freertos_hmac_sha256(void *ctx, const uint8_t *key, size_t key_len,
-                                    const uint8_t *msg, size_t msg_len, uint8_t out[32]);
+                                    const uint8_t *msg, size_t msg_len, uint8_t *out);
 
 /** Formats a line and hands it to the log hook. */
 void nimbus_freertos_log(nimbus_freertos_log_level_t level, const char *fmt, ...)
@@ -116,8 +116,7 @@ void nimbus_freertos_log(nimbus_freertos_log_level_t level, const char *fmt, ...
  * statically (it is a few KiB); treat every field as private.
  */
 typedef struct nimbus_freertos {
-    /** The core's client storage. */
-    uint64_t client[(NIMBUS_CLIENT_SIZE + 7u) / 8u];
+    nimbus_client_t client;          /**< the core's client */
     nimbus_net_transport_t net;      /**< socket + TLS */
     nimbus_transport_t transport;    /**< the core's view of net */
     SemaphoreHandle_t lock;          /**< recursive: guards the client */
@@ -133,8 +132,8 @@ typedef struct nimbus_freertos {
 
 /**
  * Sets up the transport from net (copied; its strings must outlive nf),
- * the lock, and the client from config (the core copies it; its buffer
- * is caller memory). Platform functions left NULL in config->platform are
+ * the lock, and the client from config (the core copies it; its
+ * config->memory buffer is caller memory, see nimbus_buffer_len()). Platform functions left NULL in config->platform are
  * filled with the port's: random_u32, hmac_sha256 (mbedTLS) and
  * unix_time_s. Returns 0, -1 (NULL), or the transport's or the core's
  * error (logged).
@@ -202,11 +201,15 @@ void nimbus_freertos_wake(nimbus_freertos_t *nf);
 
 /** nimbus_publish_event() from any task. */
 nimbus_err_t nimbus_freertos_publish_event(nimbus_freertos_t *nf, const uint8_t *payload,
-                                           size_t len, uint8_t qos);
+                                           size_t len, uint8_t qos, uint16_t *packet_id);
+/** nimbus_publish_reading() from any task. */
+nimbus_err_t nimbus_freertos_publish_reading(nimbus_freertos_t *nf, uint16_t sensor,
+                                             int64_t mantissa, uint8_t decimals, uint8_t qos,
+                                             uint16_t *packet_id);
 /** nimbus_publish_telemetry() from any task (reads the sensor in the
- *  calling task). */
+ *  calling task). Not from a callback: the core refuses it there. */
 nimbus_err_t nimbus_freertos_publish_telemetry(nimbus_freertos_t *nf, uint16_t sensor,
-                                               uint8_t qos);
+                                               uint8_t qos, uint16_t *packet_id);
 /** nimbus_respond() from any task: answers a deferred request. */
 nimbus_err_t nimbus_freertos_respond(nimbus_freertos_t *nf, uint32_t handle, uint16_t status,
                                      const uint8_t *payload, size_t len);

@@ -15,23 +15,39 @@ void fake_reset(void)
     fake.wake_after_ms = 60000u;
 }
 
-const char *nimbus_strerror(nimbus_err_t err)
+const char *nimbus_strerror(int32_t err)
 {
     return err == NIMBUS_OK ? "ok" : "fake core error";
 }
 
-nimbus_err_t nimbus_init(nimbus_client_t *client, size_t storage_size,
-                         const nimbus_config_t *config, const nimbus_transport_t *transport)
+nimbus_err_t nimbus_init(nimbus_client_t *client, const nimbus_config_t *config,
+                         const nimbus_transport_t *transport)
 {
     if (client == NULL || config == NULL || transport == NULL) {
-        return -1;
+        return NIMBUS_ERR_NULL_ARGUMENT;
     }
-    if (storage_size < NIMBUS_CLIENT_SIZE) {
-        return -7;
+    if (config->memory.buffer == NULL) {
+        return NIMBUS_ERR_STORAGE_TOO_SMALL;
     }
     fake.inits++;
     fake.transport = *transport;
     fake.platform = config->platform;
+    return NIMBUS_OK;
+}
+
+nimbus_err_t nimbus_deinit(nimbus_client_t *client)
+{
+    (void)client;
+    fake.deinits++;
+    return NIMBUS_OK;
+}
+
+nimbus_err_t nimbus_state(nimbus_client_t *client, nimbus_state_t *state)
+{
+    (void)client;
+    *state = fake.disconnects > 0 ? NIMBUS_STATE_STOPPED
+             : fake.open          ? NIMBUS_STATE_CONNECTED
+                                  : NIMBUS_STATE_CONNECTING;
     return NIMBUS_OK;
 }
 
@@ -78,21 +94,35 @@ nimbus_err_t nimbus_disconnect(nimbus_client_t *c, uint64_t now_ms)
 }
 
 nimbus_err_t nimbus_publish_event(nimbus_client_t *c, const uint8_t *payload, size_t len,
-                                  uint8_t qos)
+                                  uint8_t qos, uint16_t *packet_id)
 {
     (void)c;
     (void)payload;
     (void)len;
-    (void)qos;
     fake.events++;
+    if (packet_id != NULL) {
+        *packet_id = qos == 1 ? (uint16_t)fake.events : 0u;
+    }
     return NIMBUS_OK;
 }
 
-nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *c, uint16_t sensor, uint8_t qos)
+nimbus_err_t nimbus_publish_reading(nimbus_client_t *c, uint16_t id, int64_t mantissa,
+                                    uint8_t decimals, uint8_t qos, uint16_t *packet_id)
+{
+    (void)c;
+    (void)mantissa;
+    (void)qos;
+    (void)packet_id;
+    return id == 0 && decimals <= 18u ? NIMBUS_OK : NIMBUS_ERR_NOT_FOUND;
+}
+
+nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *c, uint16_t sensor, uint8_t qos,
+                                      uint16_t *packet_id)
 {
     (void)c;
     (void)qos;
-    return sensor == 0 ? NIMBUS_OK : -100;
+    (void)packet_id;
+    return sensor == 0 ? NIMBUS_OK : NIMBUS_ERR_NOT_FOUND;
 }
 
 nimbus_err_t nimbus_respond(nimbus_client_t *c, uint32_t handle, uint16_t status,
@@ -102,7 +132,7 @@ nimbus_err_t nimbus_respond(nimbus_client_t *c, uint32_t handle, uint16_t status
     (void)status;
     (void)payload;
     (void)len;
-    return handle != 0 ? NIMBUS_OK : -2;
+    return handle != 0 ? NIMBUS_OK : NIMBUS_ERR_INVALID_ARGUMENT;
 }
 
 nimbus_err_t nimbus_report(nimbus_client_t *c, const char *json, size_t len,

@@ -57,10 +57,10 @@ static void host_log(void *user, nimbus_freertos_log_level_t level, const char *
     (void)fflush(stdout);
 }
 
-static uint64_t host_unix_time(void *user)
+static int64_t host_unix_time(void *user)
 {
     (void)user;
-    return (uint64_t)time(NULL);
+    return (int64_t)time(NULL);
 }
 
 /* 21.50 C plus a slow wobble of up to 0.99 C. */
@@ -84,7 +84,8 @@ static void app_task(void *arg)
     s.cloud = strcmp(env_or("NIMBUS_CLOUD", "aws"), "azure") == 0 ? NIMBUS_CLOUD_AZURE
                                                                    : NIMBUS_CLOUD_AWS;
     s.device_id = env_or("NIMBUS_DEVICE_ID", NULL);
-    s.hub_host = env_or("NIMBUS_HUB_HOST", NULL);
+    /* The hub host belongs to Azure only; AWS refuses one. */
+    s.hub_host = s.cloud == NIMBUS_CLOUD_AZURE ? env_or("NIMBUS_HUB_HOST", NULL) : NULL;
     s.net.host = env_or("NIMBUS_BROKER_HOST", NULL);
     s.net.connect_address = env_or("NIMBUS_BROKER_ADDRESS", NULL);
     s.net.port = (uint16_t)atoi(env_or("NIMBUS_BROKER_PORT", "8883"));

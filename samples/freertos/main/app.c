@@ -2,7 +2,6 @@
  * app.c - the Nimbus FreeRTOS sample's application (see app.h).
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -19,17 +18,16 @@
 #if defined(CONFIG_NIMBUS_BUFFER_SIZE)
 #define APP_BUFFER_SIZE CONFIG_NIMBUS_BUFFER_SIZE
 #else
-#define APP_BUFFER_SIZE 6144
+#define APP_BUFFER_SIZE 12288 /* the core's default split needs 10.25 KiB */
 #endif
 
 static nimbus_freertos_t client;
-static uint8_t core_buffer[APP_BUFFER_SIZE]; /* rx + outbox + scratch of the core */
+static uint8_t core_buffer[APP_BUFFER_SIZE]; /* rx, outbox, in-flight, work, replies */
 static app_read_centi_celsius_fn read_temperature;
 
-/* The settings the cloud may change. */
+/* The setting the cloud may change (telemetry_period_ms is the core's). */
 static struct {
     bool led;
-    uint32_t telemetry_period_s;
 } state;
 
 /* ------------------------------------------------------------ sensor */
@@ -48,19 +46,18 @@ static int32_t read_sensor(void *user, uint16_t id, int64_t *mantissa, uint8_t *
 
 /* ----------------------------------------------------------- request */
 
-static int32_t on_general_information(void *user, nimbus_client_t *c,
-                                      const nimbus_request_t *req, nimbus_reply_t *reply)
+/* "led/get": answered at once with the LED's state. */
+static int32_t on_led_get(void *user, nimbus_client_t *c, const nimbus_request_t *req,
+                          uint8_t *reply, size_t reply_cap, size_t *reply_len)
 {
     (void)user;
     (void)c;
     (void)req;
-    int n = snprintf((char *)reply->buf, reply->cap,
-                     "{\"model\":\"%s\",\"firmware\":\"%s\",\"manufacturer\":\"Nimbus\"}",
-                     APP_MODEL, APP_FIRMWARE);
-    if (n < 0 || (size_t)n >= reply->cap) {
+    int n = snprintf((char *)reply, reply_cap, "{\"led\":%s}", state.led ? "true" : "false");
+    if (n < 0 || (size_t)n >= reply_cap) {
         return 500;
     }
-    reply->len = (size_t)n;
+    *reply_len = (size_t)n;
     return 200;
 }
 
@@ -86,10 +83,9 @@ static const char *json_value(const char *json, size_t len, const char *name)
 
 static nimbus_err_t report_state(nimbus_client_t *c)
 {
-    char json[96];
+    char json[32];
     uint32_t id = 0;
-    int n = snprintf(json, sizeof json, "{\"led\":%s,\"telemetry_period_s\":%u}",
-                     state.led ? "true" : "false", (unsigned)state.telemetry_period_s);
+    int n = snprintf(json, sizeof json, "{\"led\":%s}", state.led ? "true" : "false");
     if (n < 0 || (size_t)n >= sizeof json) {
         return -3;
     }
@@ -101,20 +97,12 @@ static void on_desired(void *user, nimbus_client_t *c, const char *json, size_t 
 {
     (void)user;
     const char *led = json_value(json, len, "led");
-    const char *period = json_value(json, len, "telemetry_period_s");
-    if (led != NULL) {
-        state.led = strncmp(led, "true", 4) == 0;
+    nimbus_freertos_log(NIMBUS_FREERTOS_LOG_INFO, "desired v%llu: %.*s",
+                        (unsigned long long)version, (int)(len < 120u ? len : 120u), json);
+    if (led == NULL) {
+        return; /* nothing of ours changed (the core applies telemetry_period_ms) */
     }
-    if (period != NULL) {
-        long p = strtol(period, NULL, 10);
-        if (p >= 0 && p <= 86400) {
-            state.telemetry_period_s = (uint32_t)p;
-            (void)nimbus_set_telemetry_period(c, state.telemetry_period_s * 1000u);
-        }
-    }
-    nimbus_freertos_log(NIMBUS_FREERTOS_LOG_INFO, "desired v%llu: led=%d period=%us",
-                        (unsigned long long)version, state.led,
-                        (unsigned)state.telemetry_period_s);
+    state.led = strncmp(led, "true", 4) == 0;
     nimbus_err_t e = report_state(c);
     if (e != NIMBUS_OK) {
         nimbus_freertos_log(NIMBUS_FREERTOS_LOG_WARN, "report: %s", nimbus_strerror(e));
@@ -131,8 +119,8 @@ static void on_connection(void *user, nimbus_client_t *c, bool up, nimbus_err_t 
         nimbus_freertos_log(NIMBUS_FREERTOS_LOG_INFO, "connected");
         if (!booted) {
             static const char boot[] = "{\"event\":\"boot\",\"firmware\":\"" APP_FIRMWARE "\"}";
-            booted = nimbus_publish_event(c, (const uint8_t *)boot, sizeof boot - 1u, 1) ==
-                     NIMBUS_OK;
+            booted = nimbus_publish_event(c, (const uint8_t *)boot, sizeof boot - 1u, 1,
+                                          NULL) == NIMBUS_OK;
         }
     } else {
         nimbus_freertos_log(NIMBUS_FREERTOS_LOG_INFO, "disconnected: %s",
@@ -140,15 +128,20 @@ static void on_connection(void *user, nimbus_client_t *c, bool up, nimbus_err_t 
     }
 }
 
-static void on_twin_result(void *user, nimbus_client_t *c, uint32_t request_id,
-                           int32_t status, uint64_t version, const char *body, size_t body_len)
+static void on_twin(void *user, nimbus_client_t *c, const nimbus_twin_result_t *r)
 {
     (void)user;
     (void)c;
-    (void)body;
-    (void)body_len;
-    nimbus_freertos_log(NIMBUS_FREERTOS_LOG_INFO, "twin request %u: status %d, version %llu",
-                        (unsigned)request_id, (int)status, (unsigned long long)version);
+    nimbus_freertos_log(NIMBUS_FREERTOS_LOG_INFO, "twin request %u: kind %d, status %d, version %llu",
+                        (unsigned)r->request_id, (int)r->kind, (int)r->status,
+                        (unsigned long long)r->version);
+}
+
+static void on_error(void *user, int32_t error, const char *what, size_t what_len)
+{
+    (void)user;
+    nimbus_freertos_log(NIMBUS_FREERTOS_LOG_WARN, "%s: %.*s", nimbus_strerror(error),
+                        (int)(what_len < 100u ? what_len : 100u), what);
 }
 
 /* -------------------------------------------------------------- start */
@@ -160,24 +153,42 @@ nimbus_err_t app_start(const app_settings_t *s)
     memset(&cfg, 0, sizeof cfg);
     read_temperature = s->read_temperature;
     state.led = false;
-    state.telemetry_period_s = s->telemetry_period_s;
-    cfg.cloud = s->cloud;
+    cfg.cloud = (uint32_t)s->cloud;
     cfg.device_id = s->device_id;
     cfg.hub_host = s->hub_host;
     cfg.keepalive_s = APP_KEEPALIVE_S;
-    cfg.buffer = core_buffer;
-    cfg.buffer_len = sizeof core_buffer;
+    cfg.backoff_min_ms = 500;
+    cfg.backoff_max_ms = 30000;
+    cfg.memory.buffer = core_buffer;
+    cfg.memory.len = sizeof core_buffer;
     cfg.telemetry_period_ms = s->telemetry_period_s * 1000u;
     cfg.callbacks.on_connection = on_connection;
     cfg.callbacks.on_desired = on_desired;
-    cfg.callbacks.on_twin_result = on_twin_result;
+    cfg.callbacks.on_twin = on_twin;
+    cfg.callbacks.on_error = on_error;
 
+    size_t need = nimbus_buffer_len(&cfg);
+    if (need == 0 || need > sizeof core_buffer) {
+        nimbus_freertos_log(NIMBUS_FREERTOS_LOG_ERROR, "buffer: %u bytes, the client needs %u",
+                            (unsigned)sizeof core_buffer, (unsigned)need);
+        return NIMBUS_ERR_STORAGE_TOO_SMALL;
+    }
     nimbus_err_t e = nimbus_freertos_init(&client, &cfg, &s->net);
     if (e != NIMBUS_OK) {
         return e;
     }
+    static const nimbus_device_info_t info = {
+        .name = "nimbus sample",
+        .device_type = "sensor",
+        .model = APP_MODEL,
+        .manufacturer = "Nimbus",
+        .firmware_version = APP_FIRMWARE,
+    };
     nimbus_client_t *c = nimbus_freertos_client(&client);
-    e = nimbus_register_handler(c, "general_information", on_general_information, NULL);
+    e = nimbus_set_device_info(c, &info);
+    if (e == NIMBUS_OK) {
+        e = nimbus_register_handler(c, "led/get", on_led_get, NULL);
+    }
     if (e == NIMBUS_OK) {
         e = nimbus_register_sensor(c, 0, "temperature", "Cel", read_sensor, NULL);
     }

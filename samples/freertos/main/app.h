@@ -4,11 +4,12 @@
  *
  * The device:
  * - publishes sensor 0 (a temperature in degrees Celsius) as telemetry,
- *   and answers "sensor/list" and "sensor/0/get" through the core;
- * - answers the request "general_information" with its identity;
- * - keeps two settings, "led" (bool) and "telemetry_period_s" (int): a
- *   desired change is applied and reported back, so the cloud sees
- *   desired == reported;
+ *   and answers "sensor/list" and "sensor/0/get" (the core does that);
+ * - answers "general_information" with its identity (nimbus_set_device_info);
+ * - answers the request "led/get" with the LED's state (its own handler);
+ * - keeps the setting "led" (bool): a desired change is applied and
+ *   reported back, so the cloud sees desired == reported; the core does
+ *   the same for "telemetry_period_ms";
  * - publishes a "boot" event on its first connection.
  */
 #ifndef NIMBUS_SAMPLE_APP_H
