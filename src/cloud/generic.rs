@@ -6,7 +6,7 @@
 //! and `.` is Azure's path separator (`sensor.12.get`), so a path that
 //! passes here maps to both clouds and back without loss.
 
-use super::scan::{class, eat, split_byte, str_eq, FORBIDDEN};
+use super::scan::{eat, eq_lit, flags, split_byte, str_eq, NOT_SEGMENT};
 use crate::{Error, Result};
 
 /// A generic topic, split into its kind and path (borrowed from the topic).
@@ -23,7 +23,7 @@ pub enum Generic<'t> {
 /// True for a byte that may appear inside a path segment.
 #[inline]
 pub(crate) fn is_segment_byte(b: u8) -> bool {
-    class(b) != FORBIDDEN
+    flags(b) & NOT_SEGMENT == 0
 }
 
 /// Checks a path of `sep`-separated segments (see the module doc).
@@ -33,7 +33,7 @@ pub(crate) fn check_path(path: &[u8], sep: u8) -> Result<()> {
     // byte decides; separators must each end a non-empty segment.
     let mut after_sep = true;
     for &b in path {
-        if class(b) != FORBIDDEN {
+        if flags(b) & NOT_SEGMENT == 0 {
             after_sep = false;
         } else if b != sep || after_sep {
             return Err(Error::NotGenericTopic);
@@ -85,12 +85,12 @@ pub fn parse<'t>(device: &str, topic: &'t str) -> Result<Generic<'t>> {
 /// they copy it.
 pub(crate) fn split<'t>(device: &str, topic: &'t str) -> Result<Generic<'t>> {
     let (dev, rest) = split_byte(topic, b'/').ok_or(Error::NotGenericTopic)?;
-    let kind = if str_eq(rest, "events") {
-        Generic::Events
+    let kind = if let Some(path) = eat(rest, "response/") {
+        Generic::Response(path)
     } else if let Some(path) = eat(rest, "request/") {
         Generic::Request(path)
-    } else if let Some(path) = eat(rest, "response/") {
-        Generic::Response(path)
+    } else if eq_lit(rest, "events") {
+        Generic::Events
     } else {
         return Err(Error::NotGenericTopic);
     };
