@@ -7,7 +7,7 @@ use super::generic::{self, check_path, check_path_bytes, Generic};
 use super::incoming::{Incoming, Request, TwinResponse, Via};
 use super::names::check_rid;
 use super::percent::{encode_path_into, is_unreserved};
-use super::scan::{eat, split_byte, split_query as split_at_query, str_eq};
+use super::scan::{eat, eq_lit, split_at, split_byte, split_query as split_at_query, str_eq};
 use super::topic::Topic;
 use super::writer::{parse_u64, Writer};
 use crate::{Error, Result};
@@ -85,24 +85,36 @@ fn parse_query(query: &str) -> Result<Query<'_>> {
     };
     let mut rest = query;
     loop {
-        let (pair, tail) = match split_byte(rest, b'&') {
-            Some((pair, tail)) => (pair, Some(tail)),
-            None => (rest, None),
-        };
-        let (name, value) = split_byte(pair, b'=').ok_or(Error::InvalidEncoding)?;
-        if str_eq(name, "$rid") {
+        // One pass over the pair finds its first `=` and its end.
+        let bytes = rest.as_bytes();
+        let mut eq = None;
+        let mut end = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'&' {
+                end = i;
+                break;
+            }
+            if b == b'=' && eq.is_none() {
+                eq = Some(i);
+            }
+        }
+        let eq = eq.ok_or(Error::InvalidEncoding)?;
+        let (pair, tail) = split_at(rest, end).ok_or(Error::InvalidEncoding)?;
+        let (name, value) = split_at(pair, eq).ok_or(Error::InvalidEncoding)?;
+        let value = split_at(value, 1).ok_or(Error::InvalidEncoding)?.1;
+        if eq_lit(name, "$rid") {
             if q.rid.is_some() || value.is_empty() {
                 return Err(Error::InvalidEncoding);
             }
             q.rid = Some(value);
-        } else if str_eq(name, "$version") {
+        } else if eq_lit(name, "$version") {
             if q.version.is_some() {
                 return Err(Error::InvalidEncoding);
             }
             q.version = Some(parse_u64(value).ok_or(Error::InvalidEncoding)?);
         }
-        match tail {
-            Some(t) => rest = t,
+        match split_at(tail, 1) {
+            Some((_, t)) => rest = t,
             None => return Ok(q),
         }
     }

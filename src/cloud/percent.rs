@@ -4,8 +4,8 @@
 //! encoded text and yields decoded bytes on demand, so nothing is copied
 //! unless the caller asks for it with [`Encoded::decode_into`].
 
-use super::scan::{flags, word_flags, ESCAPE, NOT_SEGMENT, PATH_STOP};
-use super::swar;
+use super::generic::Segments;
+use super::scan::{flags, word_flags, ESCAPE, PATH_STOP};
 use super::writer::Writer;
 use crate::{Error, Result};
 
@@ -77,87 +77,56 @@ fn put_encoded(out: &mut [u8], b: u8) -> Option<usize> {
 /// bytes are percent-encoded. The path is checked on the way
 /// ([`Error::NotGenericTopic`] for an empty segment or a forbidden byte).
 pub(crate) fn encode_path_into(w: &mut Writer<'_>, path: &[u8]) -> Result<()> {
-    let mut enc = PathEncoder {
-        after_sep: true,
-        len: 0,
-    };
-    enc.encode(w.spare(), path)?;
-    if enc.after_sep {
-        // Empty, or a trailing `/`.
-        return Err(Error::NotGenericTopic);
-    }
-    w.commit(enc.len)
+    let mut check = Segments::new(b'/');
+    let n = encode_path(w.spare(), path, &mut check)?;
+    check.finish()?;
+    w.commit(n)
 }
 
-/// The state of [`encode_path_into`].
-struct PathEncoder {
-    /// The last byte written ended a segment (or nothing was written yet):
-    /// a `/` now would make an empty segment.
-    after_sep: bool,
-    /// Bytes written.
-    len: usize,
+/// [`encode_path_into`] into the front of `out`; the length written.
+fn encode_path(out: &mut [u8], path: &[u8], check: &mut Segments) -> Result<usize> {
+    if out.len() / 3 < path.len() {
+        return encode_path_bytes(out, path, check);
+    }
+    // As in `encode_value`, every store below has room.
+    let mut i = 0;
+    let mut j = 0;
+    while let Some(word) = path.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        if word_flags(word) & PATH_STOP == 0 {
+            // Segment bytes that stay as they are, and slashes: one store,
+            // each `/` turned into `.` by flipping its lowest bit
+            // (`0x2F ^ 1 == 0x2E`; `seps` has bit 7 of each slash set).
+            let word = u64::from_le_bytes(*word);
+            let seps = check.clean_word(word)?;
+            let dst = out
+                .get_mut(j..)
+                .and_then(<[u8]>::first_chunk_mut::<8>)
+                .ok_or(Error::BufferTooSmall)?;
+            *dst = (word ^ (seps >> 7)).to_le_bytes();
+            j += 8;
+        } else {
+            j += encode_path_bytes(out.get_mut(j..).unwrap_or_default(), word, check)?;
+        }
+        i += 8;
+    }
+    let tail = path.get(i..).unwrap_or_default();
+    Ok(j + encode_path_bytes(out.get_mut(j..).unwrap_or_default(), tail, check)?)
 }
 
-impl PathEncoder {
-    fn encode(&mut self, out: &mut [u8], path: &[u8]) -> Result<()> {
-        if out.len() / 3 < path.len() {
-            return self.bytes(out, path);
-        }
-        // As in `encode_value`, every store below has room.
-        let mut i = 0;
-        while let Some(word) = path.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-            if word_flags(word) & PATH_STOP == 0 {
-                self.word(out, u64::from_le_bytes(*word))?;
-            } else {
-                self.bytes(out, word)?;
-            }
-            i += 8;
-        }
-        self.bytes(out, path.get(i..).unwrap_or_default())
+/// [`encode_path`] one byte at a time.
+#[inline(always)]
+fn encode_path_bytes(out: &mut [u8], path: &[u8], check: &mut Segments) -> Result<usize> {
+    let mut j = 0;
+    for &b in path {
+        let dst = out.get_mut(j..).unwrap_or_default();
+        j += if check.byte(b)? {
+            *dst.first_mut().ok_or(Error::BufferTooSmall)? = b'.';
+            1
+        } else {
+            put_encoded(dst, b).ok_or(Error::BufferTooSmall)?
+        };
     }
-
-    /// Eight bytes of segments and `/`: the segments are checked and
-    /// the word stored at once, each `/` turned into `.` by flipping its
-    /// lowest bit (`0x2F ^ 1 == 0x2E`).
-    #[inline(always)]
-    fn word(&mut self, out: &mut [u8], word: u64) -> Result<()> {
-        let slashes = swar::equal(word, b'/');
-        // An empty segment: two slashes in a row, or a first slash right
-        // after a separator.
-        if slashes & (slashes << 8) != 0 || (self.after_sep && slashes & 0x80 != 0) {
-            return Err(Error::NotGenericTopic);
-        }
-        let dst = out
-            .get_mut(self.len..)
-            .and_then(<[u8]>::first_chunk_mut::<8>)
-            .ok_or(Error::BufferTooSmall)?;
-        *dst = (word ^ (slashes >> 7)).to_le_bytes();
-        self.len += 8;
-        self.after_sep = slashes >> 63 != 0;
-        Ok(())
-    }
-
-    /// One byte at a time.
-    #[inline(always)]
-    fn bytes(&mut self, out: &mut [u8], bytes: &[u8]) -> Result<()> {
-        for &b in bytes {
-            let dst = out.get_mut(self.len..).unwrap_or_default();
-            if b == b'/' {
-                if self.after_sep {
-                    return Err(Error::NotGenericTopic);
-                }
-                *dst.first_mut().ok_or(Error::BufferTooSmall)? = b'.';
-                self.len += 1;
-                self.after_sep = true;
-            } else if flags(b) & NOT_SEGMENT != 0 {
-                return Err(Error::NotGenericTopic);
-            } else {
-                self.len += put_encoded(dst, b).ok_or(Error::BufferTooSmall)?;
-                self.after_sep = false;
-            }
-        }
-        Ok(())
-    }
+    Ok(j)
 }
 
 /// The value of one hex digit, if it is one (either case).

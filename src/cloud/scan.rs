@@ -14,9 +14,16 @@ pub(crate) const PATH_STOP: u8 = 2;
 /// Flag of [`FLAGS`]: the byte may not appear in a generic path segment
 /// (`/ . + #`, controls; see [`super::generic`]).
 pub(crate) const NOT_SEGMENT: u8 = 4;
+/// Flag of [`FLAGS`]: the byte may not appear in a `/`-separated path
+/// ([`NOT_SEGMENT`] but `/`).
+pub(crate) const NOT_IN_SLASH_PATH: u8 = 8;
+/// Flag of [`FLAGS`]: the byte may not appear in a `.`-separated path
+/// ([`NOT_SEGMENT`] but `.`).
+pub(crate) const NOT_IN_DOT_PATH: u8 = 16;
 
-/// The flags of every byte ([`ESCAPE`], [`PATH_STOP`], [`NOT_SEGMENT`]):
-/// one table for the parsers and the encoders.
+/// The flags of every byte ([`ESCAPE`], [`PATH_STOP`], [`NOT_SEGMENT`],
+/// [`NOT_IN_SLASH_PATH`], [`NOT_IN_DOT_PATH`]): one table for the parsers
+/// and the encoders.
 pub(crate) static FLAGS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -31,6 +38,12 @@ pub(crate) static FLAGS: [u8; 256] = {
         }
         if matches!(b, b'/' | b'+' | b'#' | b'.' | 0..=0x1f | 0x7f) {
             t[i] |= NOT_SEGMENT;
+            if b != b'/' {
+                t[i] |= NOT_IN_SLASH_PATH;
+            }
+            if b != b'.' {
+                t[i] |= NOT_IN_DOT_PATH;
+            }
         }
         i += 1;
     }
@@ -170,11 +183,17 @@ mod tests {
         assert_eq!(eat("é/x", "é"), Some("/x"));
         assert_eq!(flags(b'a'), 0);
         assert_eq!(flags(b'~'), 0);
-        assert_eq!(flags(b'.'), PATH_STOP | NOT_SEGMENT);
-        assert_eq!(flags(b'/'), ESCAPE | NOT_SEGMENT);
+        assert_eq!(flags(b'.'), PATH_STOP | NOT_SEGMENT | NOT_IN_SLASH_PATH);
+        assert_eq!(flags(b'/'), ESCAPE | NOT_SEGMENT | NOT_IN_DOT_PATH);
         assert_eq!(flags(b' '), ESCAPE | PATH_STOP);
         assert_eq!(flags(0xC3), ESCAPE | PATH_STOP);
-        assert_eq!(flags(0x7f), ESCAPE | PATH_STOP | NOT_SEGMENT);
-        assert_eq!(word_flags(b"ab/c-d_e"), ESCAPE | NOT_SEGMENT);
+        assert_eq!(
+            flags(0x7f),
+            ESCAPE | PATH_STOP | NOT_SEGMENT | NOT_IN_SLASH_PATH | NOT_IN_DOT_PATH
+        );
+        assert_eq!(
+            word_flags(b"ab/c-d_e"),
+            ESCAPE | NOT_SEGMENT | NOT_IN_DOT_PATH
+        );
     }
 }
