@@ -70,8 +70,14 @@ pub(crate) fn find(s: &[u8], needle: u8) -> Option<usize> {
         base += 8;
         rest = tail;
     }
-    let i = first(equal(load(rest), needle));
-    (i < rest.len()).then_some(base + i)
+    let mut i = 0;
+    while let Some(&b) = rest.get(i) {
+        if b == needle {
+            return Some(base + i);
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]
