@@ -206,7 +206,7 @@ impl ShadowOp {
         // Most candidates differ in length, so this is one or two compares.
         ShadowOp::ALL
             .into_iter()
-            .find(|op| super::scan::str_eq(op.as_str(), suffix))
+            .find(|op| super::scan::eq_lit(suffix, op.as_str()))
     }
 
     /// True for the operations a device publishes (`update`, `get`,
