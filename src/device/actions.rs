@@ -10,10 +10,10 @@ use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{self, Encoding, Reading, Sensors};
 use crate::device::settings::Settings;
-use crate::device::writer::JsonWriter;
 use crate::mqtt::{Outbox, QoS};
 use crate::twin::reported::DeviceInfo;
 use crate::twin::{RequestId, Twin};
+use crate::writer::JsonWriter;
 use crate::{Error, Result};
 
 /// Longest cloud topic the client writes (AWS allows 256 bytes; Azure

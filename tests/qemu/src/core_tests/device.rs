@@ -7,7 +7,7 @@ use nimbus::device::route::{matches, Router};
 use nimbus::device::sensor::{
     sensor_in_path, write_reading, Encoding, Reading, SensorInfo, Sensors,
 };
-use nimbus::device::writer::JsonWriter;
+use nimbus::writer::JsonWriter;
 use nimbus::Error;
 
 const TEMP: SensorInfo<'static> = SensorInfo {
