@@ -29,6 +29,8 @@ pub mod ffi;
 pub mod mqtt;
 /// cbindgen:ignore
 pub mod twin;
+/// cbindgen:ignore
+pub mod writer;
 
 pub use error::{Error, Result};
 

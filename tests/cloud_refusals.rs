@@ -13,7 +13,8 @@ fn azure() -> Dialect<'static> {
 
 fn publish(d: &Dialect<'_>, generic: &str) -> Result<String, Error> {
     let mut buf = [0u8; 1024];
-    d.publish_topic(generic, &[], &mut buf).map(str::to_string)
+    d.publish_topic(generic, &[], &mut buf)
+        .map(|t| t.to_string())
 }
 
 #[test]

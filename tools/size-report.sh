@@ -144,3 +144,25 @@ for line in "${state[@]}"; do
     read -r type bytes <<<"$line"
     echo "SIZEOF type=$type bytes=$bytes"
 done
+
+# The real library through its C API: libnimbus.a (release, every
+# feature the firmware build has by default) linked into a program that
+# makes every call once (tools/size/c_api.c). Its static client and
+# buffer are the firmware's RAM, reported apart from the library's own.
+cargo build --quiet --release -p nimbus --target "$TARGET"
+cp "target/$TARGET/release/libnimbus.a" "$OUT/libnimbus.a"
+cat >"$OUT/c_api.inc" <<'INC'
+void nimbus_size_c_api(void);
+INC
+arm-none-eabi-gcc "${CFLAGS[@]}" -Iinclude -c tools/size/c_api.c -o "$OUT/c_api.o"
+arm-none-eabi-gcc "${CFLAGS[@]}" -DNIMBUS_C_API -c tools/size/main.c -o "$OUT/main_c_api.o"
+arm-none-eabi-gcc "${CFLAGS[@]}" "${LDFLAGS[@]}" -o "$OUT/nimbus-c-api.elf" \
+    tools/size/startup.c "$OUT/main_c_api.o" "$OUT/c_api.o" "$OUT/libnimbus.a" -lgcc
+read -r t r d b < <(sections "$OUT/nimbus-c-api.elf")
+t=$((t - bt)) r=$((r - br)) d=$((d - bd)) b=$((b - bb))
+client_and_buffer=$(arm-none-eabi-nm -S -t d "$OUT/nimbus-c-api.elf" | awk '$4 == "client" || $4 == "buffer" { s += $2 } END { print s + 0 }')
+echo
+echo "The C API (libnimbus.a, every call once from tools/size/c_api.c), bytes added to the baseline image:"
+echo "  flash $((t + r + d)) (text $t, rodata $r, data $d); RAM: the library's own $((d + b - client_and_buffer)), the firmware's client and buffer $client_and_buffer"
+echo "SIZE features=c-api text=$t rodata=$r data=$d bss=$((b - client_and_buffer)) flash=$((t + r + d)) ram=$((d + b - client_and_buffer))"
+

@@ -7,6 +7,7 @@ use super::generic::{self, Generic};
 use super::incoming::{Incoming, Request, ShadowOp, ShadowTopic, Via};
 use super::names::check_shadow_name;
 use super::scan::{eat, split_byte, str_eq};
+use super::topic::Topic;
 use super::writer::Writer;
 use crate::{Error, Result};
 
@@ -25,17 +26,21 @@ const SHADOW_PREFIX: &str = "$aws/things/";
 /// ([`Error::TopicTooLong`]); outside `$aws/`, no other `$` prefix and at
 /// most [`MAX_TOPIC_SLASHES`] slashes ([`Error::TopicNotAllowed`]).
 pub fn check_topic(topic: &str) -> Result<()> {
+    check_topic_bytes(topic.as_bytes())
+}
+
+fn check_topic_bytes(topic: &[u8]) -> Result<()> {
     if topic.len() > MAX_TOPIC_LEN {
         return Err(Error::TopicTooLong);
     }
-    if topic.starts_with('$') {
-        return if topic.starts_with("$aws/") {
+    if topic.starts_with(b"$") {
+        return if topic.starts_with(b"$aws/") {
             Ok(())
         } else {
             Err(Error::TopicNotAllowed)
         };
     }
-    if topic.bytes().filter(|&b| b == b'/').count() > MAX_TOPIC_SLASHES {
+    if topic.iter().filter(|&&b| b == b'/').count() > MAX_TOPIC_SLASHES {
         return Err(Error::TopicNotAllowed);
     }
     Ok(())
@@ -109,7 +114,7 @@ pub fn shadow_topic<'b>(
     shadow: Option<&str>,
     op: ShadowOp,
     buf: &'b mut [u8],
-) -> Result<&'b str> {
+) -> Result<Topic<'b>> {
     let mut w = Writer::new(buf);
     w.push_str(SHADOW_PREFIX)?;
     w.push_str(thing)?;
@@ -124,7 +129,7 @@ pub fn shadow_topic<'b>(
     if w.len() > MAX_TOPIC_LEN {
         return Err(Error::TopicTooLong);
     }
-    w.finish()
+    w.finish_topic()
 }
 
 /// The answer topic for a request that came on `<thing>/request/<path>`:
@@ -133,7 +138,7 @@ pub fn response_topic<'b>(
     thing: &str,
     request: &Request<'_>,
     buf: &'b mut [u8],
-) -> Result<&'b str> {
+) -> Result<Topic<'b>> {
     if request.via != Via::Topic {
         return Err(Error::InvalidArgument);
     }
@@ -141,7 +146,7 @@ pub fn response_topic<'b>(
     w.push_str(thing)?;
     w.push_str("/response/")?;
     w.push_str(request.path)?;
-    let topic = w.finish()?;
-    check_topic(topic)?;
+    let topic = w.finish_topic()?;
+    check_topic_bytes(&topic)?;
     Ok(topic)
 }

@@ -6,10 +6,9 @@ use super::bag::{check_properties, write_properties, Property, PropertyBag, SUBT
 use super::generic::{self, check_path, check_path_bytes, Generic};
 use super::incoming::{Incoming, Request, TwinResponse, Via};
 use super::names::check_rid;
-use super::percent::is_unreserved;
-use super::scan::{
-    class, eat, split_byte, split_query as split_at_query, str_eq, ESCAPED, UNRESERVED,
-};
+use super::percent::{encode_path_into, is_unreserved};
+use super::scan::{eat, eq_lit, split_at, split_byte, split_query as split_at_query, str_eq};
+use super::topic::Topic;
 use super::writer::{parse_u64, Writer};
 use crate::{Error, Result};
 
@@ -34,13 +33,13 @@ const TWIN_REPORTED: &str = "$iothub/twin/PATCH/properties/reported/?$rid=";
 
 /// Writes `devices/<dev>/[modules/<mod>/]messages/events/`.
 fn write_events_prefix(w: &mut Writer<'_>, device: &str, module: Option<&str>) -> Result<()> {
-    w.push_str("devices/")?;
+    w.push_lit(b"devices/")?;
     w.push_str(device)?;
     if let Some(m) = module {
-        w.push_str("/modules/")?;
+        w.push_lit(b"/modules/")?;
         w.push_str(m)?;
     }
-    w.push_str("/messages/events/")
+    w.push_lit(b"/messages/events/")
 }
 
 /// The D2C topic for an outgoing generic topic:
@@ -53,8 +52,8 @@ pub fn publish_topic<'b>(
     generic: &str,
     props: &[Property<'_>],
     buf: &'b mut [u8],
-) -> Result<&'b str> {
-    // The path is checked while it is copied (`write_dotted`).
+) -> Result<Topic<'b>> {
+    // The path is checked while it is copied (`encode_path_into`).
     let kind = generic::split(device, generic)?;
     check_properties(props)?;
     let mut w = Writer::new(buf);
@@ -62,37 +61,14 @@ pub fn publish_topic<'b>(
     let first = match kind {
         Generic::Events => true,
         Generic::Response(path) => {
-            w.push_str("subtopic=response.")?;
-            write_dotted(&mut w, path)?;
+            w.push_lit(b"subtopic=response.")?;
+            encode_path_into(&mut w, path.as_bytes())?;
             false
         }
         Generic::Request(_) => return Err(Error::NotGenericTopic),
     };
     write_properties(&mut w, props, first)?;
-    w.finish()
-}
-
-/// Checks a generic path and writes it with `/` → `.`, segments
-/// percent-encoded, in one pass.
-fn write_dotted(w: &mut Writer<'_>, path: &str) -> Result<()> {
-    let mut after_sep = true;
-    for &b in path.as_bytes() {
-        match class(b) {
-            UNRESERVED => w.push(b)?,
-            ESCAPED => w.push_percent(b)?,
-            _ if b == b'/' && !after_sep => {
-                w.push(b'.')?;
-                after_sep = true;
-                continue;
-            }
-            _ => return Err(Error::NotGenericTopic),
-        }
-        after_sep = false;
-    }
-    if after_sep {
-        return Err(Error::NotGenericTopic);
-    }
-    Ok(())
+    w.finish_topic()
 }
 
 /// The `$rid` and `$version` of an `$iothub` query string. Other parameters
@@ -109,24 +85,36 @@ fn parse_query(query: &str) -> Result<Query<'_>> {
     };
     let mut rest = query;
     loop {
-        let (pair, tail) = match split_byte(rest, b'&') {
-            Some((pair, tail)) => (pair, Some(tail)),
-            None => (rest, None),
-        };
-        let (name, value) = split_byte(pair, b'=').ok_or(Error::InvalidEncoding)?;
-        if str_eq(name, "$rid") {
+        // One pass over the pair finds its first `=` and its end.
+        let bytes = rest.as_bytes();
+        let mut eq = None;
+        let mut end = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'&' {
+                end = i;
+                break;
+            }
+            if b == b'=' && eq.is_none() {
+                eq = Some(i);
+            }
+        }
+        let eq = eq.ok_or(Error::InvalidEncoding)?;
+        let (pair, tail) = split_at(rest, end).ok_or(Error::InvalidEncoding)?;
+        let (name, value) = split_at(pair, eq).ok_or(Error::InvalidEncoding)?;
+        let value = split_at(value, 1).ok_or(Error::InvalidEncoding)?.1;
+        if eq_lit(name, "$rid") {
             if q.rid.is_some() || value.is_empty() {
                 return Err(Error::InvalidEncoding);
             }
             q.rid = Some(value);
-        } else if str_eq(name, "$version") {
+        } else if eq_lit(name, "$version") {
             if q.version.is_some() {
                 return Err(Error::InvalidEncoding);
             }
             q.version = Some(parse_u64(value).ok_or(Error::InvalidEncoding)?);
         }
-        match tail {
-            Some(t) => rest = t,
+        match split_at(tail, 1) {
+            Some((_, t)) => rest = t,
             None => return Ok(q),
         }
     }
@@ -233,7 +221,7 @@ pub fn response_topic<'b>(
     request: &Request<'_>,
     status: u16,
     buf: &'b mut [u8],
-) -> Result<&'b str> {
+) -> Result<Topic<'b>> {
     match request.via {
         Via::Method { rid } => method_response_topic(status, rid, buf),
         Via::C2d(_) => {
@@ -249,38 +237,38 @@ pub fn response_topic<'b>(
                     w.push_percent(b)?;
                 }
             }
-            w.finish()
+            w.finish_topic()
         }
         Via::Topic => Err(Error::InvalidArgument),
     }
 }
 
 /// `$iothub/methods/res/<status>/?$rid=<rid>`.
-pub fn method_response_topic<'b>(status: u16, rid: &str, buf: &'b mut [u8]) -> Result<&'b str> {
+pub fn method_response_topic<'b>(status: u16, rid: &str, buf: &'b mut [u8]) -> Result<Topic<'b>> {
     check_rid(rid)?;
     let mut w = Writer::new(buf);
     w.push_str(METHOD_RES)?;
     w.push_u64(u64::from(status))?;
     w.push_str("/?$rid=")?;
     w.push_str(rid)?;
-    w.finish()
+    w.finish_topic()
 }
 
-fn rid_topic<'b>(prefix: &str, rid: &str, buf: &'b mut [u8]) -> Result<&'b str> {
+fn rid_topic<'b>(prefix: &str, rid: &str, buf: &'b mut [u8]) -> Result<Topic<'b>> {
     check_rid(rid)?;
     let mut w = Writer::new(buf);
     w.push_str(prefix)?;
     w.push_str(rid)?;
-    w.finish()
+    w.finish_topic()
 }
 
 /// `$iothub/twin/GET/?$rid=<rid>`: ask for the whole twin.
-pub fn twin_get_topic<'b>(rid: &str, buf: &'b mut [u8]) -> Result<&'b str> {
+pub fn twin_get_topic<'b>(rid: &str, buf: &'b mut [u8]) -> Result<Topic<'b>> {
     rid_topic(TWIN_GET, rid, buf)
 }
 
 /// `$iothub/twin/PATCH/properties/reported/?$rid=<rid>`: patch reported.
-pub fn twin_report_topic<'b>(rid: &str, buf: &'b mut [u8]) -> Result<&'b str> {
+pub fn twin_report_topic<'b>(rid: &str, buf: &'b mut [u8]) -> Result<Topic<'b>> {
     rid_topic(TWIN_REPORTED, rid, buf)
 }
 

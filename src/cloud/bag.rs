@@ -7,6 +7,7 @@
 //! decodes only when asked (`eq_decoded`, `bytes`, `decode_into`).
 
 use super::percent::{encode_into, Encoded};
+use super::scan::{bytes_eq, str_eq};
 use super::writer::Writer;
 use crate::{Error, Result};
 
@@ -39,12 +40,14 @@ pub(crate) const SUBTOPIC: &str = "subtopic";
 /// [`AZURE_SYSTEM_PROPERTIES`], and no name twice.
 pub(crate) fn check_properties(props: &[Property<'_>]) -> Result<()> {
     for (i, p) in props.iter().enumerate() {
-        let bad = p.name.is_empty()
-            || p.name == SUBTOPIC
-            || (p.name.starts_with('$') && !AZURE_SYSTEM_PROPERTIES.contains(&p.name))
-            || props
-                .get(..i)
-                .is_some_and(|before| before.iter().any(|q| q.name == p.name));
+        let name = p.name.as_bytes();
+        let bad = match name {
+            [] => true,
+            [b'$', ..] => !is_system_property(name),
+            _ => bytes_eq(name, SUBTOPIC.as_bytes()),
+        } || props
+            .get(..i)
+            .is_some_and(|before| before.iter().any(|q| str_eq(q.name, p.name)));
         if bad {
             return Err(Error::InvalidPropertyName);
         }
@@ -52,7 +55,18 @@ pub(crate) fn check_properties(props: &[Property<'_>]) -> Result<()> {
     Ok(())
 }
 
-/// Appends `&name=value` pairs (the first without `&` when `first`).
+/// Whether `name` is one of [`AZURE_SYSTEM_PROPERTIES`], spelt as array
+/// patterns (a length test and byte compares, no loop over the list).
+#[inline(always)]
+fn is_system_property(name: &[u8]) -> bool {
+    matches!(
+        name,
+        [b'$', b'.', b'm' | b'c' | b'u', b'i', b'd'] | [b'$', b'.', b'c', b't' | b'e']
+    )
+}
+
+/// Appends `&name=value` pairs (the first without `&` when `first`); the
+/// names must have passed [`check_properties`].
 pub(crate) fn write_properties(
     w: &mut Writer<'_>,
     props: &[Property<'_>],
@@ -60,11 +74,18 @@ pub(crate) fn write_properties(
 ) -> Result<()> {
     for p in props {
         if !first {
-            w.push(b'&')?;
+            w.push_lit(b"&")?;
         }
         first = false;
-        encode_into(w, p.name.as_bytes())?;
-        w.push(b'=')?;
+        match p.name.strip_prefix('$') {
+            // A system property: `$` and then unreserved bytes only.
+            Some(rest) => {
+                w.push_lit(b"%24")?;
+                w.push_str(rest)?;
+            }
+            None => encode_into(w, p.name.as_bytes())?,
+        }
+        w.push_lit(b"=")?;
         encode_into(w, p.value.as_bytes())?;
     }
     Ok(())
@@ -228,6 +249,18 @@ mod tests {
         }
         let dup = [Property::new("a", "1"), Property::new("a", "2")];
         assert_eq!(check_properties(&dup), Err(Error::InvalidPropertyName));
+    }
+
+    #[test]
+    fn system_properties_are_exactly_the_documented_ones() {
+        for name in AZURE_SYSTEM_PROPERTIES {
+            assert!(is_system_property(name.as_bytes()), "{name}");
+        }
+        for name in [
+            "$", "$.", "$.m", "$.mi", "$.mid.", "$.cx", "$.to", "$.ctt", "$ct", "#.ct",
+        ] {
+            assert!(!is_system_property(name.as_bytes()), "{name}");
+        }
     }
 
     #[test]

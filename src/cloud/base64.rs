@@ -17,7 +17,7 @@ pub(crate) fn encode_into(w: &mut Writer<'_>, data: &[u8]) -> Result<()> {
         let n = (b0 << 16) | (b1 << 8) | b2;
         let c2 = if chunk.len() > 1 { sym(n >> 6) } else { b'=' };
         let c3 = if chunk.len() > 2 { sym(n) } else { b'=' };
-        w.push_bytes(&[sym(n >> 18), sym(n >> 12), c2, c3])?;
+        w.push_ascii(&[sym(n >> 18), sym(n >> 12), c2, c3])?;
     }
     Ok(())
 }

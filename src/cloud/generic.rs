@@ -6,7 +6,11 @@
 //! and `.` is Azure's path separator (`sensor.12.get`), so a path that
 //! passes here maps to both clouds and back without loss.
 
-use super::scan::{class, eat, split_byte, str_eq, FORBIDDEN};
+use super::scan::{
+    eat, eq_lit, flags, split_byte, str_eq, word_flags, NOT_IN_DOT_PATH, NOT_IN_SLASH_PATH,
+    NOT_SEGMENT,
+};
+use super::swar;
 use crate::{Error, Result};
 
 /// A generic topic, split into its kind and path (borrowed from the topic).
@@ -23,27 +27,103 @@ pub enum Generic<'t> {
 /// True for a byte that may appear inside a path segment.
 #[inline]
 pub(crate) fn is_segment_byte(b: u8) -> bool {
-    class(b) != FORBIDDEN
+    flags(b) & NOT_SEGMENT == 0
 }
 
-/// Checks a path of `sep`-separated segments (see the module doc).
+/// Checks a path of `sep`-separated segments (see the module doc); `sep`
+/// is `/` (generic paths) or `.` (Azure method names).
 #[inline]
 pub(crate) fn check_path(path: &[u8], sep: u8) -> Result<()> {
-    // `sep` is always a forbidden segment byte, so one table lookup per
-    // byte decides; separators must each end a non-empty segment.
-    let mut after_sep = true;
-    for &b in path {
-        if class(b) != FORBIDDEN {
-            after_sep = false;
-        } else if b != sep || after_sep {
-            return Err(Error::NotGenericTopic);
-        } else {
-            after_sep = true;
+    let mut check = Segments::new(sep);
+    let mut i = 0;
+    while let Some(word) = path.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        check.word(word)?;
+        i += 8;
+    }
+    for &b in path.get(i..).unwrap_or_default() {
+        check.byte(b)?;
+    }
+    check.finish()
+}
+
+/// The segment rules, checked as a path goes by: every separator ends a
+/// non-empty segment, and segments hold no forbidden byte.
+pub(crate) struct Segments {
+    sep: u8,
+    /// The byte flag of the bytes that may not appear in a path with this
+    /// separator (see [`super::scan::FLAGS`]).
+    stop: u8,
+    /// The last byte was a separator, or there was none yet: a separator
+    /// now would end an empty segment.
+    after_sep: bool,
+}
+
+impl Segments {
+    /// The rules for `sep`-separated paths (`/` or `.`).
+    #[inline(always)]
+    pub(crate) fn new(sep: u8) -> Self {
+        Segments {
+            sep,
+            stop: if sep == b'/' {
+                NOT_IN_SLASH_PATH
+            } else {
+                NOT_IN_DOT_PATH
+            },
+            after_sep: true,
         }
     }
-    if after_sep {
-        Err(Error::NotGenericTopic)
-    } else {
+
+    /// Checks eight bytes; returns the mask of their separators (see
+    /// [`super::swar`]).
+    #[inline(always)]
+    pub(crate) fn word(&mut self, word: &[u8; 8]) -> Result<u64> {
+        if word_flags(word) & self.stop != 0 {
+            // A forbidden byte somewhere: let the byte rules say which.
+            let mut seps = 0;
+            for (i, &b) in word.iter().enumerate() {
+                if self.byte(b)? {
+                    seps |= 0x80 << (8 * i);
+                }
+            }
+            return Ok(seps);
+        }
+        self.clean_word(u64::from_le_bytes(*word))
+    }
+
+    /// [`word`](Self::word) for a word known to hold only segment bytes
+    /// and separators.
+    #[inline(always)]
+    pub(crate) fn clean_word(&mut self, word: u64) -> Result<u64> {
+        // An empty segment is two separators in a row, or one first right
+        // after a separator.
+        let seps = swar::equal(word, self.sep);
+        if seps & (seps << 8) != 0 || (self.after_sep && seps & 0x80 != 0) {
+            return Err(Error::NotGenericTopic);
+        }
+        self.after_sep = seps >> 63 != 0;
+        Ok(seps)
+    }
+
+    /// Checks one byte; returns whether it is a separator.
+    #[inline(always)]
+    pub(crate) fn byte(&mut self, b: u8) -> Result<bool> {
+        if b == self.sep && !self.after_sep {
+            self.after_sep = true;
+            return Ok(true);
+        }
+        if flags(b) & NOT_SEGMENT != 0 {
+            return Err(Error::NotGenericTopic);
+        }
+        self.after_sep = false;
+        Ok(false)
+    }
+
+    /// The path ended: it may not be empty or end with a separator.
+    #[inline(always)]
+    pub(crate) fn finish(self) -> Result<()> {
+        if self.after_sep {
+            return Err(Error::NotGenericTopic);
+        }
         Ok(())
     }
 }
@@ -85,12 +165,12 @@ pub fn parse<'t>(device: &str, topic: &'t str) -> Result<Generic<'t>> {
 /// they copy it.
 pub(crate) fn split<'t>(device: &str, topic: &'t str) -> Result<Generic<'t>> {
     let (dev, rest) = split_byte(topic, b'/').ok_or(Error::NotGenericTopic)?;
-    let kind = if str_eq(rest, "events") {
-        Generic::Events
+    let kind = if let Some(path) = eat(rest, "response/") {
+        Generic::Response(path)
     } else if let Some(path) = eat(rest, "request/") {
         Generic::Request(path)
-    } else if let Some(path) = eat(rest, "response/") {
-        Generic::Response(path)
+    } else if eq_lit(rest, "events") {
+        Generic::Events
     } else {
         return Err(Error::NotGenericTopic);
     };

@@ -95,6 +95,17 @@ impl<'t> Request<'t> {
         if self.via == Via::Topic {
             return Ok(self.path);
         }
+        if let Via::Method { .. } = self.via {
+            // A method name is the path with `.` for `/`: copy, then swap.
+            let out = buf
+                .get_mut(..self.path.len())
+                .ok_or(crate::Error::BufferTooSmall)?;
+            out.copy_from_slice(self.path.as_bytes());
+            out.iter_mut()
+                .filter(|b| **b == b'.')
+                .for_each(|b| *b = b'/');
+            return core::str::from_utf8(out).map_err(|_| crate::Error::InvalidString);
+        }
         let mut w = Writer::new(buf);
         self.write_path(&mut w)?;
         w.finish()
@@ -206,7 +217,7 @@ impl ShadowOp {
         // Most candidates differ in length, so this is one or two compares.
         ShadowOp::ALL
             .into_iter()
-            .find(|op| super::scan::str_eq(op.as_str(), suffix))
+            .find(|op| super::scan::eq_lit(suffix, op.as_str()))
     }
 
     /// True for the operations a device publishes (`update`, `get`,

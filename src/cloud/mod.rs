@@ -28,6 +28,8 @@ pub mod rate;
 pub mod sas;
 mod scan;
 mod subscribe;
+mod swar;
+mod topic;
 mod writer;
 
 pub use bag::{BagEntry, BagIter, Property, PropertyBag, AZURE_SYSTEM_PROPERTIES};
@@ -40,6 +42,7 @@ pub use names::{
 };
 pub use percent::{DecodedBytes, Encoded};
 pub use subscribe::{Filter, Subscriptions};
+pub use topic::Topic;
 
 use crate::{Error, Result};
 use writer::Writer;
@@ -136,9 +139,9 @@ impl<'a> Dialect<'a> {
         generic: &'o str,
         props: &[Property<'_>],
         buf: &'o mut [u8],
-    ) -> Result<&'o str> {
+    ) -> Result<Topic<'o>> {
         match self.cloud {
-            Cloud::Aws => aws::publish_topic(self.device, generic, props),
+            Cloud::Aws => aws::publish_topic(self.device, generic, props).map(Topic::new),
             Cloud::Azure => azure::publish_topic(self.device, self.module, generic, props, buf),
         }
     }
@@ -175,7 +178,7 @@ impl<'a> Dialect<'a> {
         request: &Request<'_>,
         status: u16,
         buf: &'o mut [u8],
-    ) -> Result<&'o str> {
+    ) -> Result<Topic<'o>> {
         match self.cloud {
             Cloud::Aws => aws::response_topic(self.device, request, buf),
             Cloud::Azure => azure::response_topic(self.device, self.module, request, status, buf),
@@ -193,7 +196,7 @@ impl<'a> Dialect<'a> {
         rid: &str,
         shadow: Option<&str>,
         buf: &'o mut [u8],
-    ) -> Result<&'o str> {
+    ) -> Result<Topic<'o>> {
         names::check_rid(rid)?;
         match self.cloud {
             Cloud::Aws => {

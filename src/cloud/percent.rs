@@ -4,7 +4,8 @@
 //! encoded text and yields decoded bytes on demand, so nothing is copied
 //! unless the caller asks for it with [`Encoded::decode_into`].
 
-use super::scan::{class, UNRESERVED};
+use super::generic::Segments;
+use super::scan::{flags, word_flags, ESCAPE, PATH_STOP};
 use super::writer::Writer;
 use crate::{Error, Result};
 
@@ -16,14 +17,116 @@ pub(crate) const fn is_unreserved(b: u8) -> bool {
 
 /// Appends `text` percent-encoded.
 pub(crate) fn encode_into(w: &mut Writer<'_>, text: &[u8]) -> Result<()> {
-    for &b in text {
-        if class(b) == UNRESERVED || b == b'.' {
-            w.push(b)?;
-        } else {
-            w.push_percent(b)?;
-        }
+    let n = encode_value(w.spare(), text).ok_or(Error::BufferTooSmall)?;
+    w.commit(n)
+}
+
+/// Percent-encodes `text` into the front of `out`; the length written, or
+/// `None` if it does not fit.
+fn encode_value(out: &mut [u8], text: &[u8]) -> Option<usize> {
+    if out.len() / 3 < text.len() {
+        // Might not fit: the exact, byte-checked way.
+        return encode_bytes(out, text);
     }
-    Ok(())
+    // Every byte becomes at most three, so there is room for every store
+    // below, eight-byte ones included: no early `None`.
+    let mut i = 0;
+    let mut j = 0;
+    while let Some(word) = text.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        if word_flags(word) & ESCAPE == 0 {
+            // Eight bytes that stay as they are: one store.
+            *out.get_mut(j..)?.first_chunk_mut::<8>()? = *word;
+            j += 8;
+        } else {
+            j += encode_bytes(out.get_mut(j..)?, word)?;
+        }
+        i += 8;
+    }
+    Some(j + encode_bytes(out.get_mut(j..)?, text.get(i..)?)?)
+}
+
+/// [`encode_value`] one byte at a time.
+#[inline(always)]
+fn encode_bytes(out: &mut [u8], text: &[u8]) -> Option<usize> {
+    let mut j = 0;
+    for &b in text {
+        j += put_encoded(out.get_mut(j..)?, b)?;
+    }
+    Some(j)
+}
+
+/// Writes `b` (as it is, or `%XX`) at the front of `out`; the length.
+#[inline(always)]
+fn put_encoded(out: &mut [u8], b: u8) -> Option<usize> {
+    if flags(b) & ESCAPE == 0 {
+        *out.first_mut()? = b;
+        return Some(1);
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let [pct, hi, lo, ..] = out else {
+        return None;
+    };
+    *pct = b'%';
+    *hi = HEX[usize::from(b >> 4)];
+    *lo = HEX[usize::from(b & 0x0f)];
+    Some(3)
+}
+
+/// Appends a generic path (`/`-separated segments, see
+/// [`super::generic`]) as an Azure subtopic value: `/` becomes `.`, segment
+/// bytes are percent-encoded. The path is checked on the way
+/// ([`Error::NotGenericTopic`] for an empty segment or a forbidden byte).
+pub(crate) fn encode_path_into(w: &mut Writer<'_>, path: &[u8]) -> Result<()> {
+    let mut check = Segments::new(b'/');
+    let n = encode_path(w.spare(), path, &mut check)?;
+    check.finish()?;
+    w.commit(n)
+}
+
+/// [`encode_path_into`] into the front of `out`; the length written.
+fn encode_path(out: &mut [u8], path: &[u8], check: &mut Segments) -> Result<usize> {
+    if out.len() / 3 < path.len() {
+        return encode_path_bytes(out, path, check);
+    }
+    // As in `encode_value`, every store below has room.
+    let mut i = 0;
+    let mut j = 0;
+    while let Some(word) = path.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        if word_flags(word) & PATH_STOP == 0 {
+            // Segment bytes that stay as they are, and slashes: one store,
+            // each `/` turned into `.` by flipping its lowest bit
+            // (`0x2F ^ 1 == 0x2E`; `seps` has bit 7 of each slash set).
+            let word = u64::from_le_bytes(*word);
+            let seps = check.clean_word(word)?;
+            let dst = out
+                .get_mut(j..)
+                .and_then(<[u8]>::first_chunk_mut::<8>)
+                .ok_or(Error::BufferTooSmall)?;
+            *dst = (word ^ (seps >> 7)).to_le_bytes();
+            j += 8;
+        } else {
+            j += encode_path_bytes(out.get_mut(j..).unwrap_or_default(), word, check)?;
+        }
+        i += 8;
+    }
+    let tail = path.get(i..).unwrap_or_default();
+    Ok(j + encode_path_bytes(out.get_mut(j..).unwrap_or_default(), tail, check)?)
+}
+
+/// [`encode_path`] one byte at a time.
+#[inline(always)]
+fn encode_path_bytes(out: &mut [u8], path: &[u8], check: &mut Segments) -> Result<usize> {
+    let mut j = 0;
+    for &b in path {
+        let dst = out.get_mut(j..).unwrap_or_default();
+        j += if check.byte(b)? {
+            *dst.first_mut().ok_or(Error::BufferTooSmall)? = b'.';
+            1
+        } else {
+            put_encoded(dst, b).ok_or(Error::BufferTooSmall)?
+        };
+    }
+    Ok(j)
 }
 
 /// The value of one hex digit, if it is one (either case).
@@ -149,6 +252,110 @@ mod tests {
         let mut w = Writer::new(&mut buf);
         encode_into(&mut w, text.as_bytes()).unwrap();
         w.finish().unwrap().into()
+    }
+
+    /// Byte-at-a-time reference for the word-at-a-time encoders: the
+    /// encoded value, or the path as a subtopic (`None`: not a path).
+    fn reference(text: &[u8], path: bool) -> Option<std::vec::Vec<u8>> {
+        let mut out = std::vec::Vec::new();
+        if path
+            && (text.is_empty()
+                || text.split(|&b| b == b'/').any(|seg| {
+                    seg.is_empty()
+                        || seg
+                            .iter()
+                            .any(|b| b"+#.".contains(b) || *b < 0x20 || *b == 0x7f)
+                }))
+        {
+            return None;
+        }
+        for &b in text {
+            if path && b == b'/' {
+                out.push(b'.');
+            } else if is_unreserved(b) {
+                out.push(b);
+            } else {
+                out.extend_from_slice(std::format!("%{b:02X}").as_bytes());
+            }
+        }
+        Some(out)
+    }
+
+    /// Inputs of every length up to 40 over an alphabet of the interesting
+    /// bytes, from a fixed pseudo-random sequence.
+    fn samples() -> impl Iterator<Item = std::vec::Vec<u8>> {
+        const ALPHABET: &[u8] = b"az09AZ-_~./ %+#\x00\x7f\xc3\xa9";
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        (0..2000).map(move |i| {
+            let len = i % 41;
+            (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    // Mostly letters, so that whole clean words occur.
+                    let k = (seed % 64) as usize;
+                    ALPHABET.get(k).copied().unwrap_or(b'a' + (k % 26) as u8)
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn word_encoders_agree_with_the_reference_at_every_buffer_size() {
+        for text in samples() {
+            for path in [false, true] {
+                let want = reference(&text, path);
+                for cap in [0, 1, 7, text.len(), 2 * text.len() + 3, 3 * text.len(), 200] {
+                    let mut buf = [0xAAu8; 200];
+                    let mut w = Writer::new(&mut buf[..cap]);
+                    let got = match path {
+                        false => encode_into(&mut w, &text),
+                        true => encode_path_into(&mut w, &text),
+                    }
+                    .map(|()| w.written().to_vec());
+                    let want = match &want {
+                        None => Err(Error::NotGenericTopic),
+                        Some(out) if out.len() > cap => Err(Error::BufferTooSmall),
+                        Some(out) => Ok(out.clone()),
+                    };
+                    // A path that does not fit may be refused either way.
+                    if path && got == Err(Error::BufferTooSmall) && want.is_err() {
+                        continue;
+                    }
+                    assert_eq!(got, want, "{text:?} path={path} cap={cap}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn path_segments_are_checked_across_words() {
+        let encode_path = |p: &str| {
+            let mut buf = [0u8; 128];
+            let mut w = Writer::new(&mut buf);
+            encode_path_into(&mut w, p.as_bytes()).map(|()| w.written().to_vec())
+        };
+        assert_eq!(
+            encode_path("sensor/1/reading").unwrap(),
+            b"sensor.1.reading"
+        );
+        assert_eq!(encode_path("abcdefg/h").unwrap(), b"abcdefg.h");
+        assert_eq!(encode_path("abcdefgh/i").unwrap(), b"abcdefgh.i");
+        assert_eq!(encode_path("a b/c").unwrap(), b"a%20b.c");
+        for bad in [
+            "",
+            "/",
+            "abcdefg/",
+            "abcdefg//abcdefgh",
+            "abcdefgh//",
+            "/abcdefgh",
+            "abcdefgh/abcdefg/",
+            "a.b",
+            "abcdefgh+",
+        ] {
+            assert_eq!(encode_path(bad), Err(Error::NotGenericTopic), "{bad}");
+        }
     }
 
     #[test]

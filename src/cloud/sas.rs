@@ -91,7 +91,7 @@ pub fn token<'b>(
     w.push_str("&sig=")?;
     encode_into(&mut w, sig.written())?;
     w.push_str("&se=")?;
-    w.push_bytes(expiry)?;
+    w.push_ascii(expiry)?;
     w.finish()
 }
 

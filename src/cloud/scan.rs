@@ -3,65 +3,86 @@
 //! each), which dominates the cost of parsing a short topic; these helpers
 //! are plain loops over ASCII bytes.
 
-/// Byte classes of the generic path and of percent-encoding.
-pub(crate) const UNRESERVED: u8 = 0;
-/// A segment byte that percent-encoding escapes.
-pub(crate) const ESCAPED: u8 = 1;
-/// A byte that may not appear in a path segment (`/ . + #`, controls).
-pub(crate) const FORBIDDEN: u8 = 2;
+use super::swar::{find, load};
 
-/// The class of every byte: unreserved `A-Z a-z 0-9 - _ . ~` (but `.` is
-/// forbidden in segments, so it is [`FORBIDDEN`]), other segment bytes
-/// [`ESCAPED`].
-pub(crate) static CLASS: [u8; 256] = {
-    let mut t = [ESCAPED; 256];
+/// Flag of [`FLAGS`]: percent-encoding escapes the byte (it is not
+/// `A-Z a-z 0-9 - _ . ~`).
+pub(crate) const ESCAPE: u8 = 1;
+/// Flag of [`FLAGS`]: the byte ends a run of path bytes that are copied as
+/// they are (everything but `A-Z a-z 0-9 - _ ~` and `/`).
+pub(crate) const PATH_STOP: u8 = 2;
+/// Flag of [`FLAGS`]: the byte may not appear in a generic path segment
+/// (`/ . + #`, controls; see [`super::generic`]).
+pub(crate) const NOT_SEGMENT: u8 = 4;
+/// Flag of [`FLAGS`]: the byte may not appear in a `/`-separated path
+/// ([`NOT_SEGMENT`] but `/`).
+pub(crate) const NOT_IN_SLASH_PATH: u8 = 8;
+/// Flag of [`FLAGS`]: the byte may not appear in a `.`-separated path
+/// ([`NOT_SEGMENT`] but `.`).
+pub(crate) const NOT_IN_DOT_PATH: u8 = 16;
+
+/// The flags of every byte ([`ESCAPE`], [`PATH_STOP`], [`NOT_SEGMENT`],
+/// [`NOT_IN_SLASH_PATH`], [`NOT_IN_DOT_PATH`]): one table for the parsers
+/// and the encoders.
+pub(crate) static FLAGS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'~' {
-            t[i] = UNRESERVED;
+        let unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~');
+        if !unreserved && b != b'.' {
+            t[i] |= ESCAPE;
+        }
+        if !unreserved && b != b'/' {
+            t[i] |= PATH_STOP;
         }
         if matches!(b, b'/' | b'+' | b'#' | b'.' | 0..=0x1f | 0x7f) {
-            t[i] = FORBIDDEN;
+            t[i] |= NOT_SEGMENT;
+            if b != b'/' {
+                t[i] |= NOT_IN_SLASH_PATH;
+            }
+            if b != b'.' {
+                t[i] |= NOT_IN_DOT_PATH;
+            }
         }
         i += 1;
     }
     t
 };
 
-/// The class of `b`.
+/// The [`FLAGS`] of `b`.
 #[inline(always)]
-pub(crate) fn class(b: u8) -> u8 {
-    CLASS[usize::from(b)]
+pub(crate) fn flags(b: u8) -> u8 {
+    FLAGS[usize::from(b)]
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
+/// The union of the [`FLAGS`] of eight bytes: one table load and one OR per
+/// byte, no branch.
+#[inline(always)]
+pub(crate) fn word_flags(w: &[u8; 8]) -> u8 {
+    let [a, b, c, d, e, f, g, h] = *w;
+    flags(a) | flags(b) | flags(c) | flags(d) | flags(e) | flags(f) | flags(g) | flags(h)
+}
 
-/// Index of the first `needle` in `s`, eight bytes at a time.
-#[inline]
-pub(crate) fn find(s: &[u8], needle: u8) -> Option<usize> {
-    let pattern = LO.wrapping_mul(u64::from(needle));
-    let mut base = 0usize;
-    let mut rest = s;
-    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
-        // A zero byte of `x` is a match; the lowest flagged byte is exact.
-        let x = u64::from_le_bytes(*chunk) ^ pattern;
-        let found = x.wrapping_sub(LO) & !x & HI;
-        if found != 0 {
-            return Some(base + (found.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-        rest = tail;
-    }
-    rest.iter().position(|&b| b == needle).map(|i| base + i)
+/// `s` split at byte `i` (`None` off a character boundary). Unlike
+/// `str::get`, which stays an out-of-line call in the size-optimised
+/// firmware build, this inlines to a boundary check.
+#[inline(always)]
+pub(crate) fn split_at(s: &str, i: usize) -> Option<(&str, &str)> {
+    s.split_at_checked(i)
+}
+
+/// Splits `s` around the byte at `i`, an ASCII separator.
+#[inline(always)]
+fn split_around(s: &str, i: usize) -> Option<(&str, &str)> {
+    let (head, tail) = split_at(s, i)?;
+    Some((head, split_at(tail, 1)?.1))
 }
 
 /// Splits `s` around its first `sep` (an ASCII byte).
 #[inline]
 pub(crate) fn split_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = find(s.as_bytes(), sep)?;
-    Some((s.get(..i)?, s.get(i + 1..)?))
+    split_around(s, find(s.as_bytes(), sep)?)
 }
 
 /// Splits `<head>/?<query>` at the first `?`, which must follow a `/`.
@@ -72,51 +93,59 @@ pub(crate) fn split_query(s: &str) -> Option<(&str, &str)> {
     if s.as_bytes().get(head_end) != Some(&b'/') {
         return None;
     }
-    Some((s.get(..head_end)?, s.get(i + 1..)?))
+    let (head, _) = split_at(s, head_end)?;
+    Some((head, split_at(s, i + 1)?.1))
 }
 
-/// Equal byte strings, compared eight bytes at a time.
+/// The eight bytes of `s` at `i` as a word (0 if there are fewer).
+#[inline(always)]
+fn word_at(s: &[u8], i: usize) -> u64 {
+    match s.get(i..) {
+        Some(&[a, b, c, d, e, f, g, h, ..]) => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ => 0,
+    }
+}
+
+/// Equal byte strings of the same length, compared a word at a time: the
+/// last word overlaps the one before it instead of a loop over the tail.
+/// With a constant `b` (a literal prefix) it compiles to a compare or two.
+#[inline(always)]
+fn same_len_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n < 8 {
+        return load(a) == load(b);
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word_at(a, i) != word_at(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word_at(a, n - 8) == word_at(b, n - 8)
+}
+
+/// Equal byte strings (see [`same_len_eq`]).
 #[inline]
 pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (mut a, mut b) = (a, b);
-    while let (Some((x, ra)), Some((y, rb))) =
-        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
-    {
-        if u64::from_ne_bytes(*x) != u64::from_ne_bytes(*y) {
-            return false;
-        }
-        a = ra;
-        b = rb;
-    }
-    if let (Some((x, ra)), Some((y, rb))) = (a.split_first_chunk::<4>(), b.split_first_chunk::<4>())
-    {
-        if u32::from_ne_bytes(*x) != u32::from_ne_bytes(*y) {
-            return false;
-        }
-        a = ra;
-        b = rb;
-    }
-    while let (Some((x, ra)), Some((y, rb))) = (a.split_first(), b.split_first()) {
-        if x != y {
-            return false;
-        }
-        a = ra;
-        b = rb;
-    }
-    true
+    a.len() == b.len() && same_len_eq(a, b)
 }
 
 /// `s` without the ASCII `prefix`, if it starts with it.
-#[inline]
+#[inline(always)]
 pub(crate) fn eat<'t>(s: &'t str, prefix: &str) -> Option<&'t str> {
     let head = s.as_bytes().get(..prefix.len())?;
-    if !bytes_eq(head, prefix.as_bytes()) {
+    if !same_len_eq(head, prefix.as_bytes()) {
         return None;
     }
-    s.get(prefix.len()..)
+    Some(split_at(s, prefix.len())?.1)
+}
+
+/// `s` equals the literal `lit` (inlined: a length test and a compare or
+/// two).
+#[inline(always)]
+pub(crate) fn eq_lit(s: &str, lit: &str) -> bool {
+    s.len() == lit.len() && same_len_eq(s.as_bytes(), lit.as_bytes())
 }
 
 /// Equal strings (see [`bytes_eq`]).
@@ -134,15 +163,6 @@ mod tests {
         let s = "$iothub/twin/res/204/?$rid=42&$version=5";
         assert_eq!(split_byte(s, b'/'), s.split_once('/'));
         assert_eq!(split_byte(s, b'!'), None);
-        let long = "0123456789abcdef/0123456789/x";
-        for needle in [b'0', b'7', b'f', b'/', b'x', b'9', b'#', 0x80] {
-            assert_eq!(
-                find(long.as_bytes(), needle),
-                long.bytes().position(|b| b == needle)
-            );
-        }
-        assert_eq!(find(&[0x81, 0x00, b'/'], b'/'), Some(2));
-        assert_eq!(find(&[0xff; 9], 0xfe), None);
         assert_eq!(split_query("204/?a=1"), Some(("204", "a=1")));
         assert_eq!(split_query("204?a=1"), None);
         assert_eq!(split_query("?a=1"), None);
@@ -161,10 +181,19 @@ mod tests {
         assert_eq!(eat(s, "$iothub/twin/"), s.strip_prefix("$iothub/twin/"));
         assert_eq!(eat("$io", "$iothub/"), None);
         assert_eq!(eat("é/x", "é"), Some("/x"));
-        assert_eq!(class(b'a'), UNRESERVED);
-        assert_eq!(class(b'~'), UNRESERVED);
-        assert_eq!(class(b'.'), FORBIDDEN);
-        assert_eq!(class(b' '), ESCAPED);
-        assert_eq!(class(0xC3), ESCAPED);
+        assert_eq!(flags(b'a'), 0);
+        assert_eq!(flags(b'~'), 0);
+        assert_eq!(flags(b'.'), PATH_STOP | NOT_SEGMENT | NOT_IN_SLASH_PATH);
+        assert_eq!(flags(b'/'), ESCAPE | NOT_SEGMENT | NOT_IN_DOT_PATH);
+        assert_eq!(flags(b' '), ESCAPE | PATH_STOP);
+        assert_eq!(flags(0xC3), ESCAPE | PATH_STOP);
+        assert_eq!(
+            flags(0x7f),
+            ESCAPE | PATH_STOP | NOT_SEGMENT | NOT_IN_SLASH_PATH | NOT_IN_DOT_PATH
+        );
+        assert_eq!(
+            word_flags(b"ab/c-d_e"),
+            ESCAPE | NOT_SEGMENT | NOT_IN_DOT_PATH
+        );
     }
 }

@@ -1,42 +1,121 @@
 //! A bounded writer over a caller buffer: every push fails with
 //! [`Error::BufferTooSmall`] instead of overflowing.
 
+use super::swar::load;
+use super::topic::Topic;
 use crate::{Error, Result};
 
 /// Appends bytes to a caller buffer, tracking the written length.
+///
+/// It also tracks whether the text is UTF-8 by construction (only `str`s
+/// and ASCII were pushed), so that [`Writer::finish_topic`] can skip the
+/// validation pass that turning bytes into text otherwise costs.
 pub(crate) struct Writer<'b> {
     buf: &'b mut [u8],
     len: usize,
+    /// Every byte pushed came from a `str` or was ASCII.
+    utf8: bool,
 }
 
 impl<'b> Writer<'b> {
     /// A writer at the start of `buf`.
     pub(crate) fn new(buf: &'b mut [u8]) -> Self {
-        Writer { buf, len: 0 }
+        Writer {
+            buf,
+            len: 0,
+            utf8: true,
+        }
     }
 
-    /// Appends one byte.
+    /// Appends one byte (any byte; a non-ASCII one makes
+    /// [`finish_topic`](Self::finish_topic) validate).
     #[inline]
     pub(crate) fn push(&mut self, byte: u8) -> Result<()> {
         let slot = self.buf.get_mut(self.len).ok_or(Error::BufferTooSmall)?;
         *slot = byte;
         self.len += 1;
+        self.utf8 &= byte.is_ascii();
         Ok(())
     }
 
-    /// Appends a byte slice.
+    /// Stores `word` and keeps its low `n` bytes (`n <= 8`, packed
+    /// little-endian, see [`super::swar`]). When eight bytes are free it
+    /// stores the whole word in one go: the bytes after the written text
+    /// are scratch, overwritten by the next push or left unused.
+    #[inline(always)]
+    fn put_word(&mut self, word: u64, n: usize) -> Result<()> {
+        let bytes = word.to_le_bytes();
+        match self
+            .buf
+            .get_mut(self.len..)
+            .map(<[u8]>::first_chunk_mut::<8>)
+        {
+            Some(Some(dst)) if n <= 8 => *dst = bytes,
+            _ => {
+                let kept = bytes.get(..n).ok_or(Error::InvalidArgument)?;
+                let end = self.len.checked_add(n).ok_or(Error::BufferTooSmall)?;
+                self.buf
+                    .get_mut(self.len..end)
+                    .ok_or(Error::BufferTooSmall)?
+                    .copy_from_slice(kept);
+            }
+        }
+        self.len += n;
+        Ok(())
+    }
+
+    /// The free space after the written text.
+    #[inline(always)]
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        self.buf.get_mut(self.len..).unwrap_or_default()
+    }
+
+    /// Counts `n` more bytes, written into [`spare`](Self::spare) (ASCII
+    /// only), as written.
+    #[inline(always)]
+    pub(crate) fn commit(&mut self, n: usize) -> Result<()> {
+        let end = self.len.checked_add(n).ok_or(Error::BufferTooSmall)?;
+        if end > self.buf.len() {
+            return Err(Error::BufferTooSmall);
+        }
+        debug_assert!(self.buf.get(self.len..end).is_some_and(<[u8]>::is_ascii));
+        self.len = end;
+        Ok(())
+    }
+
+    /// Appends ASCII bytes (others make
+    /// [`finish_topic`](Self::finish_topic) validate).
     #[inline]
-    pub(crate) fn push_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        let end = self
-            .len
-            .checked_add(bytes.len())
-            .ok_or(Error::BufferTooSmall)?;
+    pub(crate) fn push_ascii(&mut self, bytes: &[u8]) -> Result<()> {
+        self.utf8 &= bytes.is_ascii();
+        self.push_bytes(bytes)
+    }
+
+    /// Appends a byte slice that keeps the text UTF-8 (callers: `str`s and
+    /// ASCII only).
+    #[inline]
+    fn push_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        // A word at a time: short texts (the usual topic parts) cost a
+        // store or two instead of a `memcpy` call.
+        let mut rest = bytes;
+        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+            self.put_word(u64::from_le_bytes(*word), 8)?;
+            rest = tail;
+        }
+        self.put_word(load(rest), rest.len())
+    }
+
+    /// Appends an ASCII literal: a few stores of constants, no loop.
+    #[inline(always)]
+    pub(crate) fn push_lit<const N: usize>(&mut self, lit: &[u8; N]) -> Result<()> {
+        debug_assert!(lit.is_ascii());
         let dst = self
             .buf
-            .get_mut(self.len..end)
+            .get_mut(self.len..)
+            .and_then(<[u8]>::first_chunk_mut::<N>)
             .ok_or(Error::BufferTooSmall)?;
-        dst.copy_from_slice(bytes);
-        self.len = end;
+        *dst = *lit;
+        self.len += N;
         Ok(())
     }
 
@@ -54,14 +133,12 @@ impl<'b> Writer<'b> {
     }
 
     /// Appends `%XX` (uppercase hex) for `byte`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_percent(&mut self, byte: u8) -> Result<()> {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        self.push_bytes(&[
-            b'%',
-            HEX[usize::from(byte >> 4)],
-            HEX[usize::from(byte & 0x0f)],
-        ])
+        let hi = HEX[usize::from(byte >> 4)];
+        let lo = HEX[usize::from(byte & 0x0f)];
+        self.put_word(u64::from_le_bytes([b'%', hi, lo, 0, 0, 0, 0, 0]), 3)
     }
 
     /// The bytes written so far.
@@ -74,13 +151,22 @@ impl<'b> Writer<'b> {
         self.len
     }
 
-    /// The written text. Everything pushed is UTF-8 (copied `str`s and
-    /// ASCII), so the check cannot fail; it is kept because the core has no
-    /// `unsafe`.
+    /// The written text, validated: [`Error::InvalidString`] if the bytes
+    /// pushed do not make UTF-8.
     pub(crate) fn finish(self) -> Result<&'b str> {
-        let Writer { buf, len } = self;
-        let bytes = buf.get(..len).ok_or(Error::BufferTooSmall)?;
+        let bytes = self.buf.get(..self.len).ok_or(Error::BufferTooSmall)?;
         core::str::from_utf8(bytes).map_err(|_| Error::InvalidString)
+    }
+
+    /// The written topic. When only `str`s and ASCII were pushed the bytes
+    /// are UTF-8 by construction and are not validated again.
+    #[inline]
+    pub(crate) fn finish_topic(self) -> Result<Topic<'b>> {
+        if self.utf8 {
+            let bytes = self.buf.get(..self.len).ok_or(Error::BufferTooSmall)?;
+            return Ok(Topic::from_utf8_bytes(bytes));
+        }
+        self.finish().map(Topic::new)
     }
 }
 

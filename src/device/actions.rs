@@ -10,10 +10,10 @@ use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{self, Encoding, Reading, Sensors};
 use crate::device::settings::Settings;
-use crate::device::writer::JsonWriter;
 use crate::mqtt::{Outbox, QoS};
 use crate::twin::reported::DeviceInfo;
 use crate::twin::{RequestId, Twin};
+use crate::writer::JsonWriter;
 use crate::{Error, Result};
 
 /// Longest cloud topic the client writes (AWS allows 256 bytes; Azure
@@ -129,7 +129,7 @@ impl Actions<'_, '_> {
         if let Err(e) = publish_checked(
             self.outbox,
             &self.core.dialect,
-            topic,
+            topic.as_str(),
             payload,
             QoS::AtLeastOnce,
         ) {
@@ -217,7 +217,7 @@ fn publish_generic(
 ) -> Result<Option<u16>> {
     let mut buf = [0u8; MAX_TOPIC_LEN];
     let topic = dialect.publish_topic(generic, props, &mut buf)?;
-    publish_checked(outbox, dialect, topic, payload, qos)
+    publish_checked(outbox, dialect, topic.as_str(), payload, qos)
 }
 
 /// Runs the cloud's guard, then queues the publish.
@@ -241,19 +241,22 @@ pub(crate) fn response_topic<'o>(
     buf: &'o mut [u8],
 ) -> Result<&'o str> {
     if let Via::Method { rid } = via {
-        return azure::method_response_topic(status, rid, buf);
+        return azure::method_response_topic(status, rid, buf).map(|t| t.as_str());
     }
     let tail = ResponseTail(path);
     match dialect.cloud() {
         // The generic topic is the cloud topic: write it in place.
         Cloud::Aws => {
             let generic = write_generic(buf, dialect.device(), tail)?;
-            dialect.publish_topic(generic, &[], &mut [])
+            dialect
+                .publish_topic(generic, &[], &mut [])
+                .map(|t| t.as_str())
         }
         Cloud::Azure => {
             let mut generic = [0u8; MAX_TOPIC_LEN];
             let generic = write_generic(&mut generic, dialect.device(), tail)?;
             azure::publish_topic(dialect.device(), dialect.module(), generic, &[], buf)
+                .map(|t| t.as_str())
         }
     }
 }

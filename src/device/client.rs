@@ -397,7 +397,7 @@ fn subscribe_all<T: Transport, R: Random>(
         session.subscribe(filter, QoS::AtLeastOnce)?;
     }
     if let Some(name) = shadow {
-        let mut w = crate::device::writer::JsonWriter::new(&mut buf);
+        let mut w = crate::writer::JsonWriter::new(&mut buf);
         w.raw("$aws/things/")?;
         w.raw(dialect.device())?;
         w.raw("/shadow/name/")?;
@@ -644,7 +644,7 @@ fn apply_telemetry_period(patch: &[u8], actions: &mut Actions<'_, '_>) -> Result
     let period = u32::try_from(json::parse_u64(value)?).map_err(|_| Error::UnexpectedJson)?;
     actions.set_telemetry_period(period);
     let mut buf = [0u8; 40];
-    let mut w = crate::device::writer::JsonWriter::new(&mut buf);
+    let mut w = crate::writer::JsonWriter::new(&mut buf);
     w.raw("{\"telemetry_period_ms\":")?;
     w.uint(u64::from(period))?;
     w.raw("}")?;

@@ -30,7 +30,6 @@ pub mod route;
 pub mod schedule;
 pub mod sensor;
 pub mod settings;
-pub mod writer;
 
 pub use actions::Actions;
 pub use app::{Answer, App, Connection, Request, Route, TwinResult};

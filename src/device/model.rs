@@ -5,7 +5,7 @@
 use crate::device::actions::Actions;
 use crate::device::app::{Answer, App};
 use crate::device::sensor::{self, sensor_in_path};
-use crate::device::writer::JsonWriter;
+use crate::writer::JsonWriter;
 use crate::{Error, Result};
 
 /// Whether the client answers `path` itself.

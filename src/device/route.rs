@@ -20,16 +20,27 @@ pub const MAX_PATH_LEN: usize = 64;
 /// assert!(matches("#", "general_information"));
 /// ```
 pub fn matches(pattern: &str, path: &str) -> bool {
-    let mut pat = pattern.split('/');
-    let mut segs = path.split('/');
-    loop {
-        match (pat.next(), segs.next()) {
-            (Some("#"), _) => return pat.next().is_none(),
-            (Some("+"), Some(_)) => {}
-            (Some(p), Some(s)) if p == s => {}
-            (None, None) => return true,
-            _ => return false,
+    let (mut pat, mut seg) = (Some(pattern.as_bytes()), Some(path.as_bytes()));
+    while let Some(p) = pat {
+        let (want, rest) = next_segment(p);
+        if want == b"#" {
+            return rest.is_none();
         }
+        let Some(s) = seg else { return false };
+        let (have, tail) = next_segment(s);
+        if want != b"+" && want != have {
+            return false;
+        }
+        (pat, seg) = (rest, tail);
+    }
+    seg.is_none()
+}
+
+/// The first segment of `path` and what follows its `/`, if any.
+fn next_segment(path: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match path.iter().position(|&b| b == b'/') {
+        Some(at) => (&path[..at], path.get(at + 1..)),
+        None => (path, None),
     }
 }
 
@@ -59,7 +70,15 @@ pub fn validate_pattern(pattern: &str) -> Result<()> {
 /// equals, the first registered wins.
 #[derive(Debug)]
 pub struct Router<'a, H, const N: usize> {
-    routes: heapless::Vec<(&'a str, H), N>,
+    routes: heapless::Vec<Route<'a, H>, N>,
+}
+
+/// One registration, with its specificity worked out once.
+#[derive(Debug)]
+struct Route<'a, H> {
+    pattern: &'a str,
+    specificity: u8,
+    handler: H,
 }
 
 impl<'a, H, const N: usize> Default for Router<'a, H, N> {
@@ -81,28 +100,44 @@ impl<'a, H, const N: usize> Router<'a, H, N> {
     /// pattern, `Busy` when the table is full.
     pub fn register(&mut self, pattern: &'a str, handler: H) -> Result<()> {
         validate_pattern(pattern)?;
-        if let Some(slot) = self.routes.iter_mut().find(|(p, _)| *p == pattern) {
-            slot.1 = handler;
+        if let Some(route) = self.routes.iter_mut().find(|r| r.pattern == pattern) {
+            route.handler = handler;
             return Ok(());
         }
+        let specificity = specificity(pattern);
         self.routes
-            .push((pattern, handler))
+            .push(Route {
+                pattern,
+                specificity,
+                handler,
+            })
             .map_err(|_| Error::Busy)
     }
 
     /// Removes the handler registered for exactly `pattern`, if any.
     pub fn unregister(&mut self, pattern: &str) -> Option<H> {
-        let at = self.routes.iter().position(|(p, _)| *p == pattern)?;
-        Some(self.routes.remove(at).1)
+        let at = self.routes.iter().position(|r| r.pattern == pattern)?;
+        Some(self.routes.remove(at).handler)
     }
 
     /// The handler for `path`, with the pattern that matched.
     pub fn find(&self, path: &str) -> Option<(&'a str, &H)> {
-        self.routes
-            .iter()
-            .filter(|(p, _)| matches(p, path))
-            .min_by_key(|(p, _)| specificity(p))
-            .map(|(p, h)| (*p, h))
+        let mut best: Option<&Route<'a, H>> = None;
+        for route in &self.routes {
+            let better = best.is_none_or(|b| route.specificity < b.specificity);
+            let hit = if route.specificity == 0 {
+                route.pattern == path
+            } else {
+                matches(route.pattern, path)
+            };
+            if better && hit {
+                best = Some(route);
+                if route.specificity == 0 {
+                    break; // nothing beats an exact match
+                }
+            }
+        }
+        best.map(|r| (r.pattern, &r.handler))
     }
 
     /// How many handlers are registered.
@@ -120,7 +155,7 @@ impl<'a, H, const N: usize> Router<'a, H, N> {
 fn specificity(pattern: &str) -> u8 {
     if pattern.ends_with('#') {
         2
-    } else if pattern.split('/').any(|s| s == "+") {
+    } else if pattern.as_bytes().contains(&b'+') {
         1
     } else {
         0

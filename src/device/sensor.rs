@@ -1,7 +1,7 @@
 //! Sensors: the registry behind `sensor/list` and `sensor/<n>/get`, and the
 //! encoding of one reading as JSON or CBOR.
 
-use crate::device::writer::JsonWriter;
+use crate::writer::JsonWriter;
 use crate::{Error, Result};
 use minicbor::data::Tag;
 use minicbor::encode::write::Cursor;

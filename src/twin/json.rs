@@ -97,6 +97,8 @@ pub struct Scanner<'a> {
     max_depth: usize,
     expect: Expect,
     failed: Option<Error>,
+    /// The last key read holds a backslash escape.
+    key_escaped: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -110,6 +112,7 @@ impl<'a> Scanner<'a> {
             max_depth: 0,
             expect: Expect::Value,
             failed: None,
+            key_escaped: false,
         }
     }
 
@@ -125,6 +128,12 @@ impl<'a> Scanner<'a> {
 
     /// The next token, `Ok(None)` at the valid end of the document.
     pub fn next_token(&mut self) -> Result<Option<Token<'a>>> {
+        self.next_inline()
+    }
+
+    /// [`next_token`](Self::next_token), inlined into the hot loops.
+    #[inline(always)]
+    fn next_inline(&mut self) -> Result<Option<Token<'a>>> {
         if let Some(e) = self.failed {
             return Err(e);
         }
@@ -135,6 +144,7 @@ impl<'a> Scanner<'a> {
         r
     }
 
+    #[inline(always)]
     fn step(&mut self) -> Result<Option<Token<'a>>> {
         loop {
             self.skip_ws();
@@ -179,7 +189,8 @@ impl<'a> Scanner<'a> {
                     if b != b'"' {
                         return Err(Error::InvalidJson);
                     }
-                    let end = scan_string(self.input, at)?;
+                    let Scanned { end, escaped } = scan_string(self.input, at)?;
+                    self.key_escaped = escaped;
                     self.pos = end;
                     self.expect = Expect::Colon;
                     let raw = self.input.get(at + 1..end - 1).ok_or(Error::InvalidJson)?;
@@ -195,6 +206,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline(always)]
     fn value(&mut self, b: u8, at: usize) -> Result<Token<'a>> {
         let end = match b {
             b'{' => {
@@ -207,7 +219,7 @@ impl<'a> Scanner<'a> {
                 self.expect = Expect::ValueOrEnd;
                 return Ok(Token::ArrayStart { at });
             }
-            b'"' => scan_string(self.input, at)?,
+            b'"' => scan_string(self.input, at)?.end,
             b'-' | b'0'..=b'9' => scan_number(self.input, at)?,
             b't' => scan_literal(self.input, at, b"true")?,
             b'f' => scan_literal(self.input, at, b"false")?,
@@ -220,16 +232,23 @@ impl<'a> Scanner<'a> {
         Ok(Token::Scalar { raw, at })
     }
 
+    #[inline(always)]
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.input.get(self.pos) {
+        while self
+            .input
+            .get(self.pos)
+            .is_some_and(|&b| class(b) & SPACE != 0)
+        {
             self.pos += 1;
         }
     }
 
+    #[inline(always)]
     fn in_object(&self) -> bool {
         self.depth > 0 && self.stack & (1 << (self.depth - 1)) != 0
     }
 
+    #[inline(always)]
     fn open(&mut self, object: bool) -> Result<()> {
         if self.depth >= MAX_DEPTH {
             return Err(Error::JsonTooDeep);
@@ -248,6 +267,7 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
+    #[inline(always)]
     fn close(&mut self, token: Token<'a>) -> Token<'a> {
         self.depth = self.depth.saturating_sub(1);
         self.pos += 1;
@@ -255,6 +275,7 @@ impl<'a> Scanner<'a> {
         token
     }
 
+    #[inline(always)]
     fn after_value(&mut self) {
         self.expect = if self.depth == 0 {
             Expect::Done
@@ -264,54 +285,106 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Scans the string whose opening quote is at `at`; returns the offset just
-/// past its closing quote.
-fn scan_string(input: &[u8], at: usize) -> Result<usize> {
+/// Byte classes of the scanner (bit flags).
+const STRING_STOP: u8 = 1;
+/// JSON whitespace.
+const SPACE: u8 = 2;
+
+/// The class of every byte: [`STRING_STOP`] for the bytes that end a run
+/// of plain string contents (`"`, `\\`, control characters and non-ASCII
+/// bytes), [`SPACE`] for whitespace.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        if i < 0x20 || i >= 0x80 || i == b'"' as usize || i == b'\\' as usize {
+            t[i] |= STRING_STOP;
+        }
+        if matches!(i as u8, b' ' | b'\t' | b'\n' | b'\r') {
+            t[i] |= SPACE;
+        }
+        i += 1;
+    }
+    t
+};
+
+#[inline(always)]
+fn class(b: u8) -> u8 {
+    CLASS[usize::from(b)]
+}
+
+/// What [`scan_string`] learnt about a string.
+#[derive(Clone, Copy)]
+struct Scanned {
+    /// The offset just past the closing quote.
+    end: usize,
+    /// The contents hold a backslash escape.
+    escaped: bool,
+}
+
+/// Scans the string whose opening quote is at `at`.
+///
+/// A tight loop skips the plain bytes (one table look-up each); only the
+/// [`STRING_STOP`] bytes leave it. Non-ASCII bytes are only noted on the
+/// way, and the contents validated as UTF-8 once at the end.
+#[inline(always)]
+fn scan_string(input: &[u8], at: usize) -> Result<Scanned> {
     let mut i = at + 1;
     let mut non_ascii = false;
+    let mut escaped = false;
     loop {
-        let b = *input.get(i).ok_or(Error::InvalidJson)?;
-        match b {
-            b'"' => break,
-            b'\\' => {
-                let e = *input.get(i + 1).ok_or(Error::InvalidJson)?;
-                match e {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                    b'u' => {
-                        let unit = hex4(input, i + 2)?;
-                        i += 6;
-                        match unit {
-                            0xD800..=0xDBFF => {
-                                // A high surrogate must be followed by an
-                                // escaped low surrogate.
-                                if input.get(i) != Some(&b'\\') || input.get(i + 1) != Some(&b'u') {
-                                    return Err(Error::InvalidJson);
-                                }
-                                if !(0xDC00..=0xDFFF).contains(&hex4(input, i + 2)?) {
-                                    return Err(Error::InvalidJson);
-                                }
-                                i += 6;
-                            }
-                            0xDC00..=0xDFFF => return Err(Error::InvalidJson),
-                            _ => {}
-                        }
-                    }
-                    _ => return Err(Error::InvalidJson),
-                }
+        while input.get(i).is_some_and(|&b| class(b) & STRING_STOP == 0) {
+            i += 1;
+        }
+        match input.get(i) {
+            Some(b'"') => break,
+            Some(b'\\') => {
+                escaped = true;
+                i = scan_escape(input, i)?;
             }
-            0x00..=0x1F => return Err(Error::InvalidJson),
-            0x80.. => {
+            Some(0x80..) => {
                 non_ascii = true;
                 i += 1;
             }
-            _ => i += 1,
+            _ => return Err(Error::InvalidJson),
         }
     }
     if non_ascii {
         let body = input.get(at + 1..i).ok_or(Error::InvalidJson)?;
         core::str::from_utf8(body).map_err(|_| Error::InvalidJson)?;
     }
-    Ok(i + 1)
+    Ok(Scanned {
+        end: i + 1,
+        escaped,
+    })
+}
+
+/// Checks the escape whose backslash is at `i`; returns the offset after it.
+fn scan_escape(input: &[u8], i: usize) -> Result<usize> {
+    let e = *input.get(i + 1).ok_or(Error::InvalidJson)?;
+    match e {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Ok(i + 2),
+        b'u' => {
+            let unit = hex4(input, i + 2)?;
+            let i = i + 6;
+            match unit {
+                0xD800..=0xDBFF => {
+                    // A high surrogate must be followed by an escaped low
+                    // surrogate.
+                    if input.get(i) != Some(&b'\\') || input.get(i + 1) != Some(&b'u') {
+                        return Err(Error::InvalidJson);
+                    }
+                    if !(0xDC00..=0xDFFF).contains(&hex4(input, i + 2)?) {
+                        return Err(Error::InvalidJson);
+                    }
+                    Ok(i + 6)
+                }
+                0xDC00..=0xDFFF => Err(Error::InvalidJson),
+                _ => Ok(i),
+            }
+        }
+        _ => Err(Error::InvalidJson),
+    }
 }
 
 /// Four hex digits at `at` as a UTF-16 code unit.
@@ -334,44 +407,52 @@ fn hex_digit(d: u8) -> Option<u32> {
 }
 
 /// Scans the number starting at `at`; returns the offset just past it.
+#[inline(always)]
 fn scan_number(input: &[u8], at: usize) -> Result<usize> {
-    let digit = |i: usize| input.get(i).is_some_and(u8::is_ascii_digit);
-    let digits_from = |mut i: usize| {
-        while digit(i) {
-            i += 1;
-        }
-        i
-    };
     let mut i = at;
     if input.get(i) == Some(&b'-') {
         i += 1;
     }
     match input.get(i) {
         Some(b'0') => i += 1,
-        Some(b'1'..=b'9') => i = digits_from(i + 1),
+        Some(b'1'..=b'9') => i = skip_digits(input, i + 1),
         _ => return Err(Error::InvalidJson),
     }
-    if digit(i) {
+    if is_digit_at(input, i) {
         // A leading zero followed by more digits.
         return Err(Error::InvalidJson);
     }
     if input.get(i) == Some(&b'.') {
-        if !digit(i + 1) {
+        if !is_digit_at(input, i + 1) {
             return Err(Error::InvalidJson);
         }
-        i = digits_from(i + 1);
+        i = skip_digits(input, i + 1);
     }
     if let Some(b'e' | b'E') = input.get(i) {
         i += 1;
         if let Some(b'+' | b'-') = input.get(i) {
             i += 1;
         }
-        if !digit(i) {
+        if !is_digit_at(input, i) {
             return Err(Error::InvalidJson);
         }
-        i = digits_from(i);
+        i = skip_digits(input, i);
     }
     Ok(i)
+}
+
+#[inline(always)]
+fn is_digit_at(input: &[u8], i: usize) -> bool {
+    input.get(i).is_some_and(u8::is_ascii_digit)
+}
+
+/// The offset of the first non-digit at or after `i`.
+#[inline(always)]
+fn skip_digits(input: &[u8], mut i: usize) -> usize {
+    while is_digit_at(input, i) {
+        i += 1;
+    }
+    i
 }
 
 fn scan_literal(input: &[u8], at: usize, word: &[u8]) -> Result<usize> {
@@ -423,33 +504,58 @@ pub fn lookup<'a, const K: usize>(
     paths: [Path<'_>; K],
 ) -> Result<[Option<&'a [u8]>; K]> {
     let mut found: [Option<&'a [u8]>; K] = [None; K];
-    // Invariant: `on[k] == j` means the open containers at depths 1..=j are
-    // objects whose key paths are the first 0..j components of path k, so
-    // the next component to match is `paths[k][j]`, inside container `j`.
-    let mut on = [0usize; K];
-    // Whether the last key read inside container `on[k]` is the next
-    // component of path k (the value that follows is on the path).
-    let mut key_hit = [false; K];
-    // A container value being captured: its start offset and depth.
-    let mut capture = [(0usize, 0usize); K];
+    let mut state = [PathState::default(); K];
+    lookup_into(input, &paths, &mut found, &mut state)?;
+    Ok(found)
+}
+
+/// How far the document read so far matches one path of [`lookup`].
+#[derive(Clone, Copy, Default)]
+struct PathState {
+    /// `on == j` means the open containers at depths 1..=j are objects
+    /// whose key paths are the first 0..j components of the path, so the
+    /// next component to match is `path[j]`, inside container `j`.
+    on: usize,
+    /// The last key read inside container `on` is the next component of
+    /// the path (the value that follows is on the path).
+    key_hit: bool,
+    /// A container value being captured: its start offset and depth.
+    capture: (usize, usize),
+}
+
+/// [`lookup`] over slices (one copy of the code whatever `K`), with the
+/// scanner inlined so that its state lives in registers.
+fn lookup_into<'a>(
+    input: &'a [u8],
+    paths: &[Path<'_>],
+    found: &mut [Option<&'a [u8]>],
+    state: &mut [PathState],
+) -> Result<()> {
     let mut s = Scanner::new(input);
-    while let Some(tok) = s.next_token()? {
+    while let Some(tok) = s.next_inline()? {
+        let each = paths.iter().zip(found.iter_mut()).zip(state.iter_mut());
         match tok {
             Token::Key { raw, .. } => {
                 let d = s.depth();
-                for k in 0..K {
-                    key_hit[k] = found[k].is_none()
-                        && on[k] == d
-                        && paths[k]
-                            .get(d.wrapping_sub(1))
-                            .is_some_and(|want| key_eq(raw, want));
+                let escaped = s.key_escaped;
+                for ((path, found), st) in each {
+                    st.key_hit = found.is_none()
+                        && st.on == d
+                        && path.get(d.wrapping_sub(1)).is_some_and(|want| {
+                            // Without escapes the key is its own text.
+                            if escaped {
+                                key_eq(raw, want)
+                            } else {
+                                raw == want.as_bytes()
+                            }
+                        });
                 }
             }
             Token::Scalar { raw, .. } => {
                 let d = s.depth();
-                for k in 0..K {
-                    if on_path(found[k].is_some(), on[k], key_hit[k], d) && paths[k].len() == d {
-                        found[k] = Some(raw);
+                for ((path, found), st) in each {
+                    if on_path(found.is_some(), st.on, st.key_hit, d) && path.len() == d {
+                        *found = Some(raw);
                     }
                 }
             }
@@ -458,32 +564,32 @@ pub fn lookup<'a, const K: usize>(
                 // it sits inside depth `d`.
                 let d = s.depth() - 1;
                 let object = matches!(tok, Token::ObjectStart { .. });
-                for k in 0..K {
-                    if !on_path(found[k].is_some(), on[k], key_hit[k], d) {
+                for ((path, found), st) in each {
+                    if !on_path(found.is_some(), st.on, st.key_hit, d) {
                         continue;
                     }
-                    if paths[k].len() == d {
-                        capture[k] = (at, d + 1);
+                    if path.len() == d {
+                        st.capture = (at, d + 1);
                     } else if object {
-                        on[k] = d + 1;
+                        st.on = d + 1;
                     }
                 }
             }
             Token::ObjectEnd { at } | Token::ArrayEnd { at } => {
                 let closed = s.depth() + 1;
-                for k in 0..K {
-                    let (start, depth) = capture[k];
-                    if depth == closed && found[k].is_none() {
-                        found[k] = input.get(start..=at);
+                for ((_, found), st) in each {
+                    let (start, depth) = st.capture;
+                    if depth == closed && found.is_none() {
+                        *found = input.get(start..=at);
                     }
-                    if on[k] >= closed {
-                        on[k] = closed - 1;
+                    if st.on >= closed {
+                        st.on = closed - 1;
                     }
                 }
             }
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Whether a value read inside depth `d` (0 = the top-level value) lies on

@@ -22,7 +22,6 @@ mod id;
 mod model;
 mod pending;
 mod rules;
-mod write;
 
 pub use id::{RequestId, MAX_REQUEST_ID_LEN};
 pub use model::{

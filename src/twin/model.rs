@@ -4,7 +4,7 @@ use super::id::RequestId;
 use super::json::{self, Path};
 use super::pending::{Entry, Op, Table};
 use super::rules::{self, Cloud, SpacePolicy};
-use super::write::Out;
+use crate::writer::JsonWriter as Out;
 use crate::{Error, Result};
 
 /// Default capacity of the pending-request table (the AWS in-flight limit).

@@ -19,7 +19,7 @@
 use core::fmt::Write as _;
 use core::net::{IpAddr, Ipv4Addr};
 
-use super::write::Out;
+use crate::writer::JsonWriter as Out;
 use crate::{Error, Result};
 
 /// Who the device is.
@@ -110,7 +110,7 @@ impl DeviceInfo<'_> {
             for (name, value) in ids {
                 if let Some(v) = value {
                     o.key(&mut w, name)?;
-                    string(&mut w, v)?;
+                    w.string(v)?;
                 }
             }
             o.close(&mut w)?;
@@ -157,7 +157,7 @@ impl DeviceInfo<'_> {
 
         if let Some(v) = self.firmware_version {
             top.key(&mut w, "firmware_version")?;
-            string(&mut w, v)?;
+            w.string(v)?;
         }
 
         let l = &self.location;
@@ -176,7 +176,7 @@ impl DeviceInfo<'_> {
             }
             if let Some(d) = l.description {
                 o.key(&mut w, "description")?;
-                string(&mut w, d)?;
+                w.string(d)?;
             }
             o.close(&mut w)?;
         }
@@ -223,38 +223,6 @@ impl Object {
     fn close(self, w: &mut Out<'_>) -> Result<()> {
         w.byte(b'}')
     }
-}
-
-/// Writes `s` as a JSON string: `"` and `\` escaped, control characters as
-/// `\n`, `\t`, ... or `\u00XX`; everything else (UTF-8) as is.
-fn string(w: &mut Out<'_>, s: &str) -> Result<()> {
-    w.byte(b'"')?;
-    let bytes = s.as_bytes();
-    let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let short = match b {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'\n' => b'n',
-            b'\r' => b'r',
-            b'\t' => b't',
-            0x08 => b'b',
-            0x0C => b'f',
-            0x00..=0x1F => 0,
-            _ => continue,
-        };
-        w.push(bytes.get(run..i).unwrap_or(&[]))?;
-        run = i + 1;
-        if short != 0 {
-            w.push(&[b'\\', short])?;
-        } else {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            let hex = |n: u8| HEX.get(usize::from(n & 0xF)).copied().unwrap_or(b'0');
-            w.push(&[b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b)])?;
-        }
-    }
-    w.push(bytes.get(run..).unwrap_or(&[]))?;
-    w.byte(b'"')
 }
 
 /// Writes millionths of a degree as a decimal number (`-8.5`, `47.123456`).

@@ -1,7 +1,7 @@
 //! Each cloud's rules for shadow/twin documents, applied before sending.
 
 use super::json::{self, Scanner, Token};
-use super::write::Out;
+use crate::writer::JsonWriter as Out;
 use crate::{Error, Result};
 
 /// AWS: largest shadow update document in bytes (8 KB), counted on the

@@ -13,8 +13,15 @@ volatile uint32_t nimbus_size_sink;
 #undef PROBE
 #endif
 
+#ifdef NIMBUS_C_API
+void nimbus_size_c_api(void);
+#endif
+
 int main(void)
 {
+#ifdef NIMBUS_C_API
+    nimbus_size_c_api();
+#endif
 #ifdef NIMBUS_PROBES
 #define PROBE(name) nimbus_size_sink += name(nimbus_size_input);
 #include "probes.inc"

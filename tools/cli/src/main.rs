@@ -110,7 +110,7 @@ fn topic_out(args: &Args) -> Outcome {
         .collect::<Result<Vec<_>, _>>()?;
     let mut buf = vec![0u8; BUF_LEN];
     let topic = d.publish_topic(args.positional(0)?, &props, &mut buf)?;
-    Ok(Json::object().str("topic", topic).finish())
+    Ok(Json::object().str("topic", topic.as_str()).finish())
 }
 
 fn topic_in(args: &Args) -> Outcome {
@@ -179,7 +179,7 @@ fn topic_respond(args: &Args) -> Outcome {
     };
     let mut buf = vec![0u8; BUF_LEN];
     let topic = d.response_topic(&req, status, &mut buf)?;
-    Ok(Json::object().str("topic", topic).finish())
+    Ok(Json::object().str("topic", topic.as_str()).finish())
 }
 
 fn twin(args: &Args, op: TwinOp) -> Outcome {
@@ -188,7 +188,7 @@ fn twin(args: &Args, op: TwinOp) -> Outcome {
     let rid = args.optional("rid")?.unwrap_or("1");
     let mut buf = vec![0u8; BUF_LEN];
     let topic = d.twin_topic(op, rid, args.optional("shadow")?, &mut buf)?;
-    Ok(Json::object().str("topic", topic).finish())
+    Ok(Json::object().str("topic", topic.as_str()).finish())
 }
 
 fn azure_username(args: &Args) -> Outcome {

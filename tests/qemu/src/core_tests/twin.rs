@@ -81,7 +81,9 @@ pub fn azure_report_res_204_round_trip() -> bool {
     let sent = req.op == Op::Report
         && payload.get(..req.len) == Some(&patch[..])
         && twin.pending() == 1
-        && dialect.twin_topic(TwinOp::Report, req.id.as_str(), None, &mut topic)
+        && dialect
+            .twin_topic(TwinOp::Report, req.id.as_str(), None, &mut topic)
+            .map(|t| t.as_str())
             == Ok("$iothub/twin/PATCH/properties/reported/?$rid=1");
     // The hub's answer, classified as the client does it.
     let Ok(Incoming::TwinResponse(res)) =

@@ -31,7 +31,7 @@ pub extern "C" fn nimbus_probe_cloud_publish(input: u32) -> u32 {
         &mut buf,
     ) {
         total += topic.len();
-        total += usize::from(dialect.check_publish(topic, 1, 64).is_ok());
+        total += usize::from(dialect.check_publish(topic.as_str(), 1, 64).is_ok());
     }
     let op = if input & 4 == 0 {
         TwinOp::Get
@@ -42,9 +42,9 @@ pub extern "C" fn nimbus_probe_cloud_publish(input: u32) -> u32 {
         total += topic.len();
     }
     for filter in dialect.subscriptions() {
-        total += filter.write(&mut buf).map_or(0, str::len);
+        total += filter.write(&mut buf).map_or(0, |t| t.len());
     }
-    total += dialect.client_id(&mut buf).map_or(0, str::len);
+    total += dialect.client_id(&mut buf).map_or(0, |t| t.len());
     if let Ok(mut bucket) = TokenBucket::new(Rate::AZURE_D2C, u64::from(input)) {
         total += usize::from(bucket.take(u64::from(input) + 10).is_ok());
     }
@@ -66,10 +66,10 @@ pub extern "C" fn nimbus_probe_cloud_classify(input: u32) -> u32 {
             let method = matches!(req.via(), Via::Method { .. }) as usize;
             let path = dialect
                 .request_topic(&req, &mut generic)
-                .map_or(0, str::len);
+                .map_or(0, |t| t.len());
             let back = dialect
                 .response_topic(&req, 200, &mut answer)
-                .map_or(0, str::len);
+                .map_or(0, |t| t.len());
             (method + path + back) as u32
         }
         Ok(Incoming::Shadow(s)) => s.op as u32 + 100,

@@ -79,7 +79,8 @@ pub extern "C" fn nimbus_probe_device(input: u32) -> u32 {
             mantissa: i64::from(input as i32),
             decimals: (input >> 24) as u8,
         };
-        total += write_reading(sensor, reading, input, encoding, &mut out).map_or(0, |n| n as u32);
+        total +=
+            write_reading(sensor, reading, Some(input), encoding, &mut out).map_or(0, |n| n as u32);
         total += encoding.content_type().len() as u32;
     }
     total += sensors.write_list(&mut out).map_or(0, |n| n as u32);

@@ -37,57 +37,8 @@ pub mod twin;
 
 use nimbus::Error;
 
-/// Every variant, as `nimbus_strerror` will need: `as_str` keeps all its arms.
-const ERRORS: [Error; 45] = [
-    Error::NullArgument,
-    Error::InvalidArgument,
-    Error::BufferTooSmall,
-    Error::InvalidString,
-    Error::Busy,
-    Error::InvalidState,
-    Error::StorageTooSmall,
-    Error::TopicTooLong,
-    Error::PayloadTooLarge,
-    Error::TransportFailed,
-    Error::ConnectionClosed,
-    Error::ConnackTimeout,
-    Error::PingTimeout,
-    Error::NotConnected,
-    Error::RefusedProtocolVersion,
-    Error::RefusedIdentifier,
-    Error::RefusedServerUnavailable,
-    Error::RefusedBadCredentials,
-    Error::RefusedNotAuthorized,
-    Error::RefusedUnknown,
-    Error::TlsFailed,
-    Error::MalformedPacket,
-    Error::PacketTooLarge,
-    Error::UnexpectedPacket,
-    Error::UnknownPacketId,
-    Error::QosNotSupported,
-    Error::SubscribeRefused,
-    Error::InvalidTopic,
-    Error::NotGenericTopic,
-    Error::OtherDevice,
-    Error::TopicNotAllowed,
-    Error::InvalidName,
-    Error::InvalidEncoding,
-    Error::RateLimited,
-    Error::InvalidCredentials,
-    Error::InvalidJson,
-    Error::JsonTooDeep,
-    Error::DocumentTooLarge,
-    Error::InvalidPropertyName,
-    Error::Rejected,
-    Error::Timeout,
-    Error::UnexpectedJson,
-    Error::NotFound,
-    Error::UnknownRequest,
-    Error::SensorFailed,
-];
-
 fn error_at(index: u32) -> Option<Error> {
-    ERRORS.get(usize::try_from(index).ok()?).copied()
+    Error::ALL.get(usize::try_from(index).ok()?).copied()
 }
 
 /// Address of the description of the `index`-th error (0 if none), as a C

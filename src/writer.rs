@@ -1,4 +1,6 @@
-//! A JSON writer into a caller buffer: no heap, no float formatting.
+//! The one writer into a caller buffer: bytes, text and JSON, with no
+//! heap and no float formatting. Every layer that writes JSON or text
+//! (shadow/twin payloads, reported information, readings, answers) uses it.
 
 use crate::{Error, Result};
 
@@ -9,7 +11,7 @@ use crate::{Error, Result};
 /// escaped per RFC 8259.
 ///
 /// ```
-/// use nimbus::device::writer::JsonWriter;
+/// use nimbus::writer::JsonWriter;
 /// let mut buf = [0u8; 32];
 /// let mut w = JsonWriter::new(&mut buf);
 /// w.raw("{").unwrap();
@@ -48,10 +50,11 @@ impl<'b> JsonWriter<'b> {
 
     /// Appends raw text (punctuation, pre-validated JSON).
     pub fn raw(&mut self, text: &str) -> Result<()> {
-        self.bytes(text.as_bytes())
+        self.push(text.as_bytes())
     }
 
-    fn bytes(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Appends bytes as they are.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
         let end = self
             .len
             .checked_add(bytes.len())
@@ -62,6 +65,11 @@ impl<'b> JsonWriter<'b> {
             .copy_from_slice(bytes);
         self.len = end;
         Ok(())
+    }
+
+    /// Appends one byte.
+    pub fn byte(&mut self, b: u8) -> Result<()> {
+        self.push(&[b])
     }
 
     /// Appends `","` when `needed` (after the first member of an object or array).
@@ -93,14 +101,16 @@ impl<'b> JsonWriter<'b> {
                 b'\n' => b"\\n",
                 b'\r' => b"\\r",
                 b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
                 0..=0x1f => b"",
                 _ => continue,
             };
-            self.bytes(s.as_bytes().get(plain..i).unwrap_or_default())?;
+            self.push(s.as_bytes().get(plain..i).unwrap_or_default())?;
             plain = i + 1;
             if esc.is_empty() {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                self.bytes(&[
+                self.push(&[
                     b'\\',
                     b'u',
                     b'0',
@@ -109,10 +119,10 @@ impl<'b> JsonWriter<'b> {
                     HEX[usize::from(b & 15)],
                 ])?;
             } else {
-                self.bytes(esc)?;
+                self.push(esc)?;
             }
         }
-        self.bytes(s.as_bytes().get(plain..).unwrap_or_default())?;
+        self.push(s.as_bytes().get(plain..).unwrap_or_default())?;
         self.raw("\"")
     }
 
@@ -135,7 +145,7 @@ impl<'b> JsonWriter<'b> {
                 break;
             }
         }
-        self.bytes(&digits[at..])
+        self.push(&digits[at..])
     }
 
     /// Appends a signed integer.
@@ -175,7 +185,7 @@ impl<'b> JsonWriter<'b> {
                 *d = b'0' + (rest % 10) as u8;
                 rest /= 10;
             }
-            self.bytes(&frac[..usize::from(decimals)])
+            self.push(&frac[..usize::from(decimals)])
         })();
         if r.is_err() {
             self.len = start;
@@ -186,6 +196,12 @@ impl<'b> JsonWriter<'b> {
     /// Appends `true` or `false`.
     pub fn bool(&mut self, v: bool) -> Result<()> {
         self.raw(if v { "true" } else { "false" })
+    }
+}
+
+impl core::fmt::Write for JsonWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.push(s.as_bytes()).map_err(|_| core::fmt::Error)
     }
 }
 

@@ -1,0 +1,117 @@
+//! [`Topic`]: an outgoing topic name as the dialect wrote it.
+
+use core::fmt;
+use core::ops::Deref;
+
+/// An outgoing MQTT topic name written (or borrowed) by a
+/// [`Dialect`](super::Dialect).
+///
+/// It is UTF-8 by construction (it is made of `str`s and ASCII), but it is
+/// handed out as bytes, which is what MQTT puts on the wire: turning bytes
+/// into a `&str` without `unsafe` costs a validation pass over the whole
+/// topic, which would otherwise dominate the cost of writing it.
+/// [`as_str`](Self::as_str) pays that pass when text is really needed.
+///
+/// It dereferences to its bytes and compares equal to the `str` it spells.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Topic<'a>(&'a [u8]);
+
+impl<'a> Topic<'a> {
+    /// A topic that is already text.
+    #[inline]
+    pub(crate) const fn new(text: &'a str) -> Self {
+        Topic(text.as_bytes())
+    }
+
+    /// Bytes that are UTF-8 by construction (see
+    /// [`Writer::finish_topic`](super::writer::Writer::finish_topic)).
+    #[inline]
+    pub(crate) fn from_utf8_bytes(bytes: &'a [u8]) -> Self {
+        debug_assert!(core::str::from_utf8(bytes).is_ok());
+        Topic(bytes)
+    }
+
+    /// The topic's bytes, as sent.
+    #[inline]
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// The topic as text. This validates the bytes again (one pass); it
+    /// cannot fail, since a `Topic` is UTF-8 by construction.
+    pub fn as_str(&self) -> &'a str {
+        // Never the empty fallback: every constructor guarantees UTF-8.
+        core::str::from_utf8(self.0).unwrap_or_default()
+    }
+}
+
+impl Deref for Topic<'_> {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.0
+    }
+}
+
+impl AsRef<[u8]> for Topic<'_> {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        self.0
+    }
+}
+
+impl PartialEq<str> for Topic<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Topic<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<Topic<'_>> for str {
+    fn eq(&self, other: &Topic<'_>) -> bool {
+        self.as_bytes() == other.0
+    }
+}
+
+impl PartialEq<Topic<'_>> for &str {
+    fn eq(&self, other: &Topic<'_>) -> bool {
+        self.as_bytes() == other.0
+    }
+}
+
+impl fmt::Display for Topic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Topic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn compares_and_prints_as_its_text() {
+        let t = Topic::new("devices/d1/messages/events/");
+        assert_eq!(t, "devices/d1/messages/events/");
+        assert_eq!("devices/d1/messages/events/", t);
+        assert_ne!(t, "devices/d1");
+        assert_eq!(t.as_str(), "devices/d1/messages/events/");
+        assert_eq!(t.to_string(), "devices/d1/messages/events/");
+        assert_eq!(std::format!("{t:?}"), "\"devices/d1/messages/events/\"");
+        assert_eq!(t.len(), 27);
+        assert_eq!(t.as_bytes().as_ptr(), t.as_ptr());
+    }
+}
