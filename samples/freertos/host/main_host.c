@@ -7,6 +7,7 @@
  *   NIMBUS_CLOUD           aws (default) or azure
  *   NIMBUS_DEVICE_ID       thing name / device id (required)
  *   NIMBUS_HUB_HOST        Azure IoT Hub host name (Azure)
+ *   NIMBUS_SAS_KEY         Azure SAS device key (base64); else X.509 only
  *   NIMBUS_BROKER_HOST     server name: SNI and certificate check (required)
  *   NIMBUS_BROKER_ADDRESS  address to connect to instead, e.g. 127.0.0.1
  *   NIMBUS_BROKER_PORT     port (default 8883)
@@ -86,6 +87,7 @@ static void app_task(void *arg)
     s.device_id = env_or("NIMBUS_DEVICE_ID", NULL);
     /* The hub host belongs to Azure only; AWS refuses one. */
     s.hub_host = s.cloud == NIMBUS_CLOUD_AZURE ? env_or("NIMBUS_HUB_HOST", NULL) : NULL;
+    s.sas_key = s.cloud == NIMBUS_CLOUD_AZURE ? env_or("NIMBUS_SAS_KEY", NULL) : NULL;
     s.net.host = env_or("NIMBUS_BROKER_HOST", NULL);
     s.net.connect_address = env_or("NIMBUS_BROKER_ADDRESS", NULL);
     s.net.port = (uint16_t)atoi(env_or("NIMBUS_BROKER_PORT", "8883"));

@@ -156,6 +156,7 @@ nimbus_err_t app_start(const app_settings_t *s)
     cfg.cloud = (uint32_t)s->cloud;
     cfg.device_id = s->device_id;
     cfg.hub_host = s->hub_host;
+    cfg.sas_key = s->sas_key; /* tokens are signed with the port's mbedTLS HMAC */
     cfg.keepalive_s = APP_KEEPALIVE_S;
     cfg.backoff_min_ms = 500;
     cfg.backoff_max_ms = 30000;

@@ -28,6 +28,7 @@ typedef struct app_settings {
     nimbus_cloud_t cloud;        /**< AWS or Azure */
     const char *device_id;       /**< thing name / device id */
     const char *hub_host;        /**< Azure IoT Hub host name (Azure only) */
+    const char *sas_key;         /**< Azure SAS device key (base64), or NULL */
     nimbus_net_config_t net;     /**< broker and credentials */
     uint32_t telemetry_period_s; /**< initial telemetry period, 0 = off */
     app_read_centi_celsius_fn read_temperature; /**< sensor 0 */
