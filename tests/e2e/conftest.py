@@ -239,6 +239,19 @@ class Broker:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    def reload(self, timeout=5.0):
+        """Makes mosquitto read its password file again (SIGHUP) and waits
+        until it says so; connections after this see the new passwords.
+        (Like a hub revoking a token, mosquitto then drops the connections
+        whose password is no longer valid.)"""
+        before = self.log_text().count("Reloading config")
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while self.log_text().count("Reloading config") == before:
+            if time.monotonic() > deadline:
+                raise TimeoutError("mosquitto did not reload")
+            time.sleep(0.02)
+
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
