@@ -68,6 +68,7 @@ typedef struct {
     uint8_t qos;
     uint32_t run_for_s;
     uint32_t connect_attempts;
+    uint32_t backoff_max_ms;
     bool verbose;
 } demo_options_t;
 
@@ -140,6 +141,16 @@ static void excerpt(char *out, size_t cap, const uint8_t *p, size_t len, size_t 
 }
 
 /* --------------------------------------------------- in-flight QoS 1 */
+
+static bool inflight_has(const demo_t *d, uint16_t id)
+{
+    for (size_t i = 0; i < d->inflight_len; i++) {
+        if (d->inflight[i] == id) {
+            return true;
+        }
+    }
+    return false;
+}
 
 static void inflight_add(demo_t *d, uint16_t id)
 {
@@ -264,22 +275,26 @@ static void trace(demo_t *d, bool out, const mqtt_trace_packet_t *p)
     const char *arrow = out ? "→" : "←";
     switch (p->type) {
     case MQTT_PUBLISH: {
+        /* A QoS 1 publish whose packet id is still unacknowledged is sent
+         * again (after a reconnect), whatever its DUP flag says. */
+        bool again = p->dup;
+        if (out && p->qos > 0) {
+            again = again || inflight_has(d, p->packet_id);
+            inflight_add(d, p->packet_id);
+        }
         char text[DEMO_EXCERPT_LEN * 4 + 32];
         excerpt(text, sizeof text, p->payload, p->payload_len, p->payload_total, DEMO_EXCERPT_LEN);
         if (d->opt.verbose) {
-            say(arrow, "%.*s %s  (q%u id %u%s)", (int)p->topic_len, p->topic, text, p->qos,
-                 p->packet_id, p->dup ? " dup" : "");
+            say(arrow, "%.*s %s  (q%u id %u%s%s)", (int)p->topic_len, p->topic, text, p->qos,
+                p->packet_id, p->dup ? " dup" : "", again ? " retransmitted" : "");
         } else {
             say(arrow, "%.*s %s%s", (int)p->topic_len, p->topic, text,
-                 p->dup ? "  (retransmitted)" : "");
-        }
-        if (out && p->qos > 0) {
-            inflight_add(d, p->packet_id);
+                again ? "  (retransmitted)" : "");
         }
         /* Readings: count them and follow their sequence numbers. */
         bool reading = p->topic_len > 7 &&
                        memcmp(p->topic + p->topic_len - 7, "reading", 7) == 0;
-        if (out && reading && !p->dup) {
+        if (out && reading && !again) {
             static const char key[] = "\"seq\":";
             for (size_t i = 0; i + sizeof key - 1 < p->payload_len; i++) {
                 if (memcmp(p->payload + i, key, sizeof key - 1) == 0) {
@@ -585,6 +600,8 @@ static void usage(FILE *f)
         "  --connect-attempts N      failed attempts before giving up while never\n"
         "                            connected (default 1; 0: never give up). Once\n"
         "                            connected, the device reconnects with backoff.\n"
+        "  --backoff-max-ms N        longest delay between reconnect attempts\n"
+        "                            (default 120000; delays start at 1 s and double)\n"
         "  -v, --verbose             also log acknowledgements and packet ids\n",
         DEMO_MAX_SENSORS);
 }
@@ -611,7 +628,8 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
 {
     enum {
         O_CLOUD = 256, O_HOST, O_PORT, O_ADDR, O_DEVICE, O_HUB, O_CA, O_CERT, O_KEY, O_SAS,
-        O_SAS_LIFE, O_FAKE_TIME, O_PLAIN, O_SENSORS, O_PERIOD, O_QOS, O_RUN_FOR, O_ATTEMPTS, O_HELP
+        O_SAS_LIFE, O_FAKE_TIME, O_PLAIN, O_SENSORS, O_PERIOD, O_QOS, O_RUN_FOR, O_ATTEMPTS,
+        O_BACKOFF, O_HELP
     };
     static const struct option longs[] = {
         {"cloud", required_argument, NULL, O_CLOUD},
@@ -632,6 +650,7 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
         {"qos", required_argument, NULL, O_QOS},
         {"run-for-s", required_argument, NULL, O_RUN_FOR},
         {"connect-attempts", required_argument, NULL, O_ATTEMPTS},
+        {"backoff-max-ms", required_argument, NULL, O_BACKOFF},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -718,6 +737,12 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
                 return bad("--connect-attempts", optarg);
             }
             o->connect_attempts = v;
+            break;
+        case O_BACKOFF:
+            if (!parse_u32(optarg, UINT32_MAX, &v) || v < 1000u) {
+                return bad("--backoff-max-ms (at least 1000)", optarg);
+            }
+            o->backoff_max_ms = v;
             break;
         case 'v': o->verbose = true; break;
         case 'h':
@@ -855,6 +880,7 @@ int main(int argc, char **argv)
     cfg.hub_host = o->cloud == NIMBUS_CLOUD_AZURE ? o->hub : NULL;
     cfg.sas_key = o->sas_key;
     cfg.sas_lifetime_s = o->sas_lifetime_s;
+    cfg.backoff_max_ms = o->backoff_max_ms;
     cfg.telemetry_period_ms = o->telemetry_period_ms;
     cfg.telemetry_qos = o->qos;
     cfg.encoding = NIMBUS_ENCODING_JSON;

@@ -165,8 +165,9 @@ class Broker:
       a `password_file` (SAS devices: the password is the token);
     - `cloud`: plain TCP for the cloud side.
 
-    Persistence is on, so a restart keeps the sessions (the cloud's
-    subscriptions and what was queued for it), as a cloud's broker would.
+    Persistence is on and saved every second, so a restart (even after
+    SIGKILL) keeps the sessions - the cloud's subscriptions and what was
+    queued for it - as a cloud's broker would.
     """
 
     def __init__(self, work: Path, pki: Path):
@@ -189,7 +190,7 @@ class Broker:
         tls = (f"cafile {self.pki}/ca.crt\ncertfile {self.pki}/server.crt\nkeyfile {self.pki}/server.key\n")
         return (
             "per_listener_settings true\n"
-            f"persistence true\npersistence_location {self.work}/db/\n"
+            f"persistence true\npersistence_location {self.work}/db/\nautosave_interval 1\n"
             f"user {_user()}\n"
             f"log_dest file {self.log}\n"
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
