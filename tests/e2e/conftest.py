@@ -233,6 +233,16 @@ class Broker:
                 self.proc.wait(timeout=5)
         self.proc = None
 
+    def wait_saved(self, since: float, timeout=5.0):
+        """Waits until mosquitto has saved its sessions after `since` (a
+        time.time()), so that a kill now loses no subscription."""
+        db = self.work / "db" / "mosquitto.db"
+        deadline = time.monotonic() + timeout
+        while not (db.exists() and db.stat().st_mtime > since):
+            if time.monotonic() > deadline:
+                raise TimeoutError("mosquitto did not save its sessions")
+            time.sleep(0.05)
+
     def restart(self):
         """Starts mosquitto again on the same ports."""
         self.start(fresh_ports=False)

@@ -20,7 +20,10 @@ def test_broker_killed_mid_run_loses_no_qos1_reading(kind, broker, cloud_of, run
                     "--backoff-max-ms", "2000", "--run-for-s", "9")
     out = demo.output
     assert demo.wait_line(r"-- connected as .*connection 1$", 10), out()
+    subscribed = time.time()
     assert cloud.wait_for(lambda m: len(cloud.telemetry()) >= 10, 10), out()
+    # The cloud's subscriptions are on disk (a real cloud never loses them).
+    broker.wait_saved(since=subscribed)
 
     # Freeze the broker so that readings are surely in flight (sent, not
     # acknowledged), then kill it: what it had not read is gone with it.
