@@ -4,6 +4,8 @@ client certificate, a client certificate from an unknown CA, no broker
 listening, a SAS token made with the wrong key.
 """
 
+import subprocess
+
 import pytest
 
 from conftest import AZURE_DEVICE, HUB, azure_username, free_port, sas_token
@@ -61,3 +63,17 @@ def test_sas_token_from_a_wrong_key_is_refused(run_demo, broker):
     # The token itself is never logged, only its expiry.
     assert f"se={start + 3600}" in demo.output()
     assert "sig=" not in demo.output()
+
+
+@pytest.mark.parametrize("args, needle", [
+    ([], "--cloud is required"),
+    (["--cloud", "gcp"], "invalid --cloud"),
+    (["--cloud", "aws", "--host", "localhost", "--device", "d", "--plain-tcp", "--qos", "2"], "invalid --qos"),
+    (["--cloud", "azure", "--host", "localhost", "--device", "d", "--plain-tcp", "--sas-key", KEY,
+      "--sas-lifetime-s", "60"], "invalid --sas-lifetime-s (more than 60)"),
+    (["--cloud", "aws", "--host", "localhost", "--device", "d", "--plain-tcp", "--sensors", "9"],
+     "invalid --sensors"),
+])
+def test_bad_arguments_exit_1(demo_bin, args, needle):
+    r = subprocess.run([str(demo_bin)] + args, capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and needle in r.stderr, r.stderr
