@@ -9,8 +9,9 @@
 #                QEMU harness and the size probe on their firmware targets
 #   test         host tests (cargo-nextest when installed) and doc tests
 #   host demo    nimbus-demo (samples/host: C on the POSIX port), -Werror
-#   e2e          tests/e2e (pytest): the demo against mosquitto over TLS,
-#                the cloud played by tools/cloud; its summary line is the result
+#   e2e          tests/e2e (pytest): the demo (ASan + UBSan) against mosquitto
+#                over TLS, the cloud played by tools/cloud; its summary line
+#                is the result
 #   build <T>    release build of the core for each firmware target
 #   qemu         the core's tests on an emulated Cortex-M3, with peak stack
 #   size         tools/size-report.sh: flash and RAM on a Cortex-M4F
@@ -73,9 +74,12 @@ host_tests() {
 }
 
 # The end-to-end tests start and stop their own brokers and devices on
-# 127.0.0.1; pytest's last line ("N passed in Xs") is the result.
+# 127.0.0.1, with the demo built with ASan + UBSan; pytest's last line
+# ("N passed in Xs") is the result.
 e2e_tests() {
-    PYTHONDONTWRITEBYTECODE=1 build/venv/bin/python -m pytest -p no:cacheprovider -q tests/e2e
+    make -s -C samples/host asan
+    NIMBUS_DEMO=$PWD/target/host-demo-asan/nimbus-demo PYTHONDONTWRITEBYTECODE=1 \
+        build/venv/bin/python -m pytest -p no:cacheprovider -q tests/e2e
 }
 
 export -f qemu_run host_tests e2e_tests

@@ -194,14 +194,13 @@ static bool mqtt_string(const uint8_t *body, size_t len, size_t *at, const char 
 
 static void trace_connect(const mqtt_trace_packet_t *p)
 {
-    /* "MQTT", level, flags, keepalive, then the client id. */
-    size_t at = 6;
+    /* "MQTT" (2 + 4 bytes), level, flags, keepalive, then the client id. */
     if (p->body_len < 10) {
         say("→", "CONNECT");
         return;
     }
     uint8_t flags = p->body[7];
-    at = 10;
+    size_t at = 10;
     const char *id = "", *user = "", *pass = "", *s;
     size_t id_len = 0, user_len = 0, pass_len = 0, n;
     bool ok = mqtt_string(p->body, p->body_len, &at, &id, &id_len);
@@ -519,9 +518,9 @@ static void on_twin(void *user, nimbus_client_t *c, const nimbus_twin_result_t *
         }
         break;
     case NIMBUS_TWIN_DOCUMENT:
-        excerpt((char *)a, sizeof a, (const uint8_t *)r->desired, r->desired_len, r->desired_len,
+        excerpt(a, sizeof a, (const uint8_t *)r->desired, r->desired_len, r->desired_len,
                 DEMO_EXCERPT_LEN);
-        excerpt((char *)b, sizeof b, (const uint8_t *)r->reported, r->reported_len,
+        excerpt(b, sizeof b, (const uint8_t *)r->reported, r->reported_len,
                 r->reported_len, DEMO_EXCERPT_LEN);
         say("--", "twin document version %" PRIu64 ": desired %s reported %s", r->version, a, b);
         break;
