@@ -324,7 +324,8 @@ typedef struct {
   const char *shadow_name;
   // Azure SAS: the device key in base64, or NULL for X.509.
   const char *sas_key;
-  // Lifetime of each SAS token in seconds (default 3600); renewed before expiry.
+  // Lifetime of each SAS token in seconds (default 3600, at least 10);
+  // renewed before expiry.
   uint32_t sas_lifetime_s;
   // MQTT keepalive in seconds (default 240).
   uint16_t keepalive_s;

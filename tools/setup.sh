@@ -5,6 +5,8 @@
 #   apt     only the packages not yet installed (apt-get update first);
 #           as root, or through sudo when not root
 #   rustup  the firmware targets and the rustfmt/clippy components
+#   python  a venv in build/venv with tests/e2e/requirements.txt (the
+#           end-to-end tests and the demo's cloud side)
 #
 # Assumed present (a stock CI machine has them): rustup with a stable
 # toolchain, cargo, git, and apt-get/dpkg-query.
@@ -18,6 +20,8 @@ APT_PACKAGES=(
     qemu-system-arm             # the core's tests on an emulated Cortex-M3
     valgrind                    # benchmarks (callgrind)
     python3                     # benchmark runner (cargo's JSON output)
+    python3-venv                # build/venv: paho-mqtt and pytest (e2e tests, demo)
+    make                        # the host demo and the POSIX port's tests
     libmbedtls-dev              # TLS of the host (POSIX) port
     libcmocka-dev               # C tests of the API
     openssl                     # test CA and device certificates
@@ -83,15 +87,6 @@ if ((${#missing[@]})); then
     rustup component add "${missing[@]}" >/dev/null 2>&1 || die "rustup component add ${missing[*]} failed"
 fi
 
-# --- python ---
-# The cloud emulator (tools/cloud/emulator.py) of the end-to-end tests.
-if ! python3 -c 'import paho.mqtt, sys; sys.exit(paho.mqtt.__version__ < "2.2")' 2>/dev/null; then
-    say "installing paho-mqtt 2.2 (pip)"
-    python3 -m pip install --quiet 'paho-mqtt>=2.2,<3' 2>/dev/null ||
-        python3 -m pip install --quiet --break-system-packages 'paho-mqtt>=2.2,<3' ||
-        die "pip install paho-mqtt failed"
-fi
-
 # cbindgen generates include/nimbus.h; CI checks the committed one for
 # drift, so the version is pinned (Debian's 0.24 cannot parse the crate).
 CBINDGEN_VERSION=0.29.4
@@ -101,10 +96,24 @@ if ! cbindgen --version 2>/dev/null | grep -qx "cbindgen $CBINDGEN_VERSION"; the
         die "cargo install cbindgen failed"
 fi
 
+# --- python ---
+# A venv of the repository's own (PEP 668: Debian's python3 is externally
+# managed), rebuilt only when the requirements change.
+VENV=build/venv
+REQUIREMENTS=tests/e2e/requirements.txt
+if [[ ! -x $VENV/bin/python ]] || ! cmp -s "$REQUIREMENTS" "$VENV/.requirements"; then
+    say "python venv $VENV ($(grep -v '^#' "$REQUIREMENTS" | xargs))"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" || die "python3 -m venv failed (is python3-venv installed?)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS" ||
+        die "pip install -r $REQUIREMENTS failed"
+    cp "$REQUIREMENTS" "$VENV/.requirements"
+fi
+
 # Every tool the scripts call, checked once here so a gap fails early.
-for tool in cargo rustc git python3 timeout mosquitto mosquitto_pub arm-none-eabi-gcc \
-    arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind cbindgen cc cmake ninja \
-    riscv64-unknown-elf-gcc; do
+for tool in cargo rustc git python3 timeout mosquitto mosquitto_pub mosquitto_passwd openssl \
+    make arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind cbindgen cc \
+    cmake ninja riscv64-unknown-elf-gcc; do
     command -v "$tool" >/dev/null || die "$tool is still missing after setup"
 done
-say "ok (${#APT_PACKAGES[@]} apt packages, ${#RUST_TARGETS[@]} rust targets, $(rustc --version))"
+say "ok (${#APT_PACKAGES[@]} apt packages, ${#RUST_TARGETS[@]} rust targets, $(rustc --version), $("$VENV/bin/python" --version))"

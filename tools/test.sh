@@ -8,6 +8,10 @@
 #   clippy       -D warnings: workspace (default and all features), then the
 #                QEMU harness and the size probe on their firmware targets
 #   test         host tests (cargo-nextest when installed) and doc tests
+#   host demo    nimbus-demo (samples/host: C on the POSIX port), -Werror
+#   e2e          tests/e2e (pytest): the demo (ASan + UBSan) against mosquitto
+#                over TLS, the cloud played by tools/cloud; its summary line
+#                is the result
 #   build <T>    release build of the core for each firmware target
 #   qemu         the core's tests on an emulated Cortex-M3, with peak stack
 #   size         tools/size-report.sh: flash and RAM on a Cortex-M4F
@@ -72,7 +76,16 @@ host_tests() {
     fi
 }
 
-export -f qemu_run host_tests
+# The end-to-end tests start and stop their own brokers and devices on
+# 127.0.0.1, with the demo built with ASan + UBSan; pytest's last line
+# ("N passed in Xs") is the result.
+e2e_tests() {
+    make -s -C samples/host asan
+    NIMBUS_DEMO=$PWD/target/host-demo-asan/nimbus-demo PYTHONDONTWRITEBYTECODE=1 \
+        build/venv/bin/python -m pytest -p no:cacheprovider -q tests/e2e
+}
+
+export -f qemu_run host_tests e2e_tests
 
 step setup 1200 bash tools/setup.sh
 step fmt 120 cargo fmt --all --check
@@ -88,6 +101,8 @@ step test 1200 host_tests
 step "posix port" 300 bash tests/posix/run.sh
 step "C header is current" 120 bash tools/check-header.sh
 step "C API" 600 bash tests/c/run.sh
+step "host demo" 600 make -s -C samples/host
+step e2e 300 e2e_tests
 step "freertos port (stand-in kernel)" 300 bash tests/freertos/run.sh
 step "freertos end to end (stand-in, TLS, both clouds)" 900 bash tests/freertos/e2e.sh
 for target in "${FIRMWARE_TARGETS[@]}"; do

@@ -109,11 +109,12 @@ pub enum Renewal {
 
 /// The renewal policy: a token issued at `issued_at` with `lifetime`
 /// seconds is renewed once 80 % of its lifetime has passed, and never later
-/// than [`MIN_RENEW_MARGIN_S`] before it expires (for lifetimes under that
-/// margin: at issue). All times are Unix seconds; a clock that went back
+/// than [`MIN_RENEW_MARGIN_S`] before it expires, but never before half of
+/// its lifetime (so that a short-lived token is still used before it is
+/// replaced). All times are Unix seconds; a clock that went back
 /// before `issued_at` only delays the answer, never overflows.
 pub fn renewal(issued_at: u64, lifetime: u64, now: u64) -> Renewal {
-    let margin = (lifetime / 5).max(MIN_RENEW_MARGIN_S).min(lifetime);
+    let margin = (lifetime / 5).max(MIN_RENEW_MARGIN_S).min(lifetime / 2);
     let renew_at = issued_at.saturating_add(lifetime - margin);
     match renew_at.checked_sub(now) {
         Some(wait) if wait > 0 => Renewal::In(wait),
@@ -196,8 +197,10 @@ mod tests {
         assert_eq!(renewal(1000, 3600, 99_999), Renewal::Now);
         // Two minutes: the 60 s floor wins over 24 s.
         assert_eq!(renewal(0, 120, 0), Renewal::In(60));
-        // Shorter than the floor: renew at once.
-        assert_eq!(renewal(0, 30, 0), Renewal::Now);
+        // Shorter than twice the floor: at half its life, not at once.
+        assert_eq!(renewal(0, 30, 0), Renewal::In(15));
+        assert_eq!(renewal(0, 30, 15), Renewal::Now);
+        assert_eq!(renewal(0, 61, 0), Renewal::In(31));
         assert_eq!(renewal(0, 0, 0), Renewal::Now);
         // Clock before issue: just a longer wait.
         assert_eq!(renewal(1000, 3600, 0), Renewal::In(3880));

@@ -20,6 +20,11 @@ use crate::twin::reported::DeviceInfo;
 use crate::twin::{self, json, AwsReply, Outcome, Response, Twin};
 use crate::{Error, Result};
 
+/// Shortest SAS token lifetime accepted, in seconds (a token is renewed
+/// at half its life at the earliest, so shorter ones would mean a
+/// reconnection every few seconds).
+pub const MIN_SAS_LIFETIME_S: u32 = 10;
+
 /// The caller's memory for a client: all of its RAM beyond the `Client`
 /// value itself. Sizes are the application's choice; the comments say
 /// what bounds what.
@@ -65,7 +70,8 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
     /// then [`connect`](Self::connect) and [`poll`](Self::poll).
     ///
     /// Errors: `InvalidName` (device, module or shadow name), `InvalidArgument`
-    /// (Azure without `hub_host`, a module on AWS, SAS on AWS),
+    /// (Azure without `hub_host`, a module on AWS, SAS on AWS, a SAS
+    /// lifetime under [`MIN_SAS_LIFETIME_S`]),
     /// `BufferTooSmall` / `StorageTooSmall` (a buffer cannot hold what it must).
     pub fn new(
         settings: Settings<'b>,
@@ -75,6 +81,12 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         buffers: Buffers<'b>,
     ) -> Result<Self> {
         let dialect = Dialect::new(settings.cloud, settings.device_id, settings.module_id)?;
+        if settings
+            .sas
+            .is_some_and(|sas| sas.lifetime_s < MIN_SAS_LIFETIME_S)
+        {
+            return Err(Error::InvalidArgument);
+        }
         let (client_id, username, password_storage) =
             credentials(&settings, &dialect, buffers.credentials)?;
         let mut config = mqtt::Config::new(client_id);

@@ -33,6 +33,6 @@ pub mod settings;
 
 pub use actions::Actions;
 pub use app::{Answer, App, Connection, Request, Route, TwinResult};
-pub use client::{Buffers, Client};
+pub use client::{Buffers, Client, MIN_SAS_LIFETIME_S};
 pub use model::is_builtin;
 pub use settings::{Sas, Settings};

@@ -288,7 +288,8 @@ pub struct nimbus_config_t {
     pub shadow_name: *const c_char,
     /// Azure SAS: the device key in base64, or NULL for X.509.
     pub sas_key: *const c_char,
-    /// Lifetime of each SAS token in seconds (default 3600); renewed before expiry.
+    /// Lifetime of each SAS token in seconds (default 3600, at least 10);
+    /// renewed before expiry.
     pub sas_lifetime_s: u32,
     /// MQTT keepalive in seconds (default 240).
     pub keepalive_s: u16,

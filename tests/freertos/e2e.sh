@@ -21,5 +21,8 @@ echo "== test PKI"
 "$ROOT/tools/certs.sh" "$WORK/certs"
 
 echo "== end to end"
-python3 "$HERE/e2e.py" --sample "$BUILD/nimbus_sample_host" --certs "$WORK/certs" \
+# The repository's venv (tools/setup.sh) has paho-mqtt for the emulator.
+PYTHON=python3
+[ -x "$ROOT/build/venv/bin/python" ] && PYTHON="$ROOT/build/venv/bin/python"
+"$PYTHON" "$HERE/e2e.py" --sample "$BUILD/nimbus_sample_host" --certs "$WORK/certs" \
     --work "$WORK" "$@"

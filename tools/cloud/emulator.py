@@ -60,33 +60,86 @@ def delta(desired: dict, reported: dict) -> dict:
 
 
 class Cloud:
-    """A connection to the broker with a log of received publishes."""
+    """A connection to the broker with a log of received publishes.
 
-    def __init__(self, host, port, device, ca=None, cert=None, key=None, client_id="nimbus-cloud"):
+    The cloud side connects like a cloud service would: with a persistent
+    session (`clean_session=False`), so that publishes queued while it was
+    away (a broker restart) still reach it, and it subscribes again after
+    every reconnect. Every wait is bounded.
+    """
+
+    def __init__(self, host, port, device, ca=None, cert=None, key=None, client_id=None,
+                 clean_session=False, timeout=10.0):
         self.device = device
         self.log: list[Message] = []
         self.cond = threading.Condition()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+        self.filters: list[str] = []
+        self.connected = threading.Event()
+        self.suback = threading.Condition()
+        self.pending_subs: set[int] = set()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"cloud-{device}",
+                                  protocol=mqtt.MQTTv311, clean_session=clean_session)
         if ca:
             self.client.tls_set(ca_certs=ca, certfile=cert, keyfile=key, cert_reqs=ssl.CERT_REQUIRED)
         self.client.on_message = self._on_message
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.reconnect_delay_set(min_delay=0.2, max_delay=1)
         self.client.connect(host, port, keepalive=60)
         self.client.loop_start()
+        if not self.connected.wait(timeout):
+            self.close()
+            raise TimeoutError(f"cloud: no CONNACK from {host}:{port} within {timeout} s")
 
     def close(self):
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
-    def subscribe(self, *filters):
-        for f in filters:
+    def _on_connect(self, _client, _userdata, _flags, reason, _props):
+        if reason.is_failure:
+            return
+        for f in self.filters:  # again after a reconnect
+            self._send_subscribe(f)
+        self.connected.set()
+
+    def _on_disconnect(self, _client, _userdata, _flags, _reason, _props):
+        self.connected.clear()
+
+    def _on_subscribe(self, _client, _userdata, mid, _reasons, _props):
+        with self.suback:
+            self.pending_subs.discard(mid)
+            self.suback.notify_all()
+
+    def _send_subscribe(self, f):
+        with self.suback:
             r, mid = self.client.subscribe(f, qos=1)
-            assert r == mqtt.MQTT_ERR_SUCCESS, f
+            if r == mqtt.MQTT_ERR_SUCCESS:
+                self.pending_subs.add(mid)
+        return r
 
-    def publish(self, topic, payload=b"", qos=1):
+    def subscribe(self, *filters, timeout=10.0):
+        """Subscribes at QoS 1 and waits for the SUBACKs."""
+        for f in filters:
+            self.filters.append(f)
+            r = self._send_subscribe(f)
+            assert r == mqtt.MQTT_ERR_SUCCESS, f
+        deadline = time.monotonic() + timeout
+        with self.suback:
+            while self.pending_subs:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"cloud: no SUBACK for {filters}")
+                self.suback.wait(left)
+
+    def publish(self, topic, payload=b"", qos=1, wait=True):
+        """Publishes; waits (bounded) for the broker's PUBACK unless `wait`
+        is false (always false from `handle`, which runs on paho's thread)."""
         if isinstance(payload, (dict, list)):
             payload = json.dumps(payload, separators=(",", ":"))
         info = self.client.publish(topic, payload, qos=qos)
-        info.wait_for_publish(timeout=5)
+        if wait:
+            info.wait_for_publish(timeout=5)
 
     def _on_message(self, _client, _userdata, msg):
         m = Message(msg.topic, bytes(msg.payload))
@@ -115,6 +168,24 @@ class Cloud:
         with self.cond:
             return len(self.log)
 
+    def messages(self, after=0):
+        """A copy of the log from index `after`."""
+        with self.cond:
+            return list(self.log[after:])
+
+    @staticmethod
+    def seqs(messages):
+        """The `seq` of each JSON reading in `messages`."""
+        out = []
+        for m in messages:
+            try:
+                body = m.json()
+            except ValueError:
+                continue
+            if isinstance(body, dict) and isinstance(body.get("seq"), int):
+                out.append(body["seq"])
+        return out
+
 
 class AwsCloud(Cloud):
     """AWS IoT Core: generic topics and the device shadow service."""
@@ -127,7 +198,9 @@ class AwsCloud(Cloud):
         self.reported: dict = {}
         self.version = 0
         self.lock = threading.Lock()
-        self.subscribe(f"{self.device}/#", self.prefix + "update", self.prefix + "get")
+        # Not `<dev>/#`: that would echo the requests the cloud sends itself.
+        self.subscribe(f"{self.device}/response/#", f"{self.device}/events",
+                       self.prefix + "update", self.prefix + "get")
 
     def handle(self, m):
         if not m.topic.startswith(self.prefix):
@@ -147,18 +220,18 @@ class AwsCloud(Cloud):
                     doc["state"]["delta"] = d
             if token:
                 doc["clientToken"] = token
-            self.publish(self.prefix + "get/accepted", doc)
+            self.publish(self.prefix + "get/accepted", doc, wait=False)
         elif op == "update":
             state = body.get("state") if isinstance(body, dict) else None
             if not isinstance(state, dict):
                 err = {"code": 400, "message": "Missing required node: state"}
                 if token:
                     err["clientToken"] = token
-                self.publish(self.prefix + "update/rejected", err)
+                self.publish(self.prefix + "update/rejected", err, wait=False)
                 return
             self._apply(state, token)
 
-    def _apply(self, state, token=None):
+    def _apply(self, state, token=None, wait=False):
         with self.lock:
             if "desired" in state:
                 merge(self.desired, state["desired"] or {})
@@ -170,13 +243,14 @@ class AwsCloud(Cloud):
         acc = {"state": state, "version": v, "timestamp": int(time.time())}
         if token:
             acc["clientToken"] = token
-        self.publish(self.prefix + "update/accepted", acc)
+        self.publish(self.prefix + "update/accepted", acc, wait=wait)
         if "desired" in state and d:
-            self.publish(self.prefix + "update/delta", {"state": d, "version": v, "timestamp": int(time.time())})
+            self.publish(self.prefix + "update/delta", {"state": d, "version": v, "timestamp": int(time.time())},
+                         wait=wait)
 
     def set_desired(self, props: dict):
         """What a cloud application does to change the device's settings."""
-        self._apply({"desired": props})
+        self._apply({"desired": props}, wait=True)
 
     def request(self, path, payload=b"", timeout=10.0):
         """Sends a request on the generic topic; returns (status, body) of the answer or None."""
@@ -184,11 +258,16 @@ class AwsCloud(Cloud):
         self.publish(f"{self.device}/request/{path}", payload)
         want = f"{self.device}/response/{path}"
         m = self.wait_for(lambda m: m.topic == want, timeout, after=mark)
-        return None if m is None else (200, m.json())
+        if m is None:
+            return None
+        body = m.json()
+        # On a request topic the status travels only in an error body.
+        status = body.get("status") if isinstance(body, dict) else None
+        return (status if isinstance(status, int) else 200), body
 
     def telemetry(self, after=0):
         pre = f"{self.device}/response/sensor/"
-        return [m for m in self.log[after:] if m.topic.startswith(pre) and m.topic.endswith("/reading")]
+        return [m for m in self.messages(after) if m.topic.startswith(pre) and m.topic.endswith("/reading")]
 
 
 class AzureCloud(Cloud):
@@ -216,20 +295,20 @@ class AzureCloud(Cloud):
             with self.lock:
                 doc = {"desired": dict(self.desired, **{"$version": self.desired_version}),
                        "reported": dict(self.reported, **{"$version": self.reported_version})}
-            self.publish(f"$iothub/twin/res/200/?$rid={rid}", doc)
+            self.publish(f"$iothub/twin/res/200/?$rid={rid}", doc, wait=False)
         elif m.topic.startswith("$iothub/twin/PATCH/properties/reported/"):
             rid = self.query(m.topic).get("$rid", "")
             try:
                 patch = m.json()
                 assert isinstance(patch, dict)
             except (ValueError, AssertionError):
-                self.publish(f"$iothub/twin/res/400/?$rid={rid}", {"message": "bad patch"})
+                self.publish(f"$iothub/twin/res/400/?$rid={rid}", {"message": "bad patch"}, wait=False)
                 return
             with self.lock:
                 merge(self.reported, patch)
                 self.reported_version += 1
                 v = self.reported_version
-            self.publish(f"$iothub/twin/res/204/?$rid={rid}&$version={v}", b"")
+            self.publish(f"$iothub/twin/res/204/?$rid={rid}&$version={v}", b"", wait=False)
 
     def set_desired(self, props: dict):
         with self.lock:
@@ -265,4 +344,4 @@ class AzureCloud(Cloud):
 
     def telemetry(self, after=0):
         pre = f"devices/{self.device}/messages/events/"
-        return [m for m in self.log[after:] if m.topic.startswith(pre) and ".reading" in m.topic]
+        return [m for m in self.messages(after) if m.topic.startswith(pre) and ".reading" in m.topic]

@@ -2,6 +2,7 @@
 //! registered in [`TESTS`]; a new test is one line there. The tests of
 //! each layer live in a submodule; the `Error` tests are here.
 
+mod client;
 mod cloud;
 mod codec;
 mod device;
@@ -58,16 +59,23 @@ pub const TESTS: &[Test] = &[
     ("device::reading_cbor", device::reading_cbor),
     ("device::json_writer_escapes", device::json_writer_escapes),
     ("device::sensor_list_and_pending_requests", device::sensor_list_and_pending_requests),
+    ("device::client::azure_method_answered_by_the_device_model", client::azure_method_answered_by_the_device_model),
 ];
 
 /// Stack figures that tests measure around a single call (with
 /// `stack::measure`), printed after the run: a label and the bytes below
 /// the caller's frame (0 if the test did not get that far).
-pub fn figures() -> [(&'static str, usize); 1] {
-    [(
-        "Session::poll receiving a QoS 1 PUBLISH and writing its PUBACK",
-        session::POLL_STACK.load(Ordering::Relaxed),
-    )]
+pub fn figures() -> [(&'static str, usize); 2] {
+    [
+        (
+            "Session::poll receiving a QoS 1 PUBLISH and writing its PUBACK",
+            session::POLL_STACK.load(Ordering::Relaxed),
+        ),
+        (
+            "Client::poll (nimbus_poll) answering an Azure direct method",
+            client::POLL_STACK.load(Ordering::Relaxed),
+        ),
+    ]
 }
 
 /// The instrument itself: a call that writes a 1 KiB local array must

@@ -1,0 +1,43 @@
+/*
+ * The smallest Nimbus firmware: one sensor, telemetry every minute, the
+ * built-in device model. The same code is shown in the README; the test
+ * suite compiles it (tests/c/run.sh), so the two cannot drift apart.
+ * The port provides the transport and calls app_loop() from its thread.
+ */
+#include <stdint.h>
+
+#include "nimbus.h"
+
+void log_error(const char *format, ...);
+void app_start(const nimbus_transport_t *transport, uint64_t now_ms);
+void app_loop(uint64_t now_ms);
+
+static nimbus_client_t client;        /* NIMBUS_CLIENT_SIZE bytes, static */
+static uint8_t memory[16 * 1024];     /* nimbus_buffer_len(&config) says how much */
+
+static int32_t read_temp(void *user, uint16_t id, int64_t *mantissa, uint8_t *decimals) {
+    (void)user; (void)id;
+    *mantissa = 2315; *decimals = 2;  /* 23.15 */
+    return 0;
+}
+
+void app_start(const nimbus_transport_t *transport, uint64_t now_ms) {
+    nimbus_config_t config = {0};
+    config.cloud = NIMBUS_CLOUD_AZURE;
+    config.device_id = "thermo-7";
+    config.hub_host = "myhub.azure-devices.net";
+    config.telemetry_period_ms = 60000;
+    config.telemetry_qos = 1;
+    config.memory.buffer = memory;
+    config.memory.len = sizeof memory;
+    nimbus_err_t err = nimbus_init(&client, &config, transport);
+    if (err != NIMBUS_OK) { log_error("nimbus: %s", nimbus_strerror(err)); return; }
+    nimbus_register_sensor(&client, 0, "temperature", "Cel", read_temp, NULL);
+    nimbus_connect(&client, now_ms);
+}
+
+void app_loop(uint64_t now_ms) {    /* from the port's thread */
+    uint64_t wake;
+    nimbus_poll(&client, now_ms, &wake);   /* then sleep until wake or the socket is readable */
+    (void)wake;
+}
