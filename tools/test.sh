@@ -8,6 +8,7 @@
 #   clippy       -D warnings: workspace (default and all features), then the
 #                QEMU harness and the size probe on their firmware targets
 #   test         host tests (cargo-nextest when installed) and doc tests
+#   zephyr port  the Zephyr port's C files against Zephyr stand-ins (cmocka)
 #   build <T>    release build of the core for each firmware target
 #   qemu         the core's tests on an emulated Cortex-M3, with peak stack
 #   size         tools/size-report.sh: flash and RAM on a Cortex-M4F
@@ -83,6 +84,7 @@ step "clippy (size probe)" 900 cargo clippy --release --target thumbv7em-none-ea
     --manifest-path tools/size/probe/Cargo.toml -- -D warnings
 step test 1200 host_tests
 step "posix port" 300 bash tests/posix/run.sh
+step "zephyr port (stand-ins)" 300 make -s -C tests/zephyr run BUILD="$PWD/build/zephyr-port"
 for target in "${FIRMWARE_TARGETS[@]}"; do
     step "build $target" 600 cargo build --release -p nimbus --target "$target"
 done

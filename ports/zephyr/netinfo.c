@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <zephyr/net/net_if.h>
+#include <zephyr/sys/util.h>
 #include <zephyr/net/net_ip.h>
 #if defined(CONFIG_DNS_RESOLVER)
 #include <zephyr/net/dns_resolve.h>

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 #include <zephyr/net/socket.h>
 #include <zephyr/sys/fdtable.h> /* ZVFS_F_GETFL, ZVFS_O_NONBLOCK */
