@@ -10,6 +10,9 @@
 
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
+#if defined(CONFIG_USB_DEVICE_STACK)
+#include <zephyr/usb/usb_device.h>
+#endif
 
 #include <nimbus_zephyr_client.h>
 
@@ -130,6 +133,13 @@ int main(void)
     nimbus_zephyr_config_t net;
     int32_t r;
 
+#if defined(CONFIG_USB_DEVICE_STACK)
+    /* The network link is USB CDC ECM on the nRF DKs. */
+    if (usb_enable(NULL) != 0) {
+        LOG_ERR("USB could not be enabled");
+        return 0;
+    }
+#endif
 #if defined(NIMBUS_SAMPLE_BUILTIN_CERTS)
     r = nimbus_zephyr_credentials_add(CONFIG_NIMBUS_TLS_SEC_TAG, ca_pem, sizeof ca_pem, cert_pem,
                                       sizeof cert_pem, key_pem, sizeof key_pem);
