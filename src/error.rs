@@ -131,56 +131,121 @@ impl Error {
         self as u16
     }
 
-    /// A short, static, English description (what `nimbus_strerror` returns).
-    pub const fn as_str(self) -> &'static str {
+    /// The description with a trailing NUL, so that C can have it too.
+    const fn with_nul(self) -> &'static str {
         match self {
-            Error::NullArgument => "required argument is NULL",
-            Error::InvalidArgument => "invalid argument",
-            Error::BufferTooSmall => "output buffer too small",
-            Error::InvalidString => "string is not valid UTF-8 or not terminated",
-            Error::Busy => "table full, retry later",
-            Error::InvalidState => "call not allowed in this state",
-            Error::StorageTooSmall => "client storage too small or misaligned",
-            Error::TopicTooLong => "topic too long",
-            Error::PayloadTooLarge => "payload too large",
-            Error::TransportFailed => "transport failed",
-            Error::ConnectionClosed => "connection closed by peer",
-            Error::ConnackTimeout => "no CONNACK in time",
-            Error::PingTimeout => "no PINGRESP in time",
-            Error::NotConnected => "not connected",
-            Error::RefusedProtocolVersion => "connection refused: protocol version",
-            Error::RefusedIdentifier => "connection refused: client identifier",
-            Error::RefusedServerUnavailable => "connection refused: server unavailable",
-            Error::RefusedBadCredentials => "connection refused: bad user name or password",
-            Error::RefusedNotAuthorized => "connection refused: not authorised",
-            Error::RefusedUnknown => "connection refused: unknown return code",
-            Error::TlsFailed => "TLS handshake or verification failed",
-            Error::MalformedPacket => "malformed MQTT packet",
-            Error::PacketTooLarge => "MQTT packet larger than the receive buffer",
-            Error::UnexpectedPacket => "unexpected MQTT packet type",
-            Error::UnknownPacketId => "acknowledgement for an unknown packet id",
-            Error::QosNotSupported => "QoS 2 is not supported",
-            Error::SubscribeRefused => "subscription refused by the broker",
-            Error::InvalidTopic => "invalid MQTT topic",
-            Error::NotGenericTopic => "not a generic Nimbus topic",
-            Error::OtherDevice => "topic belongs to another device",
-            Error::TopicNotAllowed => "topic not allowed by the cloud",
-            Error::InvalidName => "invalid device, thing, module or shadow name",
-            Error::InvalidEncoding => "malformed property bag or percent-encoding",
-            Error::RateLimited => "publish rate limit reached",
-            Error::InvalidCredentials => "invalid or expired credentials",
-            Error::InvalidJson => "invalid JSON",
-            Error::JsonTooDeep => "JSON nested too deeply",
-            Error::DocumentTooLarge => "document too large",
-            Error::InvalidPropertyName => "invalid property name",
-            Error::Rejected => "rejected by the cloud",
-            Error::Timeout => "no answer in time",
-            Error::UnexpectedJson => "unexpected JSON type, range or shape",
-            Error::NotFound => "not found",
-            Error::UnknownRequest => "unknown, expired or answered request",
-            Error::SensorFailed => "sensor read failed",
+            Error::NullArgument => "required argument is NULL\0",
+            Error::InvalidArgument => "invalid argument\0",
+            Error::BufferTooSmall => "output buffer too small\0",
+            Error::InvalidString => "string is not valid UTF-8 or not terminated\0",
+            Error::Busy => "table full, retry later\0",
+            Error::InvalidState => "call not allowed in this state\0",
+            Error::StorageTooSmall => "client storage too small or misaligned\0",
+            Error::TopicTooLong => "topic too long\0",
+            Error::PayloadTooLarge => "payload too large\0",
+            Error::TransportFailed => "transport failed\0",
+            Error::ConnectionClosed => "connection closed by peer\0",
+            Error::ConnackTimeout => "no CONNACK in time\0",
+            Error::PingTimeout => "no PINGRESP in time\0",
+            Error::NotConnected => "not connected\0",
+            Error::RefusedProtocolVersion => "connection refused: protocol version\0",
+            Error::RefusedIdentifier => "connection refused: client identifier\0",
+            Error::RefusedServerUnavailable => "connection refused: server unavailable\0",
+            Error::RefusedBadCredentials => "connection refused: bad user name or password\0",
+            Error::RefusedNotAuthorized => "connection refused: not authorised\0",
+            Error::RefusedUnknown => "connection refused: unknown return code\0",
+            Error::TlsFailed => "TLS handshake or verification failed\0",
+            Error::MalformedPacket => "malformed MQTT packet\0",
+            Error::PacketTooLarge => "MQTT packet larger than the receive buffer\0",
+            Error::UnexpectedPacket => "unexpected MQTT packet type\0",
+            Error::UnknownPacketId => "acknowledgement for an unknown packet id\0",
+            Error::QosNotSupported => "QoS 2 is not supported\0",
+            Error::SubscribeRefused => "subscription refused by the broker\0",
+            Error::InvalidTopic => "invalid MQTT topic\0",
+            Error::NotGenericTopic => "not a generic Nimbus topic\0",
+            Error::OtherDevice => "topic belongs to another device\0",
+            Error::TopicNotAllowed => "topic not allowed by the cloud\0",
+            Error::InvalidName => "invalid device, thing, module or shadow name\0",
+            Error::InvalidEncoding => "malformed property bag or percent-encoding\0",
+            Error::RateLimited => "publish rate limit reached\0",
+            Error::InvalidCredentials => "invalid or expired credentials\0",
+            Error::InvalidJson => "invalid JSON\0",
+            Error::JsonTooDeep => "JSON nested too deeply\0",
+            Error::DocumentTooLarge => "document too large\0",
+            Error::InvalidPropertyName => "invalid property name\0",
+            Error::Rejected => "rejected by the cloud\0",
+            Error::Timeout => "no answer in time\0",
+            Error::UnexpectedJson => "unexpected JSON type, range or shape\0",
+            Error::NotFound => "not found\0",
+            Error::UnknownRequest => "unknown, expired or answered request\0",
+            Error::SensorFailed => "sensor read failed\0",
         }
     }
+
+    /// A short, static, English description.
+    pub fn as_str(self) -> &'static str {
+        let text = self.with_nul();
+        text.get(..text.len() - 1).unwrap_or(text)
+    }
+
+    /// The description as a C string (what `nimbus_strerror` returns).
+    pub fn as_cstr(self) -> &'static core::ffi::CStr {
+        core::ffi::CStr::from_bytes_with_nul(self.with_nul().as_bytes()).unwrap_or(c"unknown error")
+    }
+
+    /// The error with this code, if there is one.
+    pub fn from_code(code: u16) -> Option<Error> {
+        Error::ALL.iter().copied().find(|e| e.code() == code)
+    }
+
+    /// Every error, in code order.
+    pub const ALL: [Error; 45] = [
+        Error::NullArgument,
+        Error::InvalidArgument,
+        Error::BufferTooSmall,
+        Error::InvalidString,
+        Error::Busy,
+        Error::InvalidState,
+        Error::StorageTooSmall,
+        Error::TopicTooLong,
+        Error::PayloadTooLarge,
+        Error::TransportFailed,
+        Error::ConnectionClosed,
+        Error::ConnackTimeout,
+        Error::PingTimeout,
+        Error::NotConnected,
+        Error::RefusedProtocolVersion,
+        Error::RefusedIdentifier,
+        Error::RefusedServerUnavailable,
+        Error::RefusedBadCredentials,
+        Error::RefusedNotAuthorized,
+        Error::RefusedUnknown,
+        Error::TlsFailed,
+        Error::MalformedPacket,
+        Error::PacketTooLarge,
+        Error::UnexpectedPacket,
+        Error::UnknownPacketId,
+        Error::QosNotSupported,
+        Error::SubscribeRefused,
+        Error::InvalidTopic,
+        Error::NotGenericTopic,
+        Error::OtherDevice,
+        Error::TopicNotAllowed,
+        Error::InvalidName,
+        Error::InvalidEncoding,
+        Error::RateLimited,
+        Error::InvalidCredentials,
+        Error::InvalidJson,
+        Error::JsonTooDeep,
+        Error::DocumentTooLarge,
+        Error::InvalidPropertyName,
+        Error::Rejected,
+        Error::Timeout,
+        Error::UnexpectedJson,
+        Error::NotFound,
+        Error::UnknownRequest,
+        Error::SensorFailed,
+    ];
 }
 
 impl fmt::Display for Error {
@@ -212,5 +277,19 @@ mod tests {
             "codes are part of the C ABI"
         );
         assert_eq!(Error::QosNotSupported.to_string(), "QoS 2 is not supported");
+    }
+
+    #[test]
+    fn every_error_has_a_c_string_and_comes_back_from_its_code() {
+        let mut last = 0;
+        for e in Error::ALL {
+            assert!(e.code() > last, "ALL is in code order: {e:?}");
+            last = e.code();
+            assert_eq!(Error::from_code(e.code()), Some(e));
+            assert_eq!(e.as_cstr().to_str().unwrap(), e.as_str());
+            assert!(!e.as_str().is_empty() && !e.as_str().contains('\0'));
+        }
+        assert_eq!(Error::from_code(0), None);
+        assert_eq!(Error::from_code(999), None);
     }
 }

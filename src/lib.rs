@@ -10,15 +10,24 @@
 //! - [`cloud`]: the AWS and Azure dialects (generic topics ↔ cloud topics);
 //! - [`twin`]: the device shadow / device twin model;
 //! - [`device`]: the facade the firmware uses (requests, telemetry, reported/desired);
-//! - `ffi`: the C ABI over all of it (`include/nimbus.h`).
+//! - [`ffi`]: the C ABI over all of it (`include/nimbus.h`).
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 #![deny(missing_docs)]
-#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
+/// cbindgen:ignore
+pub mod bounds;
+/// cbindgen:ignore
 pub mod cloud;
+/// cbindgen:ignore
 pub mod device;
+/// cbindgen:ignore
 mod error;
+pub mod ffi;
+/// cbindgen:ignore
 pub mod mqtt;
+/// cbindgen:ignore
 pub mod twin;
 
 pub use error::{Error, Result};

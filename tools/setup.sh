@@ -81,9 +81,18 @@ if ((${#missing[@]})); then
     rustup component add "${missing[@]}" >/dev/null 2>&1 || die "rustup component add ${missing[*]} failed"
 fi
 
+# cbindgen generates include/nimbus.h; CI checks the committed one for
+# drift, so the version is pinned (Debian's 0.24 cannot parse the crate).
+CBINDGEN_VERSION=0.29.4
+if ! cbindgen --version 2>/dev/null | grep -qx "cbindgen $CBINDGEN_VERSION"; then
+    say "installing cbindgen $CBINDGEN_VERSION (a few minutes, once)"
+    cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION" ||
+        die "cargo install cbindgen failed"
+fi
+
 # Every tool the scripts call, checked once here so a gap fails early.
 for tool in cargo rustc git python3 timeout mosquitto mosquitto_pub arm-none-eabi-gcc \
-    arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind; do
+    arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind cbindgen cc; do
     command -v "$tool" >/dev/null || die "$tool is still missing after setup"
 done
 say "ok (${#APT_PACKAGES[@]} apt packages, ${#RUST_TARGETS[@]} rust targets, $(rustc --version))"

@@ -2,27 +2,41 @@
 # Flash and RAM the Nimbus core adds to a Cortex-M4F firmware image.
 #
 # For each feature set below, builds tools/size/probe (a static library of
-# C entry points over the core's API, release profile) for
-# thumbv7em-none-eabihf, links it into the minimal C program in tools/size/
-# with arm-none-eabi-gcc (-Os, --gc-sections), links the same program
-# without it as the baseline, and reports the difference per section:
+# C entry points over the core's API, release profile; its features pick
+# the layers, see probe/src/lib.rs) for thumbv7em-none-eabihf, links it
+# into the minimal C program in tools/size/ with arm-none-eabi-gcc (-Os,
+# --gc-sections), calling every probe the build exports, links the same
+# program without it as the baseline, and reports the difference per
+# section:
 #   text    code                       (flash)
 #   rodata  constants, tables, strings (flash)
 #   data    initialised statics        (flash and RAM)
 #   bss     zeroed statics             (RAM)
-# The figures include the probe glue (a few dozen bytes) and the C call
-# sites. Stack use is reported by the QEMU run (tests/qemu), not here.
+# The figures include the probe glue (stand-in port functions, the
+# probes' calls; a few hundred bytes) and the C call sites. The probes
+# keep their buffers on the stack, so bss stays 0: the client state's RAM
+# is the size of its types, printed after the table (from the
+# NIMBUS_SIZEOF_* symbols of the probe, see probe/src/sizes.rs), plus the
+# buffers the firmware gives the session. Stack use is reported by the
+# QEMU run (tests/qemu), not here.
 #
 # Usage: tools/size-report.sh [--verbose]   (--verbose: top symbols too)
 # Output: an aligned table, then one machine-readable line per feature set:
 #   SIZE features=<name> text=<B> rodata=<B> data=<B> bss=<B> flash=<B> ram=<B>
+# then the state sizes, one line per type:
+#   SIZEOF type=<name> bytes=<B>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# name=cargo features of the probe (empty: the core's default features).
-# A core feature is written nimbus/<feature>, e.g. "aws=nimbus/aws".
+# name=cargo features of the probe: its probe groups, each set adding a
+# layer (the error strings are always in). "rustcrypto" signs Azure SAS
+# tokens with the core's RustCrypto HMAC instead of the port's (mbedTLS).
 FEATURE_SETS=(
-    "default="
+    "errors="
+    "mqtt=mqtt"
+    "mqtt+cloud=mqtt,cloud"
+    "everything=mqtt,cloud,twin,device"
+    "everything+rustcrypto=mqtt,cloud,twin,device,rustcrypto"
 )
 
 TARGET=thumbv7em-none-eabihf
@@ -40,14 +54,6 @@ for tool in arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-nm cargo; do
 done
 mkdir -p "$OUT"
 
-# Every probe function, found by its one-line signature (see probe/src/lib.rs).
-grep -hoE '^pub extern "C" fn nimbus_probe_[a-z0-9_]+\(' "$PROBE_DIR"/src/*.rs \
-    | sed -E 's/.* fn ([a-z0-9_]+)\(/PROBE(\1)/' >"$OUT/probes.inc"
-if [[ ! -s "$OUT/probes.inc" ]]; then
-    echo "size-report: no nimbus_probe_* functions in $PROBE_DIR/src" >&2
-    exit 1
-fi
-
 # Section sizes of an ELF as "text rodata data bss" (text includes the
 # vector table, rodata the unwind index).
 sections() {
@@ -62,8 +68,26 @@ sections() {
 link() { # out.elf [extra args...]
     local elf=$1
     shift
-    arm-none-eabi-gcc "${CFLAGS[@]}" "${LDFLAGS[@]}" -I"$OUT" -o "$elf" \
+    arm-none-eabi-gcc "${CFLAGS[@]}" "${LDFLAGS[@]}" -o "$elf" \
         tools/size/startup.c tools/size/main.c "$@"
+}
+
+# Every probe a probe library exports, as PROBE(name) lines for main.c.
+probes_of() { # lib.a out.inc
+    arm-none-eabi-nm -g --defined-only "$1" 2>/dev/null \
+        | awk '$2 == "T" && $3 ~ /^nimbus_probe_[a-z0-9_]+$/ { print "PROBE(" $3 ")" }' | sort >"$2"
+    if [[ ! -s "$2" ]]; then
+        echo "size-report: $1 exports no nimbus_probe_* function" >&2
+        exit 1
+    fi
+}
+
+# The state sizes of a probe library, as "name bytes" lines.
+sizes_of() { # lib.a
+    arm-none-eabi-nm -S -g --defined-only "$1" 2>/dev/null \
+        | while read -r _ size _ sym; do
+            [[ "$sym" == NIMBUS_SIZEOF_* ]] && echo "$(tr '[:upper:]' '[:lower:]' <<<"${sym#NIMBUS_SIZEOF_}") $((16#$size))"
+        done
 }
 
 link "$OUT/baseline.elf"
@@ -74,9 +98,11 @@ for set in "${FEATURE_SETS[@]}"; do
     name=${set%%=*}
     features=${set#*=}
     cargo build --quiet --release --target "$TARGET" \
-        --manifest-path "$PROBE_DIR/Cargo.toml" --features "$features"
+        --manifest-path "$PROBE_DIR/Cargo.toml" --no-default-features --features "$features"
     cp "$PROBE_DIR/target/$TARGET/release/libnimbus_size_probe.a" "$OUT/probe-$name.a"
-    link "$OUT/nimbus-$name.elf" -DNIMBUS_PROBES "$OUT/probe-$name.a" -lgcc
+    mkdir -p "$OUT/$name"
+    probes_of "$OUT/probe-$name.a" "$OUT/$name/probes.inc"
+    link "$OUT/nimbus-$name.elf" -DNIMBUS_PROBES -I"$OUT/$name" "$OUT/probe-$name.a" -lgcc
     read -r t r d b < <(sections "$OUT/nimbus-$name.elf")
     t=$((t - bt)) r=$((r - br)) d=$((d - bd)) b=$((b - bb))
     rows+=("$name $t $r $d $b $((t + r + d)) $((d + b))")
@@ -92,12 +118,29 @@ for set in "${FEATURE_SETS[@]}"; do
 done
 
 echo "Nimbus core on $TARGET (arm-none-eabi-gcc -Os, --gc-sections), bytes added to the baseline image:"
-printf '%-14s %8s %8s %8s %8s %8s %8s\n' features text rodata data bss flash ram
+printf '%-22s %8s %8s %8s %8s %8s %8s\n' features text rodata data bss flash ram
 for row in "${rows[@]}"; do
     # shellcheck disable=SC2086
-    printf '%-14s %8d %8d %8d %8d %8d %8d\n' $row
+    printf '%-22s %8d %8d %8d %8d %8d %8d\n' $row
 done
 for row in "${rows[@]}"; do
     read -r name t r d b f m <<<"$row"
     echo "SIZE features=$name text=$t rodata=$r data=$d bss=$b flash=$f ram=$m"
+done
+
+# The last set has every layer, hence every state type.
+mapfile -t state < <(sizes_of "$OUT/probe-$name.a")
+if ((${#state[@]} == 0)); then
+    echo "size-report: no NIMBUS_SIZEOF_* symbols in $OUT/probe-$name.a" >&2
+    exit 1
+fi
+echo
+echo "Client state on $TARGET (size_of, bytes; see tools/size/probe/src/sizes.rs for the capacities):"
+for line in "${state[@]}"; do
+    read -r type bytes <<<"$line"
+    printf '  %-16s %6d\n' "$type" "$bytes"
+done
+for line in "${state[@]}"; do
+    read -r type bytes <<<"$line"
+    echo "SIZEOF type=$type bytes=$bytes"
 done

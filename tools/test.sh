@@ -84,6 +84,8 @@ step "clippy (size probe)" 900 cargo clippy --release --target thumbv7em-none-ea
     --manifest-path tools/size/probe/Cargo.toml -- -D warnings
 step test 1200 host_tests
 step "posix port" 300 bash tests/posix/run.sh
+step "C header is current" 120 bash tools/check-header.sh
+step "C API" 600 bash tests/c/run.sh
 step "zephyr port (stand-ins)" 300 make -s -C tests/zephyr run BUILD="$PWD/build/zephyr-port"
 for target in "${FIRMWARE_TARGETS[@]}"; do
     step "build $target" 600 cargo build --release -p nimbus --target "$target"

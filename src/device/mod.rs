@@ -1,7 +1,39 @@
-//! The device facade: requests and responses, telemetry, events, reported/desired.
+//! The device facade: the [`Client`] the firmware uses.
+//!
+//! A client joins one MQTT [`Session`](crate::mqtt::Session), one cloud
+//! [`Dialect`](crate::cloud::Dialect), the shadow/twin model
+//! ([`Twin`](crate::twin::Twin)), a table of request handlers, the
+//! sensors, and the application ([`App`]):
+//!
+//! - requests from AWS request topics, Azure direct methods and Azure C2D
+//!   messages reach one handler per path, and the answer goes back the way
+//!   the request came ([`Actions::respond`]);
+//! - `general_information`, `sensor/list` and `sensor/<n>/get` are answered
+//!   by the client unless the application overrides them;
+//! - reported/desired state goes through one model on both clouds
+//!   ([`Actions::report`], [`App::on_desired`], [`App::on_twin`]), and the
+//!   document is fetched after every connection so that nothing changed
+//!   offline is missed;
+//! - telemetry and events are published on the generic topics, translated
+//!   per cloud, optionally on a schedule driven by `poll`.
+//!
+//! Like the rest of the core it is sans-I/O and never allocates: the
+//! caller provides every buffer ([`Buffers`]) and the tables are sized by
+//! [`crate::bounds`].
 
+pub mod actions;
+pub mod app;
+mod client;
+mod model;
 pub mod pending;
 pub mod route;
 pub mod schedule;
 pub mod sensor;
+pub mod settings;
 pub mod writer;
+
+pub use actions::Actions;
+pub use app::{Answer, App, Connection, Request, Route, TwinResult};
+pub use client::{Buffers, Client};
+pub use model::is_builtin;
+pub use settings::{Sas, Settings};

@@ -89,6 +89,26 @@ impl<'a, const N: usize> Sensors<'a, N> {
         self.list.iter().find(|s| s.id == id)
     }
 
+    /// Where the sensor with this id stands in registration order.
+    pub fn index_of(&self, id: u16) -> Option<usize> {
+        self.list.iter().position(|s| s.id == id)
+    }
+
+    /// The sensor at `index` in registration order.
+    pub fn get(&self, index: usize) -> Option<&SensorInfo<'a>> {
+        self.list.get(index)
+    }
+
+    /// How many sensors are registered.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether no sensor is registered.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
     /// Every sensor, in registration order.
     pub fn iter(&self) -> impl Iterator<Item = &SensorInfo<'a>> {
         self.list.iter()
@@ -131,12 +151,13 @@ pub fn sensor_in_path(path: &str) -> Option<u16> {
     n.parse().ok()
 }
 
-/// Writes one reading of `sensor` with its sequence number and returns its
-/// length. Errors: `BufferTooSmall`, `InvalidArgument` for `decimals` > 18.
+/// Writes one reading of `sensor`, with its sequence number when it is
+/// telemetry, and returns its length. Errors: `BufferTooSmall`,
+/// `InvalidArgument` for `decimals` > 18.
 pub fn write_reading(
     sensor: &SensorInfo<'_>,
     reading: Reading,
-    seq: u32,
+    seq: Option<u32>,
     encoding: Encoding,
     out: &mut [u8],
 ) -> Result<usize> {
@@ -151,16 +172,18 @@ pub fn write_reading(
             w.raw(",")?;
             w.key("value")?;
             w.decimal(reading.mantissa, reading.decimals)?;
-            w.raw(",")?;
-            w.key("seq")?;
-            w.uint(u64::from(seq))?;
+            if let Some(seq) = seq {
+                w.raw(",")?;
+                w.key("seq")?;
+                w.uint(u64::from(seq))?;
+            }
             w.raw("}")?;
             Ok(w.len())
         }
         Encoding::Cbor => {
             let mut e = Encoder::new(Cursor::new(out));
             (|| {
-                e.map(5)?
+                e.map(if seq.is_some() { 5 } else { 4 })?
                     .str("id")?
                     .u16(sensor.id)?
                     .str("type")?
@@ -171,9 +194,10 @@ pub fn write_reading(
                     .tag(Tag::new(4))?
                     .array(2)?
                     .i64(-i64::from(reading.decimals))?
-                    .i64(reading.mantissa)?
-                    .str("seq")?
-                    .u32(seq)?;
+                    .i64(reading.mantissa)?;
+                if let Some(seq) = seq {
+                    e.str("seq")?.u32(seq)?;
+                }
                 Ok::<_, minicbor::encode::Error<_>>(())
             })()
             .map_err(|_| Error::BufferTooSmall)?;
@@ -272,13 +296,13 @@ mod tests {
             mantissa: -2345,
             decimals: 2,
         };
-        let n = write_reading(&TEMP, r, 7, Encoding::Json, &mut out).unwrap();
+        let n = write_reading(&TEMP, r, Some(7), Encoding::Json, &mut out).unwrap();
         assert_eq!(
             core::str::from_utf8(&out[..n]).unwrap(),
             r#"{"id":0,"type":"temperature","unit":"Cel","value":-23.45,"seq":7}"#
         );
         assert_eq!(
-            write_reading(&TEMP, r, 7, Encoding::Json, &mut out[..n - 1]),
+            write_reading(&TEMP, r, Some(7), Encoding::Json, &mut out[..n - 1]),
             Err(Error::BufferTooSmall)
         );
         let bad = Reading {
@@ -286,7 +310,7 @@ mod tests {
             decimals: 19,
         };
         assert_eq!(
-            write_reading(&TEMP, bad, 7, Encoding::Json, &mut out),
+            write_reading(&TEMP, bad, None, Encoding::Json, &mut out),
             Err(Error::InvalidArgument)
         );
     }
@@ -298,7 +322,7 @@ mod tests {
             mantissa: 27315,
             decimals: 2,
         };
-        let n = write_reading(&TEMP, r, 1, Encoding::Cbor, &mut out).unwrap();
+        let n = write_reading(&TEMP, r, Some(1), Encoding::Cbor, &mut out).unwrap();
         let b = &out[..n];
         assert_eq!(b[0], 0xa5, "map of five");
         // "value": 4([-2, 27315]), the example of RFC 8949 §3.4.4.
@@ -308,8 +332,11 @@ mod tests {
         assert!(b.windows(value.len()).any(|w| w == value), "{b:02x?}");
         assert!(b.ends_with(&[0x63, b's', b'e', b'q', 0x01]));
         assert!(n < 60, "CBOR is compact: {n} bytes");
+        let n = write_reading(&TEMP, r, None, Encoding::Cbor, &mut out).unwrap();
+        assert_eq!(out[0], 0xa4, "a get's reading has no sequence number");
+        assert!(!out[..n].windows(3).any(|w| w == b"seq"));
         assert_eq!(
-            write_reading(&TEMP, r, 1, Encoding::Cbor, &mut out[..n - 1]),
+            write_reading(&TEMP, r, Some(1), Encoding::Cbor, &mut out[..n - 1]),
             Err(Error::BufferTooSmall)
         );
     }

@@ -127,6 +127,11 @@ pub struct Outbox<'b, const INFLIGHT: usize, const SUBS: usize> {
     pub(crate) last_send_ms: u64,
     pub(crate) ping_deadline_ms: Option<u64>,
     pub(crate) backoff: Backoff,
+    /// Where a password that changes over time (a renewed SAS token) is
+    /// kept; see [`Session::set_password`](super::Session::set_password).
+    pub(crate) secret: &'b mut [u8],
+    /// Length of the password in `secret`, once one is set.
+    pub(crate) secret_len: Option<usize>,
 }
 
 impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
@@ -148,6 +153,8 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
             last_send_ms: 0,
             ping_deadline_ms: None,
             backoff: Backoff::default(),
+            secret: &mut [],
+            secret_len: None,
         }
     }
 

@@ -205,6 +205,39 @@ where
         &mut self.outbox.config
     }
 
+    /// Gives the session storage for a password that changes while it
+    /// runs (an Azure SAS token renewed before it expires): `Config`
+    /// borrows its password for the session's whole life, so a renewable
+    /// one needs a place the session owns. RAM: `storage.len()` bytes.
+    pub fn set_password_storage(&mut self, storage: &'b mut [u8]) {
+        self.outbox.secret = storage;
+        self.outbox.secret_len = None;
+    }
+
+    /// Sets the password the next CONNECT carries, copied into the storage
+    /// given to [`set_password_storage`](Self::set_password_storage); it
+    /// replaces `Config::password`. Errors: [`Error::BufferTooSmall`] when
+    /// it does not fit the storage or the CONNECT no longer fits the
+    /// transmit buffer, [`Error::InvalidArgument`] without a user name.
+    /// The current connection is not touched: reconnect to use it.
+    pub fn set_password(&mut self, password: &[u8]) -> Result<()> {
+        let mut connect = self.outbox.config.connect();
+        connect.password = Some(password);
+        if connect.username.is_none() {
+            return Err(Error::InvalidArgument);
+        }
+        if codec::connect_len(&connect)? > self.outbox.tx.capacity() {
+            return Err(Error::BufferTooSmall);
+        }
+        self.outbox
+            .secret
+            .get_mut(..password.len())
+            .ok_or(Error::BufferTooSmall)?
+            .copy_from_slice(password);
+        self.outbox.secret_len = Some(password.len());
+        Ok(())
+    }
+
     /// The random source (e.g. to reseed it).
     pub fn random_mut(&mut self) -> &mut R {
         &mut self.random
@@ -271,7 +304,10 @@ where
         // The link is up: start the MQTT connection with a CONNECT.
         self.reset_rx();
         self.outbox.drop_link();
-        let connect = self.outbox.config.connect();
+        let mut connect = self.outbox.config.connect();
+        if let Some(len) = self.outbox.secret_len {
+            connect.password = self.outbox.secret.get(..len);
+        }
         let len = codec::connect_len(&connect)?;
         if len > self.outbox.tx.capacity() {
             return Err(Error::BufferTooSmall);

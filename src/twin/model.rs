@@ -347,6 +347,12 @@ impl<'a, const N: usize> Twin<'a, N> {
         self.record(id, Op::Get, sync, len, now_ms)
     }
 
+    /// Forgets a request that could not be sent, so that it neither waits
+    /// for an answer nor times out. Returns whether it was pending.
+    pub fn cancel(&mut self, id: RequestId) -> bool {
+        self.pending.take(id, None).is_some()
+    }
+
     /// Completes requests whose deadline has passed, one per call, as
     /// [`Event::Failed`] with [`Error::Timeout`]; `None` when none is due.
     /// Call until `None` (at most `N` times).

@@ -2,8 +2,9 @@
 //! peak stack use.
 //!
 //! Output, through semihosting: `name ... ok (stack N B)` or
-//! `name ... FAILED (stack N B)` per test, the harness's own stack use, the
-//! peak, then exactly `N passed, M failed`. The semihosting exit code is
+//! `name ... FAILED (stack N B)` per test, the stack of single calls some
+//! tests measure (`stack: <call>: N B`, e.g. one `Session::poll`), the
+//! harness's own stack use, the peak, then exactly `N passed, M failed`. The semihosting exit code is
 //! nonzero when any test fails, so `cargo run` fails too. A panic halts in
 //! the core's panic handler; the runner's `timeout` then fails the run.
 #![no_std]
@@ -47,9 +48,12 @@ fn main() -> ! {
             hprintln!("FAILED (stack {} B)", used);
         }
     }
+    for (label, used) in core_tests::figures() {
+        hprintln!("stack: {}: {} B", label, used);
+    }
     hprintln!("stack: harness baseline {} B", baseline);
     hprintln!(
-        "stack: peak {} B (core share {} B)",
+        "stack: peak of any test {} B ({} B above the harness; a test's own buffers count)",
         peak,
         peak.saturating_sub(baseline)
     );

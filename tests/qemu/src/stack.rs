@@ -5,7 +5,8 @@
 //! each test [`repaint`] paints again everything below the current stack
 //! pointer; afterwards [`peak_use`] scans up from the bottom for the first
 //! word that is no longer paint. The distance from there to the top of the
-//! stack is the deepest the stack reached.
+//! stack is the deepest the stack reached. [`measure`] does the same around
+//! one call inside a test and counts from the caller's stack pointer.
 //!
 //! This is the only `unsafe` in the harness: it reads and writes the unused
 //! part of the stack, which nothing else owns while no interrupt is enabled.
@@ -59,4 +60,24 @@ pub fn peak_use() -> usize {
         word += 4;
     }
     end - word
+}
+
+/// Runs `f` on a freshly painted stack and returns its result and the
+/// deepest the stack went below the caller's stack pointer: the stack `f`
+/// itself needs (its frames and everything it calls), not the caller's.
+#[inline(never)]
+pub fn measure<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let sp = cortex_m::register::msp::read() as usize;
+    repaint();
+    let result = call(f);
+    let lowest = top() - peak_use();
+    (result, sp.saturating_sub(lowest))
+}
+
+/// Calls `f` in a frame of its own, below the stack pointer `measure`
+/// read: inlined into `measure`, the locals of `f` would sit in
+/// `measure`'s frame, above that pointer, and go uncounted.
+#[inline(never)]
+fn call<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }

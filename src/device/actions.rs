@@ -1,0 +1,313 @@
+//! What the application can do to a client, inside or outside `poll`:
+//! answer requests, report state, publish events and telemetry.
+
+use crate::bounds::{
+    MAX_INFLIGHT, MAX_PENDING_REQUESTS, MAX_SENSORS, MAX_SUBSCRIPTIONS, MAX_TWIN_REQUESTS,
+};
+use crate::cloud::rate::TokenBucket;
+use crate::cloud::{azure, Cloud, Dialect, Property, TwinOp};
+use crate::device::pending::{PendingTable, RequestHandle, Via};
+use crate::device::schedule::Schedule;
+use crate::device::sensor::{self, Encoding, Reading, Sensors};
+use crate::device::settings::Settings;
+use crate::device::writer::JsonWriter;
+use crate::mqtt::{Outbox, QoS};
+use crate::twin::reported::DeviceInfo;
+use crate::twin::{RequestId, Twin};
+use crate::{Error, Result};
+
+/// Longest cloud topic the client writes (AWS allows 256 bytes; Azure
+/// topics carry a property bag).
+pub const MAX_TOPIC_LEN: usize = 320;
+
+/// The engine's send side, as the client instantiates it.
+pub type ClientOutbox<'b> = Outbox<'b, MAX_INFLIGHT, MAX_SUBSCRIPTIONS>;
+
+/// The client state that callbacks may change: everything but the MQTT
+/// receive path, the application and its registrations.
+pub struct Core<'b> {
+    pub(crate) settings: Settings<'b>,
+    pub(crate) dialect: Dialect<'b>,
+    pub(crate) twin: Twin<'b, MAX_TWIN_REQUESTS>,
+    pub(crate) pending: PendingTable<MAX_PENDING_REQUESTS>,
+    pub(crate) sensors: Sensors<'b, MAX_SENSORS>,
+    pub(crate) schedule: Schedule,
+    pub(crate) rate: TokenBucket,
+    pub(crate) info: Option<DeviceInfo<'b>>,
+    pub(crate) seq: u32,
+    pub(crate) started_ms: Option<u64>,
+    /// Payloads the client writes itself (twin requests, readings).
+    pub(crate) work: &'b mut [u8],
+}
+
+/// A handle on the client for one call: inside a callback, or from
+/// [`Client::actions`](super::Client::actions) outside `poll`. Every
+/// method only queues: the next `poll` sends.
+pub struct Actions<'a, 'b> {
+    pub(crate) outbox: &'a mut ClientOutbox<'b>,
+    pub(crate) core: &'a mut Core<'b>,
+    pub(crate) now_ms: u64,
+}
+
+impl Actions<'_, '_> {
+    /// The time this call runs at.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Whether the client is connected.
+    pub fn is_connected(&self) -> bool {
+        self.outbox.is_connected()
+    }
+
+    /// Answers the request `handle` names, the way it came: an AWS response
+    /// topic, an Azure method response with the request's `$rid` and
+    /// `status`, or an Azure D2C message `subtopic=response.<path>`.
+    /// `status` is 200 (with a JSON body), 204 (without), 4xx or 5xx.
+    /// Errors: `UnknownRequest` (answered, expired or never known),
+    /// `InvalidArgument` (status outside 100–599), the publish errors (then
+    /// the request stays open and can be answered again).
+    pub fn respond(&mut self, handle: RequestHandle, status: u16, payload: &[u8]) -> Result<()> {
+        if !(100..=599).contains(&status) {
+            return Err(Error::InvalidArgument);
+        }
+        let pending = self
+            .core
+            .pending
+            .get(handle)
+            .filter(|p| self.now_ms < p.deadline_ms)
+            .ok_or(Error::UnknownRequest)?;
+        let mut topic = [0u8; MAX_TOPIC_LEN];
+        let topic = response_topic(
+            &self.core.dialect,
+            &pending.via,
+            &pending.path,
+            status,
+            &mut topic,
+        )?;
+        let qos = self.core.settings.response_qos;
+        publish_checked(self.outbox, &self.core.dialect, topic, payload, qos)?;
+        self.core.pending.take(handle, self.now_ms)?;
+        Ok(())
+    }
+
+    /// Sends a reported-properties patch (a JSON object) to the shadow or
+    /// twin; the outcome comes to [`App::on_twin`](super::App::on_twin)
+    /// with the returned id. Errors: the twin rules (`InvalidJson`,
+    /// `JsonTooDeep`, `DocumentTooLarge`, `InvalidPropertyName`, `Busy`),
+    /// `BufferTooSmall` (the work buffer), the publish errors.
+    pub fn report(&mut self, patch: &[u8]) -> Result<RequestId> {
+        let request = self.core.twin.report(patch, self.core.work, self.now_ms)?;
+        self.send_twin(TwinOp::Report, request)
+    }
+
+    /// Asks for the whole shadow/twin document; it comes to
+    /// [`App::on_twin`](super::App::on_twin) as `TwinResult::Document`.
+    pub fn get_twin(&mut self) -> Result<RequestId> {
+        let request = self.core.twin.get(self.core.work, self.now_ms)?;
+        self.send_twin(TwinOp::Get, request)
+    }
+
+    pub(crate) fn sync_twin(&mut self) -> Result<RequestId> {
+        let request = self.core.twin.on_connected(self.core.work, self.now_ms)?;
+        self.send_twin(TwinOp::Get, request)
+    }
+
+    fn send_twin(&mut self, op: TwinOp, request: crate::twin::Request) -> Result<RequestId> {
+        let mut topic = [0u8; MAX_TOPIC_LEN];
+        let shadow = self.core.settings.shadow_name;
+        let topic = self
+            .core
+            .dialect
+            .twin_topic(op, request.id.as_str(), shadow, &mut topic)?;
+        let payload = self
+            .core
+            .work
+            .get(..request.len)
+            .ok_or(Error::BufferTooSmall)?;
+        // A request that could not be queued must not wait for an answer.
+        if let Err(e) = publish_checked(
+            self.outbox,
+            &self.core.dialect,
+            topic,
+            payload,
+            QoS::AtLeastOnce,
+        ) {
+            self.core.twin.cancel(request.id);
+            return Err(e);
+        }
+        Ok(request.id)
+    }
+
+    /// Publishes an asynchronous event (`<dev>/events`). Returns the packet
+    /// id of a QoS 1 publish (its PUBACK comes to `on_published`).
+    /// Errors: `RateLimited`, `QosNotSupported`, `PayloadTooLarge`, `Busy`,
+    /// `NotConnected` (QoS 0 while offline).
+    pub fn publish_event(&mut self, payload: &[u8], qos: QoS) -> Result<Option<u16>> {
+        let mut generic = [0u8; MAX_TOPIC_LEN];
+        let generic = write_generic(&mut generic, self.core.dialect.device(), "events")?;
+        self.publish_app(generic, &[], payload, qos)
+    }
+
+    /// Publishes a reading of sensor `id` as telemetry
+    /// (`<dev>/response/sensor/<id>/reading`), encoded as configured, with
+    /// the next sequence number. Errors: `NotFound` (no such sensor), the
+    /// publish errors.
+    pub fn publish_reading(&mut self, id: u16, reading: Reading, qos: QoS) -> Result<Option<u16>> {
+        let info = *self.core.sensors.find(id).ok_or(Error::NotFound)?;
+        let encoding = self.core.settings.encoding;
+        let seq = self.core.seq.wrapping_add(1);
+        let len = sensor::write_reading(&info, reading, Some(seq), encoding, self.core.work)?;
+        let mut generic = [0u8; MAX_TOPIC_LEN];
+        let generic = telemetry_topic(&mut generic, self.core.dialect.device(), id)?;
+        let props = content_type(self.core.dialect.cloud(), encoding);
+        let (work, outbox, dialect) = (&*self.core.work, &mut *self.outbox, &self.core.dialect);
+        let payload = work.get(..len).ok_or(Error::BufferTooSmall)?;
+        self.core.rate.take(self.now_ms)?;
+        let id = publish_generic(outbox, dialect, generic, props, payload, qos)?;
+        self.core.seq = seq;
+        Ok(id)
+    }
+
+    /// Publishes a payload the application encoded itself as telemetry of
+    /// sensor `id` (no sequence number is added).
+    pub fn publish_telemetry(&mut self, id: u16, payload: &[u8], qos: QoS) -> Result<Option<u16>> {
+        let mut generic = [0u8; MAX_TOPIC_LEN];
+        let generic = telemetry_topic(&mut generic, self.core.dialect.device(), id)?;
+        self.publish_app(generic, &[], payload, qos)
+    }
+
+    fn publish_app(
+        &mut self,
+        generic: &str,
+        props: &[Property<'_>],
+        payload: &[u8],
+        qos: QoS,
+    ) -> Result<Option<u16>> {
+        self.core.rate.take(self.now_ms)?;
+        publish_generic(
+            self.outbox,
+            &self.core.dialect,
+            generic,
+            props,
+            payload,
+            qos,
+        )
+    }
+
+    /// Changes the period of the automatic telemetry (0: off).
+    pub fn set_telemetry_period(&mut self, period_ms: u32) {
+        self.core.schedule.set_period(period_ms, self.now_ms);
+    }
+
+    /// The period of the automatic telemetry (0: off).
+    pub fn telemetry_period_ms(&self) -> u32 {
+        self.core.schedule.period_ms()
+    }
+}
+
+/// Publishes a generic topic translated to the cloud's.
+fn publish_generic(
+    outbox: &mut ClientOutbox<'_>,
+    dialect: &Dialect<'_>,
+    generic: &str,
+    props: &[Property<'_>],
+    payload: &[u8],
+    qos: QoS,
+) -> Result<Option<u16>> {
+    let mut buf = [0u8; MAX_TOPIC_LEN];
+    let topic = dialect.publish_topic(generic, props, &mut buf)?;
+    publish_checked(outbox, dialect, topic, payload, qos)
+}
+
+/// Runs the cloud's guard, then queues the publish.
+pub(crate) fn publish_checked(
+    outbox: &mut ClientOutbox<'_>,
+    dialect: &Dialect<'_>,
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+) -> Result<Option<u16>> {
+    dialect.check_publish(topic, qos as u8, payload.len())?;
+    outbox.publish(topic, payload, qos, false)
+}
+
+/// The topic of the answer to a request that came by `via` for `path`.
+pub(crate) fn response_topic<'o>(
+    dialect: &Dialect<'_>,
+    via: &Via,
+    path: &str,
+    status: u16,
+    buf: &'o mut [u8],
+) -> Result<&'o str> {
+    if let Via::Method { rid } = via {
+        return azure::method_response_topic(status, rid, buf);
+    }
+    let tail = ResponseTail(path);
+    match dialect.cloud() {
+        // The generic topic is the cloud topic: write it in place.
+        Cloud::Aws => {
+            let generic = write_generic(buf, dialect.device(), tail)?;
+            dialect.publish_topic(generic, &[], &mut [])
+        }
+        Cloud::Azure => {
+            let mut generic = [0u8; MAX_TOPIC_LEN];
+            let generic = write_generic(&mut generic, dialect.device(), tail)?;
+            azure::publish_topic(dialect.device(), dialect.module(), generic, &[], buf)
+        }
+    }
+}
+
+/// `response/<path>`, as a tail for [`write_generic`].
+struct ResponseTail<'p>(&'p str);
+
+/// Text after `<dev>/` in a generic topic.
+trait Tail {
+    fn write(&self, w: &mut JsonWriter<'_>) -> Result<()>;
+}
+
+impl Tail for &str {
+    fn write(&self, w: &mut JsonWriter<'_>) -> Result<()> {
+        w.raw(self)
+    }
+}
+
+impl Tail for ResponseTail<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) -> Result<()> {
+        w.raw("response/")?;
+        w.raw(self.0)
+    }
+}
+
+/// `<dev>/<tail>` into `buf`.
+fn write_generic<'o>(buf: &'o mut [u8], device: &str, tail: impl Tail) -> Result<&'o str> {
+    let mut w = JsonWriter::new(buf);
+    w.raw(device)?;
+    w.raw("/")?;
+    tail.write(&mut w)?;
+    let len = w.len();
+    core::str::from_utf8(buf.get(..len).ok_or(Error::BufferTooSmall)?)
+        .map_err(|_| Error::InvalidString)
+}
+
+/// `<dev>/response/sensor/<id>/reading` into `buf`.
+fn telemetry_topic<'o>(buf: &'o mut [u8], device: &str, id: u16) -> Result<&'o str> {
+    let mut w = JsonWriter::new(buf);
+    w.raw(device)?;
+    w.raw("/response/sensor/")?;
+    w.uint(u64::from(id))?;
+    w.raw("/reading")?;
+    let len = w.len();
+    core::str::from_utf8(buf.get(..len).ok_or(Error::BufferTooSmall)?)
+        .map_err(|_| Error::InvalidString)
+}
+
+/// The content-type property of a reading: Azure says CBOR out loud,
+/// JSON is the default and needs no property; AWS has no properties.
+fn content_type(cloud: Cloud, encoding: Encoding) -> &'static [Property<'static>] {
+    const CBOR: [Property<'static>; 1] = [Property::new("$.ct", "application/cbor")];
+    match (cloud, encoding) {
+        (Cloud::Azure, Encoding::Cbor) => &CBOR,
+        _ => &[],
+    }
+}

@@ -1,0 +1,655 @@
+//! The client: one MQTT session, one cloud dialect, the shadow/twin model,
+//! the request table and the application, driven by `poll`.
+
+use crate::bounds::{
+    MAX_HANDLERS, MAX_INFLIGHT, MAX_SENSORS, MAX_SUBSCRIPTIONS, MAX_TWIN_REQUESTS,
+};
+use crate::cloud::rate::{Rate, TokenBucket};
+use crate::cloud::sas::{self, Renewal};
+use crate::cloud::{self, azure, Cloud, Dialect, Incoming, ShadowOp};
+use crate::device::actions::{self, Actions, Core, MAX_TOPIC_LEN};
+use crate::device::app::{Answer, App, Connection, Request, Route, TwinResult};
+use crate::device::model;
+use crate::device::pending::{PendingTable, Via};
+use crate::device::route::{Router, MAX_PATH_LEN};
+use crate::device::schedule::Schedule;
+use crate::device::sensor::{SensorInfo, Sensors};
+use crate::device::settings::Settings;
+use crate::mqtt::{self, Event, Publish, QoS, Random, Session, State, Transport};
+use crate::twin::reported::DeviceInfo;
+use crate::twin::{self, json, AwsReply, Outcome, Response, Twin};
+use crate::{Error, Result};
+
+/// The caller's memory for a client: all of its RAM beyond the `Client`
+/// value itself. Sizes are the application's choice; the comments say
+/// what bounds what.
+pub struct Buffers<'b> {
+    /// Receive buffer: bounds the largest incoming message (topic, payload
+    /// and 5 bytes). Twin documents and method payloads arrive here.
+    pub rx: &'b mut [u8],
+    /// Transmit queue: CONNECT, QoS 0 publishes and acknowledgements.
+    pub tx: &'b mut [u8],
+    /// QoS 1 publishes until acknowledged (they survive reconnects).
+    pub inflight: &'b mut [u8],
+    /// Subscription filters (about 300 bytes for either cloud).
+    pub filters: &'b mut [u8],
+    /// Payloads the client writes itself: shadow/twin requests (a report
+    /// plus about 60 bytes on AWS), readings, the SAS token.
+    pub work: &'b mut [u8],
+    /// Immediate answers to requests, written by handlers.
+    pub reply: &'b mut [u8],
+    /// Credentials built at start: on Azure the client id of a module,
+    /// the user name and the SAS token (about 700 bytes is ample); on AWS
+    /// nothing (may be empty).
+    pub credentials: &'b mut [u8],
+}
+
+/// A Nimbus client; see the [module docs](super).
+pub struct Client<'b, T, R, A: App> {
+    session: Session<'b, T, R, MAX_INFLIGHT, MAX_SUBSCRIPTIONS>,
+    core: Core<'b>,
+    reply: &'b mut [u8],
+    app: A,
+    router: Router<'b, A::Handler, MAX_HANDLERS>,
+    sources: heapless::Vec<A::Sensor, MAX_SENSORS>,
+    /// When the current SAS token was issued (Unix seconds).
+    sas_issued_s: Option<u64>,
+    /// A clean reconnect with a fresh token is under way.
+    renewing: bool,
+    /// The device information was reported since boot.
+    info_reported: bool,
+}
+
+impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
+    /// A client that is not connecting yet; register handlers and sensors,
+    /// then [`connect`](Self::connect) and [`poll`](Self::poll).
+    ///
+    /// Errors: `InvalidName` (device, module or shadow name), `InvalidArgument`
+    /// (Azure without `hub_host`, a module on AWS, SAS on AWS),
+    /// `BufferTooSmall` / `StorageTooSmall` (a buffer cannot hold what it must).
+    pub fn new(
+        settings: Settings<'b>,
+        transport: T,
+        mut random: R,
+        app: A,
+        buffers: Buffers<'b>,
+    ) -> Result<Self> {
+        let dialect = Dialect::new(settings.cloud, settings.device_id, settings.module_id)?;
+        let (client_id, username, password_storage) =
+            credentials(&settings, &dialect, buffers.credentials)?;
+        let mut config = mqtt::Config::new(client_id);
+        config.username = username;
+        config.keep_alive_s = settings.keep_alive_s;
+        config.clean_session = settings.clean_session;
+        config.connect_timeout_ms = settings.connect_timeout_ms;
+        config.ack_timeout_ms = settings.ack_timeout_ms;
+        config.backoff = settings.backoff;
+
+        let twin_cloud = match settings.cloud {
+            Cloud::Aws => twin::Cloud::Aws,
+            Cloud::Azure => twin::Cloud::Azure,
+        };
+        let mut twin_config = twin::Config::new(twin_cloud);
+        twin_config.shadow_name = settings.shadow_name;
+        twin_config.timeout_ms = settings.twin_timeout_ms;
+        twin_config.spaces = settings.spaces;
+        // Ids of a previous boot must not match late answers after a reboot.
+        twin_config.first_request_id = random.next_u32();
+        let twin: Twin<'b, MAX_TWIN_REQUESTS> = Twin::new(twin_config)?;
+        let rate = TokenBucket::new(Rate::per_second(settings.publish_rate_per_s), 0)?;
+
+        let mqtt_buffers = mqtt::Buffers {
+            rx: buffers.rx,
+            tx: buffers.tx,
+            inflight: buffers.inflight,
+            filters: buffers.filters,
+        };
+        let mut session = Session::new(transport, random, config, mqtt_buffers)?;
+        if settings.sas.is_some() {
+            session.set_password_storage(password_storage);
+        }
+        subscribe_all(&mut session, &dialect, settings.shadow_name)?;
+
+        Ok(Client {
+            session,
+            core: Core {
+                settings,
+                dialect,
+                twin,
+                pending: PendingTable::new(),
+                sensors: Sensors::new(),
+                schedule: Schedule::new(0, 0),
+                rate,
+                info: None,
+                seq: 0,
+                started_ms: None,
+                work: buffers.work,
+            },
+            reply: buffers.reply,
+            app,
+            router: Router::new(),
+            sources: heapless::Vec::new(),
+            sas_issued_s: None,
+            renewing: false,
+            info_reported: false,
+        })
+    }
+
+    /// Registers `handler` for request paths matching `pattern`
+    /// (`general_information`, `sensor/+/get`, `#`). An exact or `+`
+    /// pattern overrides the built-in device model; a trailing `#` catches
+    /// what nothing else handles. Errors: `InvalidArgument`, `Busy`.
+    pub fn register_handler(&mut self, pattern: &'b str, handler: A::Handler) -> Result<()> {
+        self.router.register(pattern, handler)
+    }
+
+    /// Registers a sensor for `sensor/list`, `sensor/<id>/get` and the
+    /// automatic telemetry; `source` comes back to [`App::read_sensor`].
+    /// Errors: `InvalidArgument` (duplicate id, bad names), `Busy`.
+    pub fn register_sensor(&mut self, info: SensorInfo<'b>, source: A::Sensor) -> Result<()> {
+        self.core.sensors.register(info)?;
+        self.sources.push(source).map_err(|_| Error::Busy)
+    }
+
+    /// Sets what `general_information` answers and what is reported to the
+    /// shadow/twin once per boot, at the first connection.
+    pub fn set_device_info(&mut self, info: DeviceInfo<'b>) {
+        self.core.info = Some(info);
+        self.info_reported = false;
+    }
+
+    /// Starts connecting (and reconnecting after every failure). On Azure
+    /// with SAS, a token is made first: errors `InvalidCredentials` (no
+    /// clock, bad key) and the token's errors.
+    pub fn connect(&mut self, now_ms: u64) -> Result<()> {
+        self.core.started_ms.get_or_insert(now_ms);
+        if self.core.settings.sas.is_some() {
+            self.renew_token()?;
+        }
+        let period = self.core.settings.telemetry_period_ms;
+        if self.core.schedule.period_ms() == 0 && period != 0 {
+            self.core.schedule.set_period(period, now_ms);
+        }
+        self.session.connect();
+        Ok(())
+    }
+
+    /// Disconnects cleanly (queued messages are kept for a later connect).
+    pub fn disconnect(&mut self, now_ms: u64) {
+        self.renewing = false;
+        self.session.disconnect(now_ms);
+    }
+
+    /// Reads sensor `id` through the application and publishes the reading
+    /// as telemetry. Errors: `NotFound`, the sensor's error, the publish errors.
+    pub fn publish_sensor(&mut self, id: u16, qos: QoS, now_ms: u64) -> Result<Option<u16>> {
+        let index = self.core.sensors.index_of(id).ok_or(Error::NotFound)?;
+        let info = *self.core.sensors.get(index).ok_or(Error::NotFound)?;
+        let source = *self.sources.get(index).ok_or(Error::NotFound)?;
+        let reading = self.app.read_sensor(&info, source)?;
+        self.actions(now_ms).publish_reading(id, reading, qos)
+    }
+
+    /// The link state.
+    pub fn state(&self) -> State {
+        self.session.state()
+    }
+
+    /// The application.
+    pub fn app(&self) -> &A {
+        &self.app
+    }
+
+    /// The application, mutably.
+    pub fn app_mut(&mut self) -> &mut A {
+        &mut self.app
+    }
+
+    /// The transport (e.g. to wait on its socket).
+    pub fn transport(&self) -> &T {
+        self.session.transport()
+    }
+
+    /// The transport, mutably (e.g. to reconfigure it between connections).
+    pub fn transport_mut(&mut self) -> &mut T {
+        self.session.transport_mut()
+    }
+
+    /// Acts on the client outside `poll` (answer later, report, publish).
+    pub fn actions(&mut self, now_ms: u64) -> Actions<'_, 'b> {
+        Actions {
+            outbox: self.session.outbox(),
+            core: &mut self.core,
+            now_ms,
+        }
+    }
+
+    /// Does all pending work at `now_ms` (a monotonic millisecond clock)
+    /// and returns when it must run again at the latest. Call it also when
+    /// the transport becomes readable or writable.
+    pub fn poll(&mut self, now_ms: u64) -> u64 {
+        self.core.started_ms.get_or_insert(now_ms);
+        let mut wake = u64::MAX;
+        if let Some(at) = self.check_token(now_ms) {
+            wake = wake.min(at);
+        }
+        self.run_timers(now_ms);
+        let Client {
+            session,
+            core,
+            reply,
+            app,
+            router,
+            sources,
+            info_reported,
+            ..
+        } = self;
+        let mut cx = Dispatch {
+            app,
+            router,
+            sources,
+            reply,
+            info_reported,
+        };
+        wake = wake.min(session.poll(now_ms, |event, outbox| {
+            let mut actions = Actions {
+                outbox,
+                core: &mut *core,
+                now_ms,
+            };
+            cx.event(event, &mut actions);
+        }));
+        if self.renewing && self.session.state() == State::Stopped {
+            self.renewing = false;
+            self.session.connect();
+            wake = now_ms;
+        }
+        [
+            self.core.twin.next_deadline(),
+            self.core.pending.next_deadline(),
+            self.core.schedule.next_ms(),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(wake, u64::min)
+    }
+
+    /// Twin timeouts, expired requests and the telemetry schedule.
+    fn run_timers(&mut self, now_ms: u64) {
+        let Client {
+            session,
+            core,
+            app,
+            sources,
+            ..
+        } = self;
+        let mut actions = Actions {
+            outbox: session.outbox(),
+            core,
+            now_ms,
+        };
+        while let Some(event) = actions.core.twin.poll(now_ms) {
+            twin_event(app, event, &mut actions);
+        }
+        actions.core.pending.expire(now_ms, |handle, pending| {
+            app.on_request_expired(handle, &pending.path)
+        });
+        if actions.core.schedule.fire(now_ms) && actions.is_connected() {
+            let qos = actions.core.settings.telemetry_qos;
+            for (index, source) in sources.iter().enumerate() {
+                let Some(info) = actions.core.sensors.get(index).copied() else {
+                    break;
+                };
+                let sent = app
+                    .read_sensor(&info, *source)
+                    .and_then(|reading| actions.publish_reading(info.id, reading, qos));
+                if let Err(e) = sent {
+                    app.on_error(e, info.kind);
+                }
+            }
+        }
+    }
+
+    /// Renews the SAS token when due; returns when to look again.
+    fn check_token(&mut self, now_ms: u64) -> Option<u64> {
+        let sas = self.core.settings.sas?;
+        let issued = self.sas_issued_s?;
+        if self.renewing || self.session.state() == State::Stopped {
+            return None;
+        }
+        let now_s = self.app.unix_time_s()?;
+        match sas::renewal(issued, u64::from(sas.lifetime_s), now_s) {
+            Renewal::In(s) => Some(now_ms.saturating_add(s.saturating_mul(1000))),
+            Renewal::Now => {
+                if let Err(e) = self.renew_token() {
+                    self.app.on_error(e, "sas");
+                    return Some(now_ms.saturating_add(1000));
+                }
+                // A clean disconnect, then `poll` reconnects with the new token.
+                self.renewing = true;
+                self.session.disconnect(now_ms);
+                Some(now_ms)
+            }
+        }
+    }
+
+    fn renew_token(&mut self) -> Result<()> {
+        let settings = &self.core.settings;
+        let sas = settings.sas.ok_or(Error::InvalidState)?;
+        let hub = settings.hub_host.ok_or(Error::InvalidArgument)?;
+        let now_s = self.app.unix_time_s().ok_or(Error::InvalidCredentials)?;
+        let expiry = now_s.saturating_add(u64::from(sas.lifetime_s));
+        let token = sas::token(
+            &mut self.app,
+            hub,
+            settings.device_id,
+            settings.module_id,
+            sas.key_base64,
+            expiry,
+            self.core.work,
+        )?;
+        self.session.set_password(token.as_bytes())?;
+        self.sas_issued_s = Some(now_s);
+        Ok(())
+    }
+}
+
+/// Client id, user name and the rest of `buf` (the SAS token's storage).
+fn credentials<'b>(
+    settings: &Settings<'b>,
+    dialect: &Dialect<'b>,
+    buf: &'b mut [u8],
+) -> Result<(&'b str, Option<&'b str>, &'b mut [u8])> {
+    if settings.cloud == Cloud::Aws {
+        if settings.sas.is_some() || settings.hub_host.is_some() {
+            return Err(Error::InvalidArgument);
+        }
+        return Ok((settings.device_id, None, buf));
+    }
+    let hub = settings.hub_host.ok_or(Error::InvalidArgument)?;
+    let (device, module) = (settings.device_id, settings.module_id);
+    // Lengths first (into the buffer itself), then the final split.
+    let id_len = dialect.client_id(buf)?.len();
+    let (id_buf, rest) = buf.split_at_mut(id_len);
+    let client_id = match module {
+        Some(_) => dialect.client_id(id_buf)?,
+        None => device,
+    };
+    let user_len = azure::username(hub, device, module, settings.api_version, rest)?.len();
+    let (user_buf, rest) = rest.split_at_mut(user_len);
+    let username = azure::username(hub, device, module, settings.api_version, user_buf)?;
+    Ok((client_id, Some(username), rest))
+}
+
+/// Subscribes to the cloud's topics (kept and renewed by the session).
+fn subscribe_all<T: Transport, R: Random>(
+    session: &mut Session<'_, T, R, MAX_INFLIGHT, MAX_SUBSCRIPTIONS>,
+    dialect: &Dialect<'_>,
+    shadow: Option<&str>,
+) -> Result<()> {
+    let mut buf = [0u8; MAX_TOPIC_LEN];
+    for filter in dialect.subscriptions() {
+        let filter = filter.write(&mut buf)?;
+        // A named shadow replaces the classic shadow's topics.
+        if shadow.is_some() && filter.starts_with("$aws/") {
+            continue;
+        }
+        session.subscribe(filter, QoS::AtLeastOnce)?;
+    }
+    if let Some(name) = shadow {
+        let mut w = crate::device::writer::JsonWriter::new(&mut buf);
+        w.raw("$aws/things/")?;
+        w.raw(dialect.device())?;
+        w.raw("/shadow/name/")?;
+        w.raw(name)?;
+        w.raw("/+/+")?;
+        let len = w.len();
+        let filter = core::str::from_utf8(buf.get(..len).unwrap_or_default())
+            .map_err(|_| Error::InvalidString)?;
+        session.subscribe(filter, QoS::AtLeastOnce)?;
+    }
+    Ok(())
+}
+
+/// What `poll`'s event handler needs beside the actions.
+struct Dispatch<'x, 'b, A: App> {
+    app: &'x mut A,
+    router: &'x Router<'b, A::Handler, MAX_HANDLERS>,
+    sources: &'x [A::Sensor],
+    reply: &'x mut [u8],
+    info_reported: &'x mut bool,
+}
+
+impl<A: App> Dispatch<'_, '_, A> {
+    fn event(&mut self, event: Event<'_>, actions: &mut Actions<'_, '_>) {
+        match event {
+            Event::Connected { session_present } => self.connected(session_present, actions),
+            Event::Disconnected {
+                reason,
+                reconnect_in_ms,
+            } => {
+                let down = Connection::Down {
+                    reason,
+                    reconnect_in_ms,
+                };
+                self.app.on_connection(down, actions);
+            }
+            Event::Subscribed {
+                granted: Err(e), ..
+            } => self.app.on_error(e, "subscribe"),
+            Event::Subscribed { .. } | Event::Unsubscribed { .. } => {}
+            Event::Published { packet_id } => self.app.on_published(packet_id, actions),
+            Event::Message(message) => self.message(&message, actions),
+        }
+    }
+
+    fn connected(&mut self, session_present: bool, actions: &mut Actions<'_, '_>) {
+        self.app
+            .on_connection(Connection::Up { session_present }, actions);
+        // Fetch the document, so that changes made while offline arrive.
+        if let Err(e) = actions.sync_twin() {
+            self.app.on_error(e, "twin");
+        }
+        if let (false, Some(info)) = (*self.info_reported, actions.core.info) {
+            let reported = info.write_json(self.reply).and_then(|len| {
+                let patch = self.reply.get(..len).ok_or(Error::BufferTooSmall)?;
+                actions.report(patch)
+            });
+            match reported {
+                Ok(_) => *self.info_reported = true,
+                Err(e) => self.app.on_error(e, "device info"),
+            }
+        }
+    }
+
+    fn message(&mut self, message: &Publish<'_>, actions: &mut Actions<'_, '_>) {
+        let (topic, payload) = (message.topic, message.payload);
+        let outcome = match actions.core.dialect.classify(topic) {
+            Err(e) => Err(e),
+            Ok(Incoming::Request(request)) => return self.request(&request, payload, actions),
+            Ok(Incoming::Shadow(shadow)) if shadow.shadow != actions.core.settings.shadow_name => {
+                return self.app.on_error(Error::NotGenericTopic, topic)
+            }
+            Ok(Incoming::Shadow(shadow)) => {
+                let reply = match shadow.op {
+                    ShadowOp::UpdateAccepted => AwsReply::UpdateAccepted,
+                    ShadowOp::UpdateRejected => AwsReply::UpdateRejected,
+                    ShadowOp::GetAccepted => AwsReply::GetAccepted,
+                    ShadowOp::GetRejected => AwsReply::GetRejected,
+                    ShadowOp::UpdateDelta => {
+                        let outcome = actions.core.twin.on_desired(None, payload);
+                        return self.twin_outcome(outcome, topic, actions);
+                    }
+                    // Documents and deletes are not part of the model.
+                    _ => return,
+                };
+                actions
+                    .core
+                    .twin
+                    .on_response(Response::Aws { reply, payload })
+            }
+            Ok(Incoming::TwinResponse(answer)) => actions.core.twin.on_response(Response::Azure {
+                status: answer.status,
+                rid: answer.rid,
+                version: answer.version,
+                payload,
+            }),
+            Ok(Incoming::Desired { version }) => {
+                actions.core.twin.on_desired(Some(version), payload)
+            }
+        };
+        self.twin_outcome(outcome, topic, actions);
+    }
+
+    fn twin_outcome(
+        &mut self,
+        outcome: Result<Outcome<'_>>,
+        topic: &str,
+        actions: &mut Actions<'_, '_>,
+    ) {
+        match outcome {
+            Ok(Outcome::Event(event)) => twin_event(self.app, event, actions),
+            Ok(Outcome::Ignored(_)) => {}
+            Err(e) => self.app.on_error(e, topic),
+        }
+    }
+
+    fn request(
+        &mut self,
+        request: &cloud::Request<'_>,
+        payload: &[u8],
+        actions: &mut Actions<'_, '_>,
+    ) {
+        let topic = request.cloud_topic();
+        let mut path_buf = [0u8; MAX_PATH_LEN];
+        let Ok(path) = request.path(&mut path_buf) else {
+            return self.app.on_error(Error::TopicTooLong, topic);
+        };
+        let (via, route) = match request.via() {
+            cloud::Via::Topic => (Via::Topic, Route::Topic),
+            cloud::Via::C2d(_) => (Via::C2d, Route::C2d),
+            cloud::Via::Method { rid } => match Via::method(rid) {
+                Ok(via) => (via, Route::Method),
+                Err(e) => return self.app.on_error(e, topic),
+            },
+        };
+        let timeout = actions.core.settings.request_timeout_ms;
+        let handle = match actions
+            .core
+            .pending
+            .open(via.clone(), path, actions.now_ms, timeout)
+        {
+            Ok(handle) => handle,
+            Err(Error::Busy) => {
+                // Every slot waits for an answer: say so rather than drop it.
+                let answered = model::error_body(self.reply, 503, "busy", path).and_then(|len| {
+                    answer_directly(
+                        actions,
+                        &via,
+                        path,
+                        503,
+                        self.reply.get(..len).unwrap_or_default(),
+                    )
+                });
+                if let Err(e) = answered {
+                    self.app.on_error(e, topic);
+                }
+                return;
+            }
+            Err(e) => return self.app.on_error(e, topic),
+        };
+        let incoming = Request {
+            handle,
+            path,
+            payload,
+            route,
+        };
+        let answer = match self.router.find(path) {
+            Some((pattern, handler)) if !(pattern.ends_with('#') && model::is_builtin(path)) => {
+                self.app
+                    .on_request(*handler, &incoming, self.reply, actions)
+            }
+            _ => model::answer(path, self.reply, actions, self.app, self.sources),
+        };
+        if let Answer::Now { status, len } = answer {
+            let sent = match self.reply.get(..len) {
+                Some(body) => actions.respond(handle, status, body),
+                None => actions.respond(handle, 500, b""),
+            };
+            if let Err(e) = sent {
+                self.app.on_error(e, path);
+            }
+        }
+    }
+}
+
+/// Answers a request that has no slot in the pending table.
+fn answer_directly(
+    actions: &mut Actions<'_, '_>,
+    via: &Via,
+    path: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<()> {
+    let mut topic = [0u8; MAX_TOPIC_LEN];
+    let topic = actions::response_topic(&actions.core.dialect, via, path, status, &mut topic)?;
+    let qos = actions.core.settings.response_qos;
+    actions::publish_checked(actions.outbox, &actions.core.dialect, topic, body, qos).map(|_| ())
+}
+
+/// Hands a shadow/twin event to the application (after applying a
+/// desired `telemetry_period_ms` when the client manages it).
+fn twin_event<A: App>(app: &mut A, event: twin::Event<'_>, actions: &mut Actions<'_, '_>) {
+    let result = match event {
+        twin::Event::Desired { patch, version } => {
+            if actions.core.settings.manage_telemetry_period {
+                if let Err(e) = apply_telemetry_period(patch, actions) {
+                    app.on_error(e, "telemetry_period_ms");
+                }
+            }
+            return app.on_desired(patch, version, actions);
+        }
+        twin::Event::ReportAccepted { id, version } => TwinResult::Accepted { id, version },
+        twin::Event::Document {
+            id,
+            desired,
+            reported,
+            version,
+        } => TwinResult::Document {
+            id,
+            desired,
+            reported,
+            version,
+        },
+        twin::Event::Rejected {
+            id,
+            status,
+            message,
+            ..
+        } => TwinResult::Rejected {
+            id,
+            status,
+            message,
+        },
+        twin::Event::Failed { id, error, .. } => TwinResult::Failed { id, error },
+    };
+    app.on_twin(result, actions);
+}
+
+/// Applies a desired `telemetry_period_ms` and reports the value in force.
+fn apply_telemetry_period(patch: &[u8], actions: &mut Actions<'_, '_>) -> Result<()> {
+    let Some(value) = json::find(patch, &["telemetry_period_ms"])? else {
+        return Ok(());
+    };
+    let period = u32::try_from(json::parse_u64(value)?).map_err(|_| Error::UnexpectedJson)?;
+    actions.set_telemetry_period(period);
+    let mut buf = [0u8; 40];
+    let mut w = crate::device::writer::JsonWriter::new(&mut buf);
+    w.raw("{\"telemetry_period_ms\":")?;
+    w.uint(u64::from(period))?;
+    w.raw("}")?;
+    let len = w.len();
+    actions
+        .report(buf.get(..len).unwrap_or_default())
+        .map(|_| ())
+}

@@ -1,0 +1,419 @@
+//! The exported functions. Each checks its arguments, reaches the client
+//! through [`Storage`], and turns the result into a `nimbus_err_t`.
+
+use core::ffi::{c_char, c_void};
+
+use super::convert::{self, bytes, c_str_required, put, qos};
+use super::error::nimbus_err_t;
+use super::glue::{CApp, CHandler, CRandom, CSensor, CTransport};
+use super::storage::Storage;
+use super::types::*;
+use crate::device::pending::RequestHandle;
+use crate::device::route::MAX_PATH_LEN;
+use crate::device::sensor::{Reading, SensorInfo, MAX_NAME_LEN};
+use crate::device::Client;
+use crate::mqtt::State;
+use crate::{Error, Result};
+
+fn result(r: Result<()>) -> nimbus_err_t {
+    r.into()
+}
+
+/// Sets up a client in `client` from `config` and the port's `transport`.
+/// Nothing is sent until `nimbus_connect`. Strings and the buffer in the
+/// configuration must outlive the client. Uses about two client sizes of
+/// stack while it builds the client.
+///
+/// Errors: NULL arguments, `NIMBUS_ERR_INVALID_NAME` (device, module or
+/// shadow name), `NIMBUS_ERR_INVALID_ARGUMENT` (Azure without a hub, bad
+/// QoS, cloud or encoding), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
+/// `NIMBUS_ERR_INVALID_STATE` (the client is inside `nimbus_poll`).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_init(
+    client: *mut nimbus_client_t,
+    config: *const nimbus_config_t,
+    transport: *const nimbus_transport_t,
+) -> nimbus_err_t {
+    result(init(client, config, transport))
+}
+
+fn init(
+    client: *mut nimbus_client_t,
+    config: *const nimbus_config_t,
+    transport: *const nimbus_transport_t,
+) -> Result<()> {
+    if client.is_null() || config.is_null() || transport.is_null() {
+        return Err(Error::NullArgument);
+    }
+    if Storage::get(client).is_ok_and(Storage::is_busy) {
+        return Err(Error::InvalidState);
+    }
+    // SAFETY: both are non-null pointers to structs the caller filled.
+    let (config, transport) = unsafe { (&*config, &*transport) };
+    let settings = convert::settings(config)?;
+    let buffers = convert::buffers(config)?;
+    let transport = CTransport::new(transport)?;
+    let random = CRandom::new(&config.platform, settings.device_id);
+    let app = CApp {
+        callbacks: config.callbacks,
+        platform: config.platform,
+        storage: client.cast_const().cast(),
+    };
+    let built = Client::new(settings, transport, random, app, buffers)?;
+    Storage::install(client, built);
+    Ok(())
+}
+
+/// Forgets the client: later calls on it fail with
+/// `NIMBUS_ERR_INVALID_STATE` until `nimbus_init`. The port closes its link.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_deinit(client: *mut nimbus_client_t) -> nimbus_err_t {
+    result(Storage::get(client).and_then(|s| s.retire(client)))
+}
+
+/// Bytes `config->memory.buffer` must have for this configuration (0 for
+/// a NULL or invalid configuration).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_buffer_len(config: *const nimbus_config_t) -> usize {
+    if config.is_null() {
+        return 0;
+    }
+    // SAFETY: a non-null pointer to a configuration the caller filled.
+    convert::memory_needed(unsafe { &*config }).unwrap_or(0)
+}
+
+/// Registers `handler` (with `user`) for request paths matching `pattern`:
+/// `general_information`, `sensor/+/get` (`+` one level), or a trailing
+/// `#` (the rest). An exact or `+` pattern overrides the built-in device
+/// model; `#` catches what nothing else handles. `pattern` must outlive
+/// the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT`, `NIMBUS_ERR_BUSY`
+/// (table full), `NIMBUS_ERR_INVALID_STATE` (inside a callback).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_register_handler(
+    client: *mut nimbus_client_t,
+    pattern: *const c_char,
+    handler: nimbus_request_fn,
+    user: *mut c_void,
+) -> nimbus_err_t {
+    result((|| {
+        let storage = Storage::get(client)?;
+        let pattern = c_str_required(pattern, MAX_PATH_LEN)?;
+        let f = handler.ok_or(Error::NullArgument)?;
+        storage.with_client(None, |c| c.register_handler(pattern, CHandler { f, user }))
+    })())
+}
+
+/// Registers sensor `id` of `type` (e.g. `temperature`) measured in
+/// `unit` (e.g. `Cel`), read by `read` (with `user`), for `sensor/list`,
+/// `sensor/<id>/get` and the automatic telemetry. The strings must outlive
+/// the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (duplicate id, empty
+/// or long names), `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_INVALID_STATE`.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_register_sensor(
+    client: *mut nimbus_client_t,
+    id: u16,
+    kind: *const c_char,
+    unit: *const c_char,
+    read: nimbus_sensor_read_fn,
+    user: *mut c_void,
+) -> nimbus_err_t {
+    result((|| {
+        let storage = Storage::get(client)?;
+        let info = SensorInfo {
+            id,
+            kind: c_str_required(kind, MAX_NAME_LEN)?,
+            unit: c_str_required(unit, MAX_NAME_LEN)?,
+        };
+        let f = read.ok_or(Error::NullArgument)?;
+        storage.with_client(None, |c| c.register_sensor(info, CSensor { f, user }))
+    })())
+}
+
+/// Sets what `general_information` answers and what is reported to the
+/// shadow/twin once per boot, at the first connection. Strings must
+/// outlive the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (an address
+/// that does not parse), `NIMBUS_ERR_INVALID_STRING`.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_set_device_info(
+    client: *mut nimbus_client_t,
+    info: *const nimbus_device_info_t,
+) -> nimbus_err_t {
+    result((|| {
+        let storage = Storage::get(client)?;
+        if info.is_null() {
+            return Err(Error::NullArgument);
+        }
+        // SAFETY: a non-null pointer to a struct the caller filled.
+        let info = convert::device_info(unsafe { &*info })?;
+        storage.with_client(None, |c| {
+            c.set_device_info(info);
+            Ok(())
+        })
+    })())
+}
+
+/// Starts connecting, and reconnecting after every failure with backoff.
+/// On Azure with SAS a token is made first (`NIMBUS_ERR_INVALID_CREDENTIALS`
+/// without a clock or with a bad key).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_connect(client: *mut nimbus_client_t, now_ms: u64) -> nimbus_err_t {
+    result(Storage::get(client).and_then(|s| s.with_client(Some(now_ms), |c| c.connect(now_ms))))
+}
+
+/// Disconnects cleanly; queued QoS 1 messages are kept for a later connect.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_disconnect(
+    client: *mut nimbus_client_t,
+    now_ms: u64,
+) -> nimbus_err_t {
+    result(Storage::get(client).and_then(|s| {
+        s.with_client(Some(now_ms), |c| {
+            c.disconnect(now_ms);
+            Ok(())
+        })
+    }))
+}
+
+/// Does all pending work at `now_ms` (a monotonic millisecond clock):
+/// sends, receives, calls the callbacks, retries, keeps alive. Stores in
+/// `*next_wake_ms` (if not NULL) the time by which it must be called again;
+/// call it sooner when the link becomes readable. Never blocks.
+/// `NIMBUS_ERR_INVALID_STATE` when called from a callback.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_poll(
+    client: *mut nimbus_client_t,
+    now_ms: u64,
+    next_wake_ms: *mut u64,
+) -> nimbus_err_t {
+    result(Storage::get(client).and_then(|s| {
+        let wake = s.with_client(Some(now_ms), |c| Ok(c.poll(now_ms)))?;
+        put(next_wake_ms, wake);
+        Ok(())
+    }))
+}
+
+/// The link state, into `*state`.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_state(
+    client: *mut nimbus_client_t,
+    state: *mut nimbus_state_t,
+) -> nimbus_err_t {
+    result((|| {
+        if state.is_null() {
+            return Err(Error::NullArgument);
+        }
+        let now = Storage::get(client)?.with_client(None, |c| Ok(c.state()))?;
+        put(
+            state,
+            match now {
+                State::Stopped => nimbus_state_t::NIMBUS_STATE_STOPPED,
+                State::Waiting => nimbus_state_t::NIMBUS_STATE_WAITING,
+                State::Connecting => nimbus_state_t::NIMBUS_STATE_CONNECTING,
+                State::Connected => nimbus_state_t::NIMBUS_STATE_CONNECTED,
+                State::Disconnecting => nimbus_state_t::NIMBUS_STATE_DISCONNECTING,
+            },
+        );
+        Ok(())
+    })())
+}
+
+/// Answers the request `handle` names, the way it came, with `status`
+/// (200 with a JSON body, 204 without, 4xx/5xx) and `len` bytes of
+/// `payload`. Errors: `NIMBUS_ERR_UNKNOWN_REQUEST` (answered, expired or
+/// unknown), `NIMBUS_ERR_PAYLOAD_TOO_LARGE` (the cloud's limit),
+/// `NIMBUS_ERR_BUSY` (no room now: the request stays open, retry).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_respond(
+    client: *mut nimbus_client_t,
+    handle: u32,
+    status: u16,
+    payload: *const u8,
+    len: usize,
+) -> nimbus_err_t {
+    result((|| {
+        let storage = Storage::get(client)?;
+        let payload = bytes(payload, len)?;
+        storage.with_actions(|a| a.respond(RequestHandle::from_raw(handle), status, payload))
+    })())
+}
+
+/// Reports a patch of reported properties (`len` bytes of a JSON object)
+/// to the shadow/twin; its id goes to `*request_id` (if not NULL) and the
+/// outcome to `on_twin`. Errors: `NIMBUS_ERR_INVALID_JSON`,
+/// `NIMBUS_ERR_JSON_TOO_DEEP`, `NIMBUS_ERR_DOCUMENT_TOO_LARGE`,
+/// `NIMBUS_ERR_INVALID_PROPERTY_NAME`, `NIMBUS_ERR_BUSY`.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_report(
+    client: *mut nimbus_client_t,
+    json: *const c_char,
+    len: usize,
+    request_id: *mut u32,
+) -> nimbus_err_t {
+    result((|| {
+        let storage = Storage::get(client)?;
+        let patch = bytes(json.cast(), len)?;
+        let id = storage.with_actions(|a| a.report(patch))?;
+        put(request_id, id.value());
+        Ok(())
+    })())
+}
+
+/// Asks for the whole shadow/twin document; it comes to `on_twin`.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_get_twin(
+    client: *mut nimbus_client_t,
+    request_id: *mut u32,
+) -> nimbus_err_t {
+    result((|| {
+        let id = Storage::get(client)?.with_actions(|a| a.get_twin())?;
+        put(request_id, id.value());
+        Ok(())
+    })())
+}
+
+/// Publishes an event (`<device>/events` translated for the cloud) at
+/// `qos` 0 or 1; a QoS 1 packet id goes to `*packet_id` (0 for QoS 0).
+/// Errors: `NIMBUS_ERR_QOS_NOT_SUPPORTED` (QoS 2), `NIMBUS_ERR_RATE_LIMITED`,
+/// `NIMBUS_ERR_PAYLOAD_TOO_LARGE`, `NIMBUS_ERR_BUSY`,
+/// `NIMBUS_ERR_NOT_CONNECTED` (QoS 0 while offline).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_publish_event(
+    client: *mut nimbus_client_t,
+    payload: *const u8,
+    len: usize,
+    qos_level: u8,
+    packet_id: *mut u16,
+) -> nimbus_err_t {
+    result((|| {
+        let storage = Storage::get(client)?;
+        let (payload, q) = (bytes(payload, len)?, qos(qos_level)?);
+        let id = storage.with_actions(|a| a.publish_event(payload, q))?;
+        put(packet_id, id.unwrap_or(0));
+        Ok(())
+    })())
+}
+
+/// Publishes a reading of sensor `id` (`mantissa` × 10^-`decimals`) as
+/// telemetry, with the next sequence number.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_publish_reading(
+    client: *mut nimbus_client_t,
+    id: u16,
+    mantissa: i64,
+    decimals: u8,
+    qos_level: u8,
+    packet_id: *mut u16,
+) -> nimbus_err_t {
+    result((|| {
+        let storage = Storage::get(client)?;
+        let q = qos(qos_level)?;
+        let reading = Reading { mantissa, decimals };
+        let packet = storage.with_actions(|a| a.publish_reading(id, reading, q))?;
+        put(packet_id, packet.unwrap_or(0));
+        Ok(())
+    })())
+}
+
+/// Reads sensor `id` through its read function and publishes the reading
+/// as telemetry. Not from a callback (`NIMBUS_ERR_INVALID_STATE`): use
+/// `nimbus_publish_reading` there.
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_publish_telemetry(
+    client: *mut nimbus_client_t,
+    id: u16,
+    qos_level: u8,
+    packet_id: *mut u16,
+) -> nimbus_err_t {
+    result((|| {
+        let storage = Storage::get(client)?;
+        let q = qos(qos_level)?;
+        let now = storage.now_ms();
+        let packet = storage.with_client(None, |c| c.publish_sensor(id, q, now))?;
+        put(packet_id, packet.unwrap_or(0));
+        Ok(())
+    })())
+}
+
+/// Changes the period of the automatic telemetry (0: off).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_set_telemetry_period(
+    client: *mut nimbus_client_t,
+    period_ms: u32,
+) -> nimbus_err_t {
+    result(Storage::get(client).and_then(|s| {
+        s.with_actions(|a| {
+            a.set_telemetry_period(period_ms);
+            Ok(())
+        })
+    }))
+}
+
+/// A short English description of `err` (a `nimbus_err_t`); never NULL.
+#[no_mangle]
+pub extern "C" fn nimbus_strerror(err: i32) -> *const c_char {
+    if err == 0 {
+        return c"success".as_ptr();
+    }
+    err.checked_neg()
+        .and_then(|c| u16::try_from(c).ok())
+        .and_then(Error::from_code)
+        .map_or(c"unknown error".as_ptr(), |e| e.as_cstr().as_ptr())
+}
+
+/// The library's version, e.g. `0.1.0`.
+#[no_mangle]
+pub extern "C" fn nimbus_version() -> *const c_char {
+    const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr().cast()
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the core as a static library (host, no_std) and runs the C API
+# tests against it with AddressSanitizer and UBSan.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$ROOT/target/c-tests}
+mkdir -p "$BUILD"
+cargo build --quiet --release -p nimbus --manifest-path "$ROOT/Cargo.toml"
+cc -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -O1 -g \
+   -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+   -I"$ROOT/include" "$ROOT/tests/c/test_api.c" \
+   "$ROOT/target/release/libnimbus.a" -lcmocka -o "$BUILD/test_api"
+"$BUILD/test_api"

@@ -1,0 +1,684 @@
+//! The client end to end through the engine, with a fake transport and a
+//! fake clock: requests on every route of both clouds, answers, the device
+//! model, telemetry, reported/desired state and SAS renewal.
+
+mod common;
+
+use common::{broker, decode_sent, FakeTransport, ScriptedRandom, Sent};
+use nimbus::cloud::sas::{HmacSha256, RustCryptoHmac};
+use nimbus::cloud::Cloud;
+use nimbus::device::pending::RequestHandle;
+use nimbus::device::sensor::{Reading, SensorInfo};
+use nimbus::device::{
+    Actions, Answer, App, Buffers, Client, Connection, Request, Route, Sas, Settings, TwinResult,
+};
+use nimbus::twin::reported::{DeviceInfo, Identity};
+use nimbus::{bounds, Error};
+
+/// What the test's handlers do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handler {
+    /// Answers 200 with the request payload.
+    Echo,
+    /// Answers later.
+    Defer,
+}
+
+#[derive(Default)]
+struct TestApp {
+    requests: Vec<(String, Route, Vec<u8>)>,
+    deferred: Vec<RequestHandle>,
+    desired: Vec<(String, u64)>,
+    twin: Vec<String>,
+    errors: Vec<(Error, String)>,
+    expired: Vec<String>,
+    connections: Vec<Connection>,
+    unix_time_s: Option<u64>,
+}
+
+impl HmacSha256 for TestApp {
+    fn hmac_sha256(&mut self, key: &[u8], message: &[&[u8]]) -> nimbus::Result<[u8; 32]> {
+        RustCryptoHmac.hmac_sha256(key, message)
+    }
+}
+
+impl App for TestApp {
+    type Handler = Handler;
+    type Sensor = i64;
+
+    fn on_request(
+        &mut self,
+        handler: Handler,
+        request: &Request<'_>,
+        reply: &mut [u8],
+        _actions: &mut Actions<'_, '_>,
+    ) -> Answer {
+        self.requests
+            .push((request.path.into(), request.route, request.payload.to_vec()));
+        match handler {
+            Handler::Echo => {
+                reply[..request.payload.len()].copy_from_slice(request.payload);
+                Answer::Now {
+                    status: 200,
+                    len: request.payload.len(),
+                }
+            }
+            Handler::Defer => {
+                self.deferred.push(request.handle);
+                Answer::Later
+            }
+        }
+    }
+
+    fn read_sensor(&mut self, _sensor: &SensorInfo<'_>, source: i64) -> nimbus::Result<Reading> {
+        if source < 0 {
+            return Err(Error::SensorFailed);
+        }
+        Ok(Reading {
+            mantissa: source,
+            decimals: 1,
+        })
+    }
+
+    fn unix_time_s(&mut self) -> Option<u64> {
+        self.unix_time_s
+    }
+
+    fn on_connection(&mut self, event: Connection, _actions: &mut Actions<'_, '_>) {
+        self.connections.push(event);
+    }
+
+    fn on_desired(&mut self, patch: &[u8], version: u64, _actions: &mut Actions<'_, '_>) {
+        self.desired
+            .push((String::from_utf8_lossy(patch).into(), version));
+    }
+
+    fn on_twin(&mut self, result: TwinResult<'_>, _actions: &mut Actions<'_, '_>) {
+        self.twin.push(format!("{result:?}"));
+    }
+
+    fn on_request_expired(&mut self, _handle: RequestHandle, path: &str) {
+        self.expired.push(path.into());
+    }
+
+    fn on_error(&mut self, error: Error, topic: &str) {
+        self.errors.push((error, topic.into()));
+    }
+}
+
+type TestClient = Client<'static, FakeTransport, ScriptedRandom, TestApp>;
+
+fn leak(n: usize) -> &'static mut [u8] {
+    Box::leak(vec![0u8; n].into_boxed_slice())
+}
+
+/// A published message the client sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Out {
+    topic: String,
+    payload: String,
+    qos: u8,
+}
+
+struct Harness {
+    client: TestClient,
+    now: u64,
+}
+
+impl Harness {
+    fn new(settings: Settings<'static>) -> Harness {
+        Self::try_new(settings).expect("client")
+    }
+
+    fn try_new(settings: Settings<'static>) -> nimbus::Result<Harness> {
+        let buffers = Buffers {
+            rx: leak(4096),
+            tx: leak(4096),
+            inflight: leak(16384),
+            filters: leak(512),
+            work: leak(2048),
+            reply: leak(1024),
+            credentials: leak(1024),
+        };
+        let client = Client::new(
+            settings,
+            FakeTransport::default(),
+            ScriptedRandom::default(),
+            TestApp::default(),
+            buffers,
+        )?;
+        Ok(Harness { client, now: 1_000 })
+    }
+
+    fn aws() -> Harness {
+        Self::new(Settings::new(Cloud::Aws, "dev1"))
+    }
+
+    fn azure() -> Harness {
+        let mut s = Settings::new(Cloud::Azure, "dev1");
+        s.hub_host = Some("hub.example.net");
+        Self::new(s)
+    }
+
+    fn app(&mut self) -> &mut TestApp {
+        self.client.app_mut()
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        self.client
+            .transport_mut()
+            .incoming
+            .extend(bytes.iter().copied());
+    }
+
+    fn poll(&mut self) -> u64 {
+        self.client.poll(self.now)
+    }
+
+    /// Polls, acknowledges every SUBSCRIBE and QoS 1 PUBLISH the client
+    /// sent, and returns the packets.
+    fn exchange(&mut self) -> Vec<Sent> {
+        self.poll();
+        let sent = decode_sent(&std::mem::take(&mut self.client.transport_mut().sent));
+        for packet in &sent {
+            match packet {
+                Sent::Subscribe { packet_id, .. } => self.feed(&broker::suback(*packet_id, 1)),
+                Sent::Publish {
+                    qos: 1, packet_id, ..
+                } => self.feed(&broker::puback(*packet_id)),
+                _ => {}
+            }
+        }
+        self.poll();
+        sent
+    }
+
+    /// The publishes among `exchange`'s packets.
+    fn published(&mut self) -> Vec<Out> {
+        self.exchange()
+            .into_iter()
+            .filter_map(|p| match p {
+                Sent::Publish {
+                    topic,
+                    payload,
+                    qos,
+                    ..
+                } => Some(Out {
+                    topic,
+                    payload: String::from_utf8_lossy(&payload).into(),
+                    qos,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Connects; returns what the client sent after the CONNACK.
+    fn connect(&mut self) -> Vec<Sent> {
+        self.client.connect(self.now).expect("connect");
+        let sent = self.exchange();
+        assert!(
+            matches!(sent.first(), Some(Sent::Connect { .. })),
+            "{sent:?}"
+        );
+        self.feed(&broker::connack(false, 0));
+        self.exchange()
+    }
+
+    /// A request arrives on `topic` (QoS 1); returns what the client published.
+    fn request(&mut self, topic: &str, payload: &[u8]) -> Vec<Out> {
+        self.feed(&broker::publish(topic, payload, 1, 77, false, false));
+        self.published()
+    }
+}
+
+fn out(topic: &str, payload: &str) -> Out {
+    Out {
+        topic: topic.into(),
+        payload: payload.into(),
+        qos: 1,
+    }
+}
+
+#[test]
+fn aws_connect_subscribes_and_fetches_the_shadow() {
+    let mut h = Harness::aws();
+    let sent = h.connect();
+    let filters: Vec<String> = sent
+        .iter()
+        .filter_map(|p| match p {
+            Sent::Subscribe { filters, .. } => Some(filters[0].0.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        filters,
+        [
+            "dev1/request/#",
+            "$aws/things/dev1/shadow/update/accepted",
+            "$aws/things/dev1/shadow/update/rejected",
+            "$aws/things/dev1/shadow/update/delta",
+            "$aws/things/dev1/shadow/get/accepted",
+            "$aws/things/dev1/shadow/get/rejected",
+        ]
+    );
+    let gets: Vec<&Sent> = sent
+        .iter()
+        .filter(
+            |p| matches!(p, Sent::Publish { topic, .. } if topic == "$aws/things/dev1/shadow/get"),
+        )
+        .collect();
+    assert_eq!(gets.len(), 1, "{sent:?}");
+    assert!(matches!(
+        h.app().connections[..],
+        [Connection::Up {
+            session_present: false
+        }]
+    ));
+}
+
+#[test]
+fn aws_request_reaches_its_handler_and_the_answer_goes_to_the_response_topic() {
+    let mut h = Harness::aws();
+    h.client.register_handler("echo/+", Handler::Echo).unwrap();
+    h.connect();
+    let sent = h.request("dev1/request/echo/x", br#"{"a":1}"#);
+    assert_eq!(sent, [out("dev1/response/echo/x", r#"{"a":1}"#)]);
+    assert_eq!(
+        h.app().requests,
+        [("echo/x".into(), Route::Topic, br#"{"a":1}"#.to_vec())]
+    );
+}
+
+#[test]
+fn azure_method_and_c2d_reach_the_same_handler_and_answer_their_own_way() {
+    let mut h = Harness::azure();
+    h.client.register_handler("echo/+", Handler::Echo).unwrap();
+    h.connect();
+    let sent = h.request("$iothub/methods/POST/echo.x/?$rid=1f", b"{}");
+    assert_eq!(sent, [out("$iothub/methods/res/200/?$rid=1f", "{}")]);
+    let sent = h.request(
+        "devices/dev1/messages/devicebound/%24.mid=7&subtopic=request.echo.y",
+        b"[1]",
+    );
+    assert_eq!(
+        sent,
+        [out(
+            "devices/dev1/messages/events/subtopic=response.echo.y",
+            "[1]"
+        )]
+    );
+    let routes: Vec<Route> = h.app().requests.iter().map(|r| r.1).collect();
+    assert_eq!(routes, [Route::Method, Route::C2d]);
+}
+
+#[test]
+fn built_in_device_model_answers_on_both_clouds() {
+    for cloud in [Cloud::Aws, Cloud::Azure] {
+        let mut h = if cloud == Cloud::Aws {
+            Harness::aws()
+        } else {
+            Harness::azure()
+        };
+        h.client
+            .register_sensor(
+                SensorInfo {
+                    id: 12,
+                    kind: "temperature",
+                    unit: "Cel",
+                },
+                215,
+            )
+            .unwrap();
+        h.client.set_device_info(DeviceInfo {
+            identity: Identity {
+                name: Some("demo"),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        let sent = h.connect();
+        assert!(
+            sent.iter()
+                .any(|p| matches!(p, Sent::Publish { payload, .. }
+                if String::from_utf8_lossy(payload).contains(r#""name":"demo""#))),
+            "device info reported at the first connection: {sent:?}"
+        );
+        h.now += 5_000;
+        let (list, get, info) = match cloud {
+            Cloud::Aws => (
+                h.request("dev1/request/sensor/list", b""),
+                h.request("dev1/request/sensor/12/get", b""),
+                h.request("dev1/request/general_information", b""),
+            ),
+            Cloud::Azure => (
+                h.request("$iothub/methods/POST/sensor.list/?$rid=1", b""),
+                h.request("$iothub/methods/POST/sensor.12.get/?$rid=2", b""),
+                h.request("$iothub/methods/POST/general_information/?$rid=3", b""),
+            ),
+        };
+        assert_eq!(
+            list[0].payload,
+            r#"{"sensors":[{"id":12,"type":"temperature","unit":"Cel"}]}"#
+        );
+        assert_eq!(
+            get[0].payload,
+            r#"{"id":12,"type":"temperature","unit":"Cel","value":21.5}"#
+        );
+        assert!(info[0].payload.contains(r#""name":"demo""#), "{info:?}");
+        assert!(info[0].payload.ends_with(r#","uptime_s":5}"#), "{info:?}");
+    }
+}
+
+#[test]
+fn unknown_path_is_answered_404() {
+    let mut h = Harness::azure();
+    h.connect();
+    let sent = h.request("$iothub/methods/POST/no.such.thing/?$rid=a", b"");
+    assert_eq!(sent[0].topic, "$iothub/methods/res/404/?$rid=a");
+    assert_eq!(
+        sent[0].payload,
+        r#"{"status":404,"error":"not found","path":"no/such/thing"}"#
+    );
+    let mut h = Harness::aws();
+    h.connect();
+    let sent = h.request("dev1/request/no/such", b"");
+    assert_eq!(sent[0].topic, "dev1/response/no/such");
+    assert!(sent[0].payload.contains(r#""status":404"#));
+}
+
+#[test]
+fn a_failing_sensor_is_a_503_not_a_crash() {
+    let mut h = Harness::aws();
+    h.client
+        .register_sensor(
+            SensorInfo {
+                id: 1,
+                kind: "t",
+                unit: "Cel",
+            },
+            -1,
+        )
+        .unwrap();
+    h.connect();
+    let sent = h.request("dev1/request/sensor/1/get", b"");
+    assert!(sent[0].payload.contains(r#""status":503"#), "{sent:?}");
+    let sent = h.request("dev1/request/sensor/2/get", b"");
+    assert!(sent[0].payload.contains(r#""status":404"#), "{sent:?}");
+}
+
+#[test]
+fn a_deferred_answer_goes_back_once_and_not_after_expiry() {
+    let mut h = Harness::azure();
+    h.client.register_handler("slow", Handler::Defer).unwrap();
+    h.connect();
+    assert_eq!(h.request("$iothub/methods/POST/slow/?$rid=10", b""), []);
+    assert_eq!(h.request("$iothub/methods/POST/slow/?$rid=11", b""), []);
+    let (first, second) = (h.app().deferred[0], h.app().deferred[1]);
+    let now = h.now;
+    h.client.actions(now).respond(first, 204, b"").unwrap();
+    assert_eq!(h.published(), [out("$iothub/methods/res/204/?$rid=10", "")]);
+    assert_eq!(
+        h.client.actions(now).respond(first, 200, b"{}"),
+        Err(Error::UnknownRequest),
+        "answered at most once"
+    );
+    // The second one expires unanswered: reported, then refused.
+    h.now += u64::from(Settings::new(Cloud::Azure, "x").request_timeout_ms);
+    h.poll();
+    assert_eq!(h.app().expired, ["slow"]);
+    let now = h.now;
+    assert_eq!(
+        h.client.actions(now).respond(second, 200, b"{}"),
+        Err(Error::UnknownRequest)
+    );
+    assert_eq!(h.published(), []);
+}
+
+#[test]
+fn a_full_request_table_answers_503_instead_of_dropping() {
+    let mut h = Harness::azure();
+    h.client.register_handler("slow", Handler::Defer).unwrap();
+    h.connect();
+    for rid in 0..bounds::MAX_PENDING_REQUESTS {
+        let topic = format!("$iothub/methods/POST/slow/?$rid={rid:x}");
+        assert_eq!(h.request(&topic, b""), []);
+    }
+    let sent = h.request("$iothub/methods/POST/slow/?$rid=ff", b"");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].topic, "$iothub/methods/res/503/?$rid=ff");
+    // Answering one frees a slot for the next call.
+    let handle = h.app().deferred[0];
+    let now = h.now;
+    h.client.actions(now).respond(handle, 200, b"{}").unwrap();
+    h.published();
+    assert_eq!(h.request("$iothub/methods/POST/slow/?$rid=100", b""), []);
+}
+
+#[test]
+fn requests_for_another_device_and_malformed_rids_are_refused() {
+    let mut h = Harness::azure();
+    h.connect();
+    assert_eq!(
+        h.request("devices/other/messages/devicebound/subtopic=request.x", b""),
+        []
+    );
+    assert_eq!(h.request("$iothub/methods/POST/x/?$rid=", b""), []);
+    let errors: Vec<Error> = h.app().errors.iter().map(|e| e.0).collect();
+    assert_eq!(errors.len(), 2, "{:?}", h.app().errors);
+    assert!(errors.contains(&Error::OtherDevice), "{errors:?}");
+    let mut h = Harness::aws();
+    h.connect();
+    assert_eq!(h.request("dev2/request/x", b""), []);
+    assert_eq!(h.app().errors[0].0, Error::OtherDevice);
+}
+
+#[test]
+fn an_answer_over_the_cloud_limit_is_refused_and_the_request_stays_open() {
+    let mut h = Harness::aws();
+    h.client.register_handler("big", Handler::Defer).unwrap();
+    h.connect();
+    h.request("dev1/request/big", b"");
+    let handle = h.app().deferred[0];
+    let now = h.now;
+    let huge = vec![b'x'; 128 * 1024 + 1];
+    assert_eq!(
+        h.client.actions(now).respond(handle, 200, &huge),
+        Err(Error::PayloadTooLarge)
+    );
+    h.client.actions(now).respond(handle, 200, b"{}").unwrap();
+    assert_eq!(h.published(), [out("dev1/response/big", "{}")]);
+}
+
+#[test]
+fn desired_telemetry_period_is_applied_reported_and_drives_telemetry() {
+    let mut h = Harness::azure();
+    h.client
+        .register_sensor(
+            SensorInfo {
+                id: 0,
+                kind: "temperature",
+                unit: "Cel",
+            },
+            200,
+        )
+        .unwrap();
+    h.connect();
+    let sent = h.request(
+        "$iothub/twin/PATCH/properties/desired/?$version=7",
+        br#"{"telemetry_period_ms":1000,"$version":7}"#,
+    );
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0]
+        .topic
+        .starts_with("$iothub/twin/PATCH/properties/reported/?$rid="));
+    assert_eq!(sent[0].payload, r#"{"telemetry_period_ms":1000}"#);
+    assert_eq!(
+        h.app().desired,
+        [(r#"{"telemetry_period_ms":1000,"$version":7}"#.into(), 7)]
+    );
+
+    let mut readings = vec![];
+    for _ in 0..3 {
+        h.now += 1000;
+        readings.extend(h.published());
+    }
+    let topics: Vec<&str> = readings.iter().map(|o| o.topic.as_str()).collect();
+    assert_eq!(
+        topics,
+        ["devices/dev1/messages/events/subtopic=response.sensor.0.reading"; 3]
+    );
+    for (i, r) in readings.iter().enumerate() {
+        let want = format!(
+            r#"{{"id":0,"type":"temperature","unit":"Cel","value":20.0,"seq":{}}}"#,
+            i + 1
+        );
+        assert_eq!(r.payload, want);
+    }
+    // A stale patch (older version) is dropped.
+    h.request(
+        "$iothub/twin/PATCH/properties/desired/?$version=6",
+        br#"{"telemetry_period_ms":5}"#,
+    );
+    assert_eq!(h.app().desired.len(), 1);
+}
+
+#[test]
+fn aws_report_accepted_comes_back_through_on_twin() {
+    let mut h = Harness::aws();
+    h.connect();
+    let now = h.now;
+    let id = h.client.actions(now).report(br#"{"fw":"1.2"}"#).unwrap();
+    let sent = h.published();
+    assert_eq!(sent[0].topic, "$aws/things/dev1/shadow/update");
+    assert_eq!(
+        sent[0].payload,
+        format!(
+            r#"{{"state":{{"reported":{{"fw":"1.2"}}}},"clientToken":"{}"}}"#,
+            id.as_str()
+        )
+    );
+    let answer = format!(
+        r#"{{"state":{{"reported":{{"fw":"1.2"}}}},"version":9,"clientToken":"{}"}}"#,
+        id.as_str()
+    );
+    h.request("$aws/things/dev1/shadow/update/accepted", answer.as_bytes());
+    assert!(
+        h.app().twin.last().unwrap().starts_with("Accepted"),
+        "{:?}",
+        h.app().twin
+    );
+    assert!(h.app().twin.last().unwrap().contains("Some(9)"));
+}
+
+#[test]
+fn aws_delta_reaches_on_desired() {
+    let mut h = Harness::aws();
+    h.connect();
+    h.request(
+        "$aws/things/dev1/shadow/update/delta",
+        br#"{"state":{"led":"on"},"version":4}"#,
+    );
+    assert_eq!(h.app().desired, [(r#"{"led":"on"}"#.into(), 4)]);
+}
+
+#[test]
+fn a_named_shadow_replaces_the_classic_topics() {
+    let mut s = Settings::new(Cloud::Aws, "dev1");
+    s.shadow_name = Some("cfg");
+    let mut h = Harness::new(s);
+    let sent = h.connect();
+    let filters: Vec<String> = sent
+        .iter()
+        .filter_map(|p| match p {
+            Sent::Subscribe { filters, .. } => Some(filters[0].0.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        filters,
+        ["dev1/request/#", "$aws/things/dev1/shadow/name/cfg/+/+"]
+    );
+    assert!(sent.iter().any(|p| matches!(p, Sent::Publish { topic, .. }
+        if topic == "$aws/things/dev1/shadow/name/cfg/get")));
+}
+
+#[test]
+fn bad_settings_are_refused() {
+    let mut s = Settings::new(Cloud::Azure, "dev1");
+    assert_eq!(
+        Harness::try_new(s).err(),
+        Some(Error::InvalidArgument),
+        "Azure needs a hub"
+    );
+    s.hub_host = Some("hub.example.net");
+    s.device_id = "bad id";
+    assert_eq!(Harness::try_new(s).err(), Some(Error::InvalidName));
+    let mut s = Settings::new(Cloud::Aws, "dev1");
+    s.sas = Some(Sas {
+        key_base64: "a2V5",
+        lifetime_s: 3600,
+    });
+    assert_eq!(
+        Harness::try_new(s).err(),
+        Some(Error::InvalidArgument),
+        "no SAS on AWS"
+    );
+}
+
+#[test]
+fn sas_token_is_sent_and_renewed_before_expiry() {
+    let mut s = Settings::new(Cloud::Azure, "dev1");
+    s.hub_host = Some("hub.example.net");
+    s.sas = Some(Sas {
+        key_base64: "c2VjcmV0LWtleS0xMjM0NQ==",
+        lifetime_s: 3600,
+    });
+    let mut h = Harness::new(s);
+    assert_eq!(
+        h.client.connect(h.now),
+        Err(Error::InvalidCredentials),
+        "no clock, no token"
+    );
+    h.app().unix_time_s = Some(1_700_000_000);
+    h.client.connect(h.now).unwrap();
+    let sent = h.exchange();
+    let Some(Sent::Connect {
+        username,
+        password,
+        client_id,
+        ..
+    }) = sent.first()
+    else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(client_id, "dev1");
+    assert_eq!(
+        username.as_deref(),
+        Some("hub.example.net/dev1/?api-version=2021-04-12")
+    );
+    let first = String::from_utf8(password.clone().unwrap()).unwrap();
+    assert!(first.starts_with("SharedAccessSignature sr=hub.example.net%2Fdevices%2Fdev1&sig="));
+    assert!(first.ends_with("&se=1700003600"), "{first}");
+    h.feed(&broker::connack(false, 0));
+    h.exchange();
+
+    // Before 80 % of the lifetime nothing happens; after it, a clean
+    // reconnect with a fresh token.
+    h.app().unix_time_s = Some(1_700_000_000 + 2_000);
+    h.now += 1000;
+    assert!(!h.exchange().iter().any(|p| matches!(p, Sent::Disconnect)));
+    h.app().unix_time_s = Some(1_700_000_000 + 2_900);
+    h.now += 1000;
+    let sent = h.exchange();
+    assert!(sent.contains(&Sent::Disconnect), "{sent:?}");
+    let mut reconnect = h.exchange();
+    reconnect.extend(h.exchange());
+    let renewed = reconnect.iter().find_map(|p| match p {
+        Sent::Connect { password, .. } => password.clone(),
+        _ => None,
+    });
+    let renewed = String::from_utf8(renewed.expect("a new CONNECT")).unwrap();
+    assert!(renewed.ends_with("&se=1700006500"), "{renewed}");
+    assert_ne!(renewed, first);
+}
