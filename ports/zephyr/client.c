@@ -11,22 +11,30 @@
 
 LOG_MODULE_DECLARE(nimbus, CONFIG_NIMBUS_LOG_LEVEL);
 
-/* nimbus_err_t values the port returns itself. */
-#define NZ_INVALID_STATE (-6)
+/* The buffer split that nimbus_buffer_t describes, plus what the core
+ * always takes (filters, Azure credentials) and room for alignment. */
+#define NZ_BUFFER_LEN                                                                       \
+    (CONFIG_NIMBUS_RX_LEN + CONFIG_NIMBUS_TX_LEN + CONFIG_NIMBUS_INFLIGHT_LEN +             \
+     CONFIG_NIMBUS_WORK_LEN + CONFIG_NIMBUS_REPLY_LEN + NIMBUS_FILTERS_LEN +                \
+     (IS_ENABLED(CONFIG_NIMBUS_CLOUD_AZURE) ? NIMBUS_AZURE_CREDENTIALS_LEN : 0) + 64)
 
-static uint64_t client_storage[(NIMBUS_CLIENT_SIZE + 7) / 8];
-BUILD_ASSERT(NIMBUS_CLIENT_ALIGN <= sizeof(uint64_t), "client storage alignment");
-static uint8_t client_buffer[CONFIG_NIMBUS_BUFFER_SIZE] __aligned(8);
+static nimbus_client_t client_storage;
+static uint8_t client_buffer[NZ_BUFFER_LEN] __aligned(8);
 
 static nimbus_zephyr_transport_t transport;
 static nimbus_client_t *client;
 static K_MUTEX_DEFINE(client_lock);
 
+/* general_information: identity from Kconfig, network refreshed at each
+ * connection (the core keeps pointers to these strings). */
+static nimbus_zephyr_net_info_t net_info;
+static nimbus_device_info_t device_info;
+
 #if defined(CONFIG_NIMBUS_TLS)
 static const char *const alpn_list[] = {CONFIG_NIMBUS_TLS_ALPN, NULL};
 #endif
 
-/* NULL for an empty Kconfig string. */
+/* NULL for an empty string. */
 static const char *opt(const char *s)
 {
     return s[0] != '\0' ? s : NULL;
@@ -49,9 +57,21 @@ void nimbus_zephyr_default_config(nimbus_config_t *cfg, nimbus_zephyr_config_t *
     cfg->shadow_name = opt(CONFIG_NIMBUS_AWS_SHADOW_NAME);
 #endif
     cfg->keepalive_s = CONFIG_NIMBUS_KEEPALIVE_S;
-    cfg->buffer = client_buffer;
-    cfg->buffer_len = sizeof client_buffer;
+    cfg->backoff_min_ms = CONFIG_NIMBUS_BACKOFF_MIN_MS;
+    cfg->backoff_max_ms = CONFIG_NIMBUS_BACKOFF_MAX_MS;
+    cfg->request_timeout_ms = CONFIG_NIMBUS_REQUEST_TIMEOUT_MS;
+    cfg->twin_timeout_ms = CONFIG_NIMBUS_TWIN_TIMEOUT_MS;
     cfg->telemetry_period_ms = CONFIG_NIMBUS_TELEMETRY_PERIOD_MS;
+    cfg->telemetry_qos = CONFIG_NIMBUS_TELEMETRY_QOS;
+    cfg->encoding = IS_ENABLED(CONFIG_NIMBUS_TELEMETRY_CBOR) ? NIMBUS_ENCODING_CBOR
+                                                             : NIMBUS_ENCODING_JSON;
+    cfg->memory.buffer = client_buffer;
+    cfg->memory.len = sizeof client_buffer;
+    cfg->memory.rx_len = CONFIG_NIMBUS_RX_LEN;
+    cfg->memory.tx_len = CONFIG_NIMBUS_TX_LEN;
+    cfg->memory.inflight_len = CONFIG_NIMBUS_INFLIGHT_LEN;
+    cfg->memory.work_len = CONFIG_NIMBUS_WORK_LEN;
+    cfg->memory.reply_len = CONFIG_NIMBUS_REPLY_LEN;
     cfg->platform.random_u32 = nimbus_zephyr_random_u32;
 #if !defined(CONFIG_NIMBUS_HMAC_RUSTCRYPTO)
     cfg->platform.hmac_sha256 = nimbus_zephyr_hmac_sha256;
@@ -99,14 +119,33 @@ int32_t nimbus_zephyr_register_sensors(nimbus_client_t *c, const nimbus_zephyr_s
     return NIMBUS_OK;
 }
 
+/* Reads the network facts into the strings device_info points to. */
+static void refresh_net_info(void)
+{
+    (void)nimbus_zephyr_net_info(&net_info);
+    device_info.ipv4 = opt(net_info.ipv4);
+    device_info.ipv6 = opt(net_info.ipv6);
+    device_info.netmask = opt(net_info.netmask);
+    device_info.gateway = opt(net_info.gateway);
+    device_info.dns_primary = opt(net_info.dns_primary);
+    device_info.dns_secondary = opt(net_info.dns_secondary);
+    device_info.mac = net_info.has_mac ? net_info.mac : NULL;
+}
+
 int32_t nimbus_zephyr_init(const nimbus_config_t *cfg, const nimbus_zephyr_config_t *net)
 {
     if (client != NULL) {
-        return NZ_INVALID_STATE;
+        return NIMBUS_ERR_INVALID_STATE;
     }
     int32_t r = nimbus_zephyr_transport_init(&transport, net);
     if (r != 0) {
         return r;
+    }
+    size_t need = nimbus_buffer_len(cfg);
+    if (need == 0 || need > cfg->memory.len) {
+        LOG_ERR("client buffer: %u bytes given, %u needed", (unsigned)cfg->memory.len,
+                (unsigned)need);
+        return NIMBUS_ERR_STORAGE_TOO_SMALL;
     }
     static const nimbus_transport_t link = {
         .ctx = &transport,
@@ -115,10 +154,22 @@ int32_t nimbus_zephyr_init(const nimbus_config_t *cfg, const nimbus_zephyr_confi
         .recv = nimbus_zephyr_transport_recv,
         .close = nimbus_zephyr_transport_close,
     };
-    nimbus_client_t *c = (nimbus_client_t *)client_storage;
-    r = nimbus_init(c, sizeof client_storage, cfg, &link);
+    nimbus_client_t *c = &client_storage;
+    r = nimbus_init(c, cfg, &link);
     if (r != NIMBUS_OK) {
         LOG_ERR("nimbus_init: %s", nimbus_strerror(r));
+        return r;
+    }
+    device_info.name = cfg->device_id;
+    device_info.device_type = opt(CONFIG_NIMBUS_DEVICE_TYPE);
+    device_info.model = opt(CONFIG_NIMBUS_DEVICE_MODEL);
+    device_info.manufacturer = opt(CONFIG_NIMBUS_DEVICE_MANUFACTURER);
+    device_info.hardware_version = CONFIG_BOARD;
+    device_info.firmware_version = opt(CONFIG_NIMBUS_FIRMWARE_VERSION);
+    refresh_net_info();
+    r = nimbus_set_device_info(c, &device_info);
+    if (r != NIMBUS_OK) {
+        LOG_ERR("device information: %s", nimbus_strerror(r));
         return r;
     }
 #if defined(CONFIG_NIMBUS_DT_SENSORS)
@@ -149,12 +200,21 @@ void nimbus_zephyr_unlock(void)
 
 int32_t nimbus_zephyr_run_once(uint32_t max_wait_ms)
 {
+    static nimbus_state_t last = NIMBUS_STATE_STOPPED;
+    nimbus_state_t state = NIMBUS_STATE_STOPPED;
     uint64_t next = 0;
 
     if (client == NULL) {
-        return NZ_INVALID_STATE;
+        return NIMBUS_ERR_INVALID_STATE;
     }
     nimbus_zephyr_lock();
+    /* Before the link comes up, bring the addresses up to date: DHCP
+     * may have changed them since the last connection. */
+    if (nimbus_state(client, &state) == NIMBUS_OK && state == NIMBUS_STATE_CONNECTING &&
+        last != NIMBUS_STATE_CONNECTING) {
+        refresh_net_info();
+    }
+    last = state;
     uint64_t now = nimbus_zephyr_now_ms();
     nimbus_err_t r = nimbus_poll(client, now, &next);
     nimbus_zephyr_unlock();
@@ -198,7 +258,7 @@ static void nimbus_thread_main(void *a, void *b, void *c)
 int32_t nimbus_zephyr_start(void)
 {
     if (client == NULL || started) {
-        return NZ_INVALID_STATE;
+        return NIMBUS_ERR_INVALID_STATE;
     }
     started = true;
     k_tid_t tid = k_thread_create(&nimbus_thread, nimbus_stack,

@@ -189,20 +189,34 @@ int32_t nimbus_zephyr_hmac_sha256(void *ctx, const uint8_t *key, size_t key_len,
 void nimbus_zephyr_set_unix_time(uint64_t unix_s);
 
 /** Seconds since 1970: the time given to nimbus_zephyr_set_unix_time()
- *  plus the uptime since, or 0 if it was never set; ctx is unused. */
-uint64_t nimbus_zephyr_unix_time_s(void *ctx);
+ *  plus the uptime since, or -1 while it was never set; ctx is unused
+ *  (shape of nimbus_platform_t.unix_time_s). */
+int64_t nimbus_zephyr_unix_time_s(void *ctx);
 
 /* ------------------------------------------------------------ network */
 
+/** Longest address text (an IPv6 address) plus its NUL. */
+#define NIMBUS_ZEPHYR_ADDR_TEXT_LEN 40
+
+/** Network facts of the device, as text; "" where unknown. */
+typedef struct nimbus_zephyr_net_info {
+    char ipv4[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];          /**< preferred global IPv4 */
+    char netmask[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];       /**< its netmask */
+    char gateway[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];       /**< IPv4 default gateway */
+    char ipv6[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];          /**< preferred global IPv6 */
+    char dns_primary[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];   /**< first DNS server */
+    char dns_secondary[NIMBUS_ZEPHYR_ADDR_TEXT_LEN]; /**< second DNS server */
+    uint8_t mac[6];                                  /**< link address */
+    bool has_mac;                                    /**< mac is known (6 bytes) */
+} nimbus_zephyr_net_info_t;
+
 /**
- * Writes the default interface's network facts as one JSON object into
- * buf: {"ipv4":"..","netmask":"..","gateway":"..","ipv6":"..",
- * "mac":"..","dns":["..",..]}. Members whose value is unknown are left
- * out (e.g. with offloaded sockets there is no interface: "{}").
- * Returns the length written (without the NUL that follows it), -1 or
- * -3 (buf too small; buf then holds "").
+ * Collects the default interface's addresses (net_if), netmask, gateway
+ * and link address, and the first two DNS servers of the default
+ * resolver, for general_information. What is unknown stays "" (with
+ * offloaded sockets there is no interface at all). Returns 0 or -1.
  */
-int32_t nimbus_zephyr_network_json(char *buf, size_t cap);
+int32_t nimbus_zephyr_net_info(nimbus_zephyr_net_info_t *info);
 
 /* ------------------------------------------------------------ sensors */
 

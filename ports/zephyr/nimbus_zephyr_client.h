@@ -1,6 +1,6 @@
 /*
  * nimbus_zephyr_client.h - one Nimbus client per device, set up from
- * Kconfig and driven by a Zephyr thread.
+ * Kconfig and driven by a Zephyr thread (CONFIG_NIMBUS_CLIENT).
  *
  *     nimbus_config_t cfg;
  *     nimbus_zephyr_config_t net;
@@ -26,16 +26,18 @@ extern "C" {
 #endif
 
 /**
- * Fills cfg (cloud, identity, keepalive, telemetry period, the buffer,
- * platform services) and net (broker, port, security tag, ALPN) from
- * Kconfig. Callbacks are left empty.
+ * Fills cfg (cloud, identity, session timing, telemetry, the buffer split
+ * over the port's static buffer, platform services) and net (broker,
+ * port, security tags, ALPN) from Kconfig. Callbacks are left empty.
  */
 void nimbus_zephyr_default_config(nimbus_config_t *cfg, nimbus_zephyr_config_t *net);
 
 /**
- * Initialises the transport with net and the client with cfg, then
- * registers the devicetree sensors (CONFIG_NIMBUS_DT_SENSORS). Returns 0
- * or a negative nimbus_err_t. Call it once, before nimbus_zephyr_start().
+ * Initialises the transport with net and the client with cfg, sets the
+ * device information (identity from Kconfig, network from net_if; the
+ * network part is refreshed at every connection) and registers the
+ * devicetree sensors (CONFIG_NIMBUS_DT_SENSORS). Returns 0 or a negative
+ * nimbus_err_t. Call it once, before nimbus_zephyr_start().
  */
 int32_t nimbus_zephyr_init(const nimbus_config_t *cfg, const nimbus_zephyr_config_t *net);
 

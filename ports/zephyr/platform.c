@@ -48,13 +48,13 @@ void nimbus_zephyr_set_unix_time(uint64_t unix_s)
     boot_unix_ms = unix_ms > now ? unix_ms - now : 0u;
 }
 
-uint64_t nimbus_zephyr_unix_time_s(void *ctx)
+int64_t nimbus_zephyr_unix_time_s(void *ctx)
 {
     (void)ctx;
     if (boot_unix_ms == 0) {
-        return 0;
+        return -1;
     }
-    return (boot_unix_ms + nimbus_zephyr_now_ms()) / 1000u;
+    return (int64_t)((boot_unix_ms + nimbus_zephyr_now_ms()) / 1000u);
 }
 
 int32_t nimbus_zephyr_hmac_sha256(void *ctx, const uint8_t *key, size_t key_len,

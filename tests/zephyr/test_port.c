@@ -2,7 +2,7 @@
  * test_port.c - host tests of the Zephyr port (ports/zephyr) against the
  * Zephyr stand-ins in stubs/ and the scripted fakes in fakes.c: socket
  * and TLS option set-up, connect failures, partial sends, would-block,
- * peer close, credentials, HMAC, sensors and the network JSON.
+ * peer close, credentials, HMAC, sensors and the network facts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -484,7 +484,7 @@ static void clock_random_and_wall_time(void **state)
     assert_int_equal(b[3], 0x13);
 
     fake.uptime_ms = 1000;
-    assert_int_equal(nimbus_zephyr_unix_time_s(NULL), 0); /* never set */
+    assert_int_equal(nimbus_zephyr_unix_time_s(NULL), -1); /* never set */
     nimbus_zephyr_set_unix_time(1700000000u);
     assert_int_equal(nimbus_zephyr_unix_time_s(NULL), 1700000000u);
     fake.uptime_ms = 61000;
@@ -588,10 +588,10 @@ static void sensor_read_failures(void **state)
 
 /* ------------------------------------------------------------ network */
 
-static void network_json_full(void **state)
+static void net_info_full(void **state)
 {
     (void)state;
-    char buf[512];
+    nimbus_zephyr_net_info_t info;
 
     fake.have_iface = true;
     fake.have_v4 = true;
@@ -605,53 +605,56 @@ static void network_json_full(void **state)
     memcpy(fake.mac, "\xf4\xce\x36\x00\x12\xab", 6);
     fake.mac_len = 6;
     fake.have_dns = true;
-    struct sockaddr_in *dns = net_sin(&fake.dns.servers[0].dns_server);
-    dns->sin_family = AF_INET;
-    dns->sin_addr = (struct in_addr){.s4_addr = {9, 9, 9, 9}};
-    struct sockaddr_in *dns2 = net_sin(&fake.dns.servers[2].dns_server);
-    dns2->sin_family = AF_INET;
-    dns2->sin_addr = (struct in_addr){.s4_addr = {1, 1, 1, 1}};
-
-    int32_t n = nimbus_zephyr_network_json(buf, sizeof buf);
-    const char *expect = "{\"ipv4\":\"192.168.1.20\",\"netmask\":\"255.255.255.0\","
-                         "\"gateway\":\"192.168.1.1\",\"ipv6\":\"2001:0:0:0:0:0:0:5\","
-                         "\"mac\":\"f4:ce:36:00:12:ab\",\"dns\":[\"9.9.9.9\",\"1.1.1.1\"]}";
-    assert_string_equal(buf, expect);
-    assert_int_equal(n, (int32_t)strlen(expect));
-}
-
-static void network_json_without_interface(void **state)
-{
-    (void)state;
-    char buf[16];
-
-    assert_int_equal(nimbus_zephyr_network_json(buf, sizeof buf), 2);
-    assert_string_equal(buf, "{}");
-    /* Only DNS known. */
-    fake.have_dns = true;
+    /* Slot 0 unused, then two IPv4 servers and nothing else. */
     struct sockaddr_in *dns = net_sin(&fake.dns.servers[1].dns_server);
     dns->sin_family = AF_INET;
-    dns->sin_addr = (struct in_addr){.s4_addr = {8, 8, 4, 4}};
-    char big[64];
-    assert_int_equal(nimbus_zephyr_network_json(big, sizeof big), 19);
-    assert_string_equal(big, "{\"dns\":[\"8.8.4.4\"]}");
+    dns->sin_addr = (struct in_addr){.s4_addr = {9, 9, 9, 9}};
+    struct sockaddr_in6 *dns6 = net_sin6(&fake.dns.servers[2].dns_server);
+    dns6->sin6_family = AF_INET6;
+    dns6->sin6_addr.s6_addr[15] = 1;
+
+    assert_int_equal(nimbus_zephyr_net_info(&info), 0);
+    assert_string_equal(info.ipv4, "192.168.1.20");
+    assert_string_equal(info.netmask, "255.255.255.0");
+    assert_string_equal(info.gateway, "192.168.1.1");
+    assert_string_equal(info.ipv6, "2001:0:0:0:0:0:0:5");
+    assert_true(info.has_mac);
+    assert_memory_equal(info.mac, "\xf4\xce\x36\x00\x12\xab", 6);
+    assert_string_equal(info.dns_primary, "9.9.9.9");
+    assert_string_equal(info.dns_secondary, "0:0:0:0:0:0:0:1");
 }
 
-static void network_json_too_small(void **state)
+static void net_info_without_interface(void **state)
 {
     (void)state;
-    char buf[20];
+    nimbus_zephyr_net_info_t info;
 
+    memset(&info, 'x', sizeof info); /* everything is overwritten */
+    assert_int_equal(nimbus_zephyr_net_info(&info), 0);
+    assert_string_equal(info.ipv4, "");
+    assert_string_equal(info.gateway, "");
+    assert_string_equal(info.dns_primary, "");
+    assert_false(info.has_mac);
+    assert_int_equal(nimbus_zephyr_net_info(NULL), -1);
+}
+
+static void net_info_partial(void **state)
+{
+    (void)state;
+    nimbus_zephyr_net_info_t info;
+
+    /* An address without gateway or mask; a link address that is not a
+     * 6-byte MAC (e.g. 802.15.4) is left out. */
     fake.have_iface = true;
     fake.have_v4 = true;
     fake.v4 = (struct in_addr){.s4_addr = {10, 0, 0, 2}};
-    /* {"ipv4":"10.0.0.2"} is 19 bytes: it fits 20 with its NUL, not 19. */
-    assert_int_equal(nimbus_zephyr_network_json(buf, 20), 19);
-    assert_string_equal(buf, "{\"ipv4\":\"10.0.0.2\"}");
-    assert_int_equal(nimbus_zephyr_network_json(buf, 19), -3);
-    assert_string_equal(buf, "");
-    assert_int_equal(nimbus_zephyr_network_json(buf, 0), -3);
-    assert_int_equal(nimbus_zephyr_network_json(NULL, 10), -1);
+    fake.mac_len = 8;
+    assert_int_equal(nimbus_zephyr_net_info(&info), 0);
+    assert_string_equal(info.ipv4, "10.0.0.2");
+    assert_string_equal(info.netmask, "");
+    assert_string_equal(info.gateway, "");
+    assert_string_equal(info.ipv6, "");
+    assert_false(info.has_mac);
 }
 
 int main(void)
@@ -681,9 +684,9 @@ int main(void)
         cmocka_unit_test_setup(sensor_read_converts, setup),
         cmocka_unit_test_setup(sensor_value_extremes, setup),
         cmocka_unit_test_setup(sensor_read_failures, setup),
-        cmocka_unit_test_setup(network_json_full, setup),
-        cmocka_unit_test_setup(network_json_without_interface, setup),
-        cmocka_unit_test_setup(network_json_too_small, setup),
+        cmocka_unit_test_setup(net_info_full, setup),
+        cmocka_unit_test_setup(net_info_without_interface, setup),
+        cmocka_unit_test_setup(net_info_partial, setup),
     };
     return cmocka_run_group_tests_name("zephyr port (stand-ins)", tests, NULL, NULL);
 }

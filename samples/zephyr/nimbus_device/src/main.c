@@ -1,13 +1,9 @@
 /*
- * The Nimbus device on Zephyr: answers general_information (identity and
- * network), lists and reads the devicetree sensors (sensor/list,
- * sensor/<id>/get, periodic telemetry), and follows the desired
- * telemetry_period_ms, reporting the value it applied.
+ * The Nimbus device on Zephyr: general_information (identity from
+ * Kconfig, network from net_if), the devicetree sensors (sensor/list,
+ * sensor/<id>/get, readings as telemetry) and the desired
+ * telemetry_period_ms, applied and reported by the client.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
 #if defined(CONFIG_USB_DEVICE_STACK)
@@ -31,31 +27,7 @@ static const unsigned char key_pem[] = {
     0x00};
 #endif
 
-/* The value of "telemetry_period_ms" in a desired document, or -1. */
-static long desired_period(const char *json, size_t len)
-{
-    static const char key[] = "\"telemetry_period_ms\"";
-    const char *end = json + len;
-
-    for (const char *p = json; p + sizeof key - 1 <= end; p++) {
-        if (memcmp(p, key, sizeof key - 1) != 0) {
-            continue;
-        }
-        p += sizeof key - 1;
-        while (p < end && (*p == ' ' || *p == ':')) {
-            p++;
-        }
-        long v = 0;
-        const char *digits = p;
-        while (p < end && *p >= '0' && *p <= '9' && v < 86400000L) {
-            v = v * 10 + (*p++ - '0');
-        }
-        return p > digits ? v : -1;
-    }
-    return -1;
-}
-
-static void on_connection(void *user, nimbus_client_t *c, bool up, nimbus_err_t reason)
+static void on_connection(void *user, nimbus_client_t *c, bool up, int32_t reason)
 {
     ARG_UNUSED(user);
     ARG_UNUSED(c);
@@ -66,65 +38,28 @@ static void on_connection(void *user, nimbus_client_t *c, bool up, nimbus_err_t 
     }
 }
 
+/* The client applies a desired telemetry_period_ms itself and reports
+ * the value in force; the sample only shows what arrived. */
 static void on_desired(void *user, nimbus_client_t *c, const char *json, size_t len,
                        uint64_t version)
 {
     ARG_UNUSED(user);
-    long period = desired_period(json, len);
-
+    ARG_UNUSED(c);
     LOG_INF("desired v%u: %.*s", (unsigned)version, (int)len, json);
-    if (period < 0) {
-        return;
-    }
-    nimbus_err_t r = nimbus_set_telemetry_period(c, (uint32_t)period);
-    if (r != NIMBUS_OK) {
-        LOG_WRN("telemetry_period_ms %ld refused: %s", period, nimbus_strerror(r));
-        return;
-    }
-    char reported[48];
-    int n = snprintf(reported, sizeof reported, "{\"telemetry_period_ms\":%ld}", period);
-    uint32_t id = 0;
-    r = nimbus_report(c, reported, (size_t)n, &id);
-    LOG_INF("telemetry every %ld ms; reported (request %u): %s", period, (unsigned)id,
-            r == NIMBUS_OK ? "queued" : nimbus_strerror(r));
 }
 
-static void on_twin_result(void *user, nimbus_client_t *c, uint32_t request_id, int32_t status,
-                           uint64_t version, const char *body, size_t body_len)
+static void on_twin(void *user, nimbus_client_t *c, const nimbus_twin_result_t *result)
 {
     ARG_UNUSED(user);
     ARG_UNUSED(c);
-    ARG_UNUSED(body);
-    LOG_INF("twin request %u: status %d, version %u, %u bytes", (unsigned)request_id,
-            (int)status, (unsigned)version, (unsigned)body_len);
+    LOG_INF("twin request %u: kind %d, status %d", (unsigned)result->request_id,
+            (int)result->kind, (int)result->status);
 }
 
-/* general_information: identity, firmware and the network facts. */
-static int32_t general_information(void *user, nimbus_client_t *c, const nimbus_request_t *req,
-                                   nimbus_reply_t *reply)
+static void on_error(void *user, int32_t error, const char *what, size_t what_len)
 {
     ARG_UNUSED(user);
-    ARG_UNUSED(c);
-    ARG_UNUSED(req);
-    char *out = (char *)reply->buf;
-    int n = snprintf(out, reply->cap,
-                     "{\"name\":\"%s\",\"type\":\"sensor-node\",\"model\":\"%s\","
-                     "\"manufacturer\":\"%s\",\"hardware_version\":\"%s\","
-                     "\"firmware_version\":\"%s\",\"uptime_s\":%u,\"network\":",
-                     CONFIG_NIMBUS_DEVICE_ID, CONFIG_NIMBUS_SAMPLE_MODEL,
-                     CONFIG_NIMBUS_SAMPLE_MANUFACTURER, CONFIG_BOARD,
-                     CONFIG_NIMBUS_SAMPLE_FIRMWARE_VERSION,
-                     (unsigned)(k_uptime_get() / 1000));
-    if (n < 0 || (size_t)n >= reply->cap) {
-        return 507;
-    }
-    int32_t m = nimbus_zephyr_network_json(out + n, reply->cap - (size_t)n);
-    if (m < 0 || (size_t)n + (size_t)m + 1u >= reply->cap) {
-        return 507;
-    }
-    out[n + m] = '}';
-    reply->len = (size_t)n + (size_t)m + 1u;
-    return 200;
+    LOG_WRN("%.*s: %s", (int)what_len, what, nimbus_strerror(error));
 }
 
 int main(void)
@@ -151,17 +86,12 @@ int main(void)
     nimbus_zephyr_default_config(&cfg, &net);
     cfg.callbacks.on_connection = on_connection;
     cfg.callbacks.on_desired = on_desired;
-    cfg.callbacks.on_twin_result = on_twin_result;
+    cfg.callbacks.on_twin = on_twin;
+    cfg.callbacks.on_error = on_error;
 
     r = nimbus_zephyr_init(&cfg, &net);
     if (r != NIMBUS_OK) {
         LOG_ERR("nimbus_zephyr_init: %s", nimbus_strerror(r));
-        return 0;
-    }
-    r = nimbus_register_handler(nimbus_zephyr_client(), "general_information",
-                                general_information, NULL);
-    if (r != NIMBUS_OK) {
-        LOG_ERR("handler: %s", nimbus_strerror(r));
         return 0;
     }
     LOG_INF("%s on %s: %s:%d, %u sensor(s)", CONFIG_NIMBUS_DEVICE_ID, CONFIG_BOARD,
