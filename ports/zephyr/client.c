@@ -227,7 +227,8 @@ int32_t nimbus_zephyr_run_once(uint32_t max_wait_ms)
         wait = max_wait_ms;
     }
     if (wait > 0) {
-        (void)nimbus_zephyr_wait(&transport, (uint32_t)wait);
+        int32_t w = nimbus_zephyr_wait(&transport, (uint32_t)wait);
+        LOG_DBG("state %d, waited up to %u ms: %d", (int)state, (unsigned)wait, (int)w);
     }
     return r;
 }

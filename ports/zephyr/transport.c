@@ -187,6 +187,8 @@ int32_t nimbus_zephyr_transport_open(void *ctx)
         return r;
     }
     t->state = NIMBUS_ZEPHYR_READY;
+    LOG_INF("connected to %s port %u%s", t->cfg.host, (unsigned)t->cfg.port,
+            t->cfg.plain_tcp ? " (plain TCP)" : " (TLS)");
     return 1;
 }
 
