@@ -23,7 +23,7 @@ APT_PACKAGES=(
     python3-venv                # build/venv: paho-mqtt and pytest (e2e tests, demo)
     make                        # the host demo and the POSIX port's tests
     libmbedtls-dev              # TLS of the host (POSIX) port
-    libcmocka-dev               # C tests of the API
+    libcmocka-dev               # C tests of the API and of the ports
     openssl                     # test CA and device certificates
     cmake ninja-build           # FreeRTOS port: the sample's CMake build (end-to-end test)
     gcc-riscv64-unknown-elf     # FreeRTOS port: cross-compile check for ESP32-C3 (rv32imc)
@@ -34,6 +34,7 @@ RUST_TARGETS=(
     thumbv7m-none-eabi        # Cortex-M3 (the QEMU run)
     thumbv7em-none-eabi       # Cortex-M4 without FPU
     thumbv7em-none-eabihf     # Cortex-M4F (nRF52840), the size report
+    thumbv8m.main-none-eabi   # Cortex-M33 without FPU ABI (Zephyr, CONFIG_FP_SOFTABI)
     thumbv8m.main-none-eabihf # Cortex-M33 (nRF5340, nRF9160)
     riscv32imc-unknown-none-elf # ESP32-C3
 )

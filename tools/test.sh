@@ -12,6 +12,7 @@
 #   e2e          tests/e2e (pytest): the demo (ASan + UBSan) against mosquitto
 #                over TLS, the cloud played by tools/cloud; its summary line
 #                is the result
+#   zephyr port  the Zephyr port's C files against Zephyr stand-ins (cmocka)
 #   build <T>    release build of the core for each firmware target
 #   qemu         the core's tests on an emulated Cortex-M3, with peak stack
 #   size         tools/size-report.sh: flash and RAM on a Cortex-M4F
@@ -105,6 +106,7 @@ step "host demo" 600 make -s -C samples/host
 step e2e 300 e2e_tests
 step "freertos port (stand-in kernel)" 300 bash tests/freertos/run.sh
 step "freertos end to end (stand-in, TLS, both clouds)" 900 bash tests/freertos/e2e.sh
+step "zephyr port (stand-ins)" 300 make -s -C tests/zephyr run BUILD="$PWD/build/zephyr-port"
 for target in "${FIRMWARE_TARGETS[@]}"; do
     step "build $target" 600 cargo build --release -p nimbus --target "$target"
 done
