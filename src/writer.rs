@@ -48,6 +48,12 @@ impl<'b> JsonWriter<'b> {
         core::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
     }
 
+    /// The text written, for as long as the buffer lives.
+    pub fn into_str(self) -> &'b str {
+        let written: &'b [u8] = self.buf;
+        core::str::from_utf8(written.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+
     /// Appends raw text (punctuation, pre-validated JSON).
     pub fn raw(&mut self, text: &str) -> Result<()> {
         self.push(text.as_bytes())

@@ -145,7 +145,7 @@ impl Actions<'_, '_> {
     /// `NotConnected` (QoS 0 while offline).
     pub fn publish_event(&mut self, payload: &[u8], qos: QoS) -> Result<Option<u16>> {
         let mut generic = [0u8; MAX_TOPIC_LEN];
-        let generic = write_generic(&mut generic, self.core.dialect.device(), "events")?;
+        let generic = write_generic(&mut generic, self.core.dialect.device(), &["events"])?;
         self.publish_app(generic, &[], payload, qos)
     }
 
@@ -243,7 +243,7 @@ pub(crate) fn response_topic<'o>(
     if let Via::Method { rid } = via {
         return azure::method_response_topic(status, rid, buf).map(|t| t.as_str());
     }
-    let tail = ResponseTail(path);
+    let tail: &[&str] = &["response/", path];
     match dialect.cloud() {
         // The generic topic is the cloud topic: write it in place.
         Cloud::Aws => {
@@ -261,36 +261,15 @@ pub(crate) fn response_topic<'o>(
     }
 }
 
-/// `response/<path>`, as a tail for [`write_generic`].
-struct ResponseTail<'p>(&'p str);
-
-/// Text after `<dev>/` in a generic topic.
-trait Tail {
-    fn write(&self, w: &mut JsonWriter<'_>) -> Result<()>;
-}
-
-impl Tail for &str {
-    fn write(&self, w: &mut JsonWriter<'_>) -> Result<()> {
-        w.raw(self)
-    }
-}
-
-impl Tail for ResponseTail<'_> {
-    fn write(&self, w: &mut JsonWriter<'_>) -> Result<()> {
-        w.raw("response/")?;
-        w.raw(self.0)
-    }
-}
-
-/// `<dev>/<tail>` into `buf`.
-fn write_generic<'o>(buf: &'o mut [u8], device: &str, tail: impl Tail) -> Result<&'o str> {
+/// `<dev>/` followed by `tail`'s parts, into `buf`.
+fn write_generic<'o>(buf: &'o mut [u8], device: &str, tail: &[&str]) -> Result<&'o str> {
     let mut w = JsonWriter::new(buf);
     w.raw(device)?;
     w.raw("/")?;
-    tail.write(&mut w)?;
-    let len = w.len();
-    core::str::from_utf8(buf.get(..len).ok_or(Error::BufferTooSmall)?)
-        .map_err(|_| Error::InvalidString)
+    for part in tail {
+        w.raw(part)?;
+    }
+    Ok(w.into_str())
 }
 
 /// `<dev>/response/sensor/<id>/reading` into `buf`.
@@ -300,9 +279,7 @@ fn telemetry_topic<'o>(buf: &'o mut [u8], device: &str, id: u16) -> Result<&'o s
     w.raw("/response/sensor/")?;
     w.uint(u64::from(id))?;
     w.raw("/reading")?;
-    let len = w.len();
-    core::str::from_utf8(buf.get(..len).ok_or(Error::BufferTooSmall)?)
-        .map_err(|_| Error::InvalidString)
+    Ok(w.into_str())
 }
 
 /// The content-type property of a reading: Azure says CBOR out loud,

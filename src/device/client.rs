@@ -415,10 +415,7 @@ fn subscribe_all<T: Transport, R: Random>(
         w.raw("/shadow/name/")?;
         w.raw(name)?;
         w.raw("/+/+")?;
-        let len = w.len();
-        let filter = core::str::from_utf8(buf.get(..len).unwrap_or_default())
-            .map_err(|_| Error::InvalidString)?;
-        session.subscribe(filter, QoS::AtLeastOnce)?;
+        session.subscribe(w.into_str(), QoS::AtLeastOnce)?;
     }
     Ok(())
 }
@@ -660,8 +657,5 @@ fn apply_telemetry_period(patch: &[u8], actions: &mut Actions<'_, '_>) -> Result
     w.raw("{\"telemetry_period_ms\":")?;
     w.uint(u64::from(period))?;
     w.raw("}")?;
-    let len = w.len();
-    actions
-        .report(buf.get(..len).unwrap_or_default())
-        .map(|_| ())
+    actions.report(w.into_str().as_bytes()).map(|_| ())
 }
