@@ -1,8 +1,10 @@
 //! Every row of the mapping tables of DESIGN.md §2–4, both directions.
 
 use nimbus::cloud::{
-    Cloud, Dialect, Incoming, Property, ShadowOp, ShadowTopic, TwinOp, TwinResponse, Via,
+    Cloud, Dialect, EncodedProperties, Incoming, Property, ShadowOp, ShadowTopic, TwinOp,
+    TwinResponse, Via,
 };
+use nimbus::Error;
 
 fn aws() -> Dialect<'static> {
     Dialect::new(Cloud::Aws, "d1", None).unwrap()
@@ -39,6 +41,66 @@ fn respond(d: &Dialect<'_>, topic: &str, status: u16) -> String {
     d.response_topic(&req, status, &mut buf)
         .unwrap()
         .to_string()
+}
+
+#[test]
+fn telemetry_and_encoded_properties_match_the_generic_translation() {
+    let module = Dialect::new(Cloud::Azure, "d1", Some("m-1")).unwrap();
+    let props = [
+        Property::new("$.ct", "application/json"),
+        Property::new("zone name", "a&b"),
+    ];
+    let mut bag = [0u8; 128];
+    let encoded = EncodedProperties::encode(&props, &mut bag).unwrap();
+    for d in [aws(), azure(), module] {
+        let (props, encoded): (&[Property<'_>], _) = match d.cloud() {
+            Cloud::Aws => (&[], EncodedProperties::NONE),
+            Cloud::Azure => (&props, encoded),
+        };
+        for sensor in [0u16, 1, 9, 10, 255, 1000, 65535] {
+            let generic = format!("d1/response/sensor/{sensor}/reading");
+            let want = out(&d, &generic, props);
+            let mut buf = [0u8; 512];
+            let got = d.telemetry_topic(sensor, encoded, &mut buf).unwrap();
+            assert_eq!(got.as_str(), want, "{sensor}");
+            let mut buf = [0u8; 512];
+            let got = d
+                .publish_topic_encoded(&generic, encoded, &mut buf)
+                .unwrap();
+            assert_eq!(got.as_str(), want, "{sensor}");
+            // Too small a buffer is an error, never a cut topic.
+            let mut small = vec![0u8; want.len() - 1];
+            if d.cloud() == Cloud::Azure {
+                assert_eq!(
+                    d.telemetry_topic(sensor, encoded, &mut small),
+                    Err(Error::BufferTooSmall)
+                );
+            }
+        }
+        for generic in ["d1/events", "d1/response/a b/c~d"] {
+            let mut buf = [0u8; 512];
+            let got = d.publish_topic_encoded(generic, encoded, &mut buf).unwrap();
+            assert_eq!(got.as_str(), out(&d, generic, props));
+        }
+    }
+    // AWS carries no message properties.
+    let mut buf = [0u8; 512];
+    assert_eq!(
+        aws().telemetry_topic(1, encoded, &mut buf),
+        Err(Error::InvalidArgument)
+    );
+    assert_eq!(
+        aws().publish_topic_encoded("d1/events", encoded, &mut buf),
+        Err(Error::InvalidArgument)
+    );
+    // A thing name at AWS's 128-byte limit still fits the 256-byte topic.
+    let long = "t".repeat(128);
+    let mut buf = [0u8; 512];
+    let reading = Dialect::new(Cloud::Aws, &long, None)
+        .unwrap()
+        .telemetry_topic(1, EncodedProperties::NONE, &mut buf)
+        .map(|t| t.len());
+    assert_eq!(reading, Ok(128 + 26));
 }
 
 #[test]

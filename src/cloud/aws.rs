@@ -6,7 +6,7 @@ use super::bag::Property;
 use super::generic::{self, Generic};
 use super::incoming::{Incoming, Request, ShadowOp, ShadowTopic, Via};
 use super::names::check_shadow_name;
-use super::scan::{eat, split_byte, str_eq};
+use super::scan::{eat, eat_segment, split_byte};
 use super::topic::Topic;
 use super::writer::Writer;
 use crate::{Error, Result};
@@ -62,6 +62,19 @@ pub fn publish_topic<'t>(thing: &str, generic: &'t str, props: &[Property<'_>]) 
     Ok(generic)
 }
 
+/// The topic of a reading of sensor `sensor`:
+/// `<thing>/response/sensor/<sensor>/reading`, written straight.
+pub fn telemetry_topic<'b>(thing: &str, sensor: u16, buf: &'b mut [u8]) -> Result<Topic<'b>> {
+    let mut w = Writer::new(buf);
+    w.push_str(thing)?;
+    w.push_lit(b"/response/sensor/")?;
+    w.push_u16(sensor)?;
+    w.push_lit(b"/reading")?;
+    let topic = w.finish_topic()?;
+    check_topic_bytes(&topic)?;
+    Ok(topic)
+}
+
 /// Classifies an incoming AWS topic for `thing`: a generic request, or a
 /// shadow topic.
 pub fn classify<'t>(thing: &str, topic: &'t str) -> Result<Incoming<'t>> {
@@ -91,7 +104,11 @@ pub fn parse_shadow<'t>(thing: &str, topic: &'t str) -> Result<ShadowTopic<'t>> 
 
 /// [`parse_shadow`] after `$aws/things/`.
 fn parse_shadow_rest<'t>(thing: &str, rest: &'t str) -> Result<ShadowTopic<'t>> {
-    let (name, rest) = split_byte(rest, b'/').ok_or(Error::NotGenericTopic)?;
+    // Topics for this thing are the ones that arrive: try them first.
+    let rest = match eat_segment(rest, thing) {
+        Some(rest) => rest,
+        None => return Err(shadow_refusal(rest)),
+    };
     let rest = eat(rest, "shadow/").ok_or(Error::NotGenericTopic)?;
     let (shadow, suffix) = match eat(rest, "name/") {
         Some(named) => {
@@ -102,10 +119,32 @@ fn parse_shadow_rest<'t>(thing: &str, rest: &'t str) -> Result<ShadowTopic<'t>> 
         None => (None, rest),
     };
     let op = ShadowOp::from_suffix(suffix).ok_or(Error::NotGenericTopic)?;
-    if !str_eq(name, thing) {
-        return Err(Error::OtherDevice);
-    }
     Ok(ShadowTopic { shadow, op })
+}
+
+/// Why a topic after `$aws/things/` that does not start with this thing's
+/// name is refused: [`Error::OtherDevice`] for a shadow topic of another
+/// thing, [`Error::NotGenericTopic`] for anything else.
+#[cold]
+fn shadow_refusal(rest: &str) -> Error {
+    let Some((_, rest)) = split_byte(rest, b'/') else {
+        return Error::NotGenericTopic;
+    };
+    let Some(rest) = eat(rest, "shadow/") else {
+        return Error::NotGenericTopic;
+    };
+    let suffix = match eat(rest, "name/") {
+        Some(named) => match split_byte(named, b'/') {
+            Some((shadow, suffix)) if check_shadow_name(shadow).is_ok() => suffix,
+            Some(_) => return Error::InvalidName,
+            None => return Error::NotGenericTopic,
+        },
+        None => rest,
+    };
+    match ShadowOp::from_suffix(suffix) {
+        Some(_) => Error::OtherDevice,
+        None => Error::NotGenericTopic,
+    }
 }
 
 /// Writes the shadow topic `$aws/things/<thing>/shadow/[name/<shadow>/]<op>`.

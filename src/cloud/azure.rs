@@ -2,12 +2,15 @@
 //! messages with a `subtopic` property; requests arrive as C2D messages or
 //! direct methods; the twin lives under `$iothub/twin/`.
 
-use super::bag::{check_properties, write_properties, Property, PropertyBag, SUBTOPIC};
-use super::generic::{self, check_path, check_path_bytes, Generic};
+use super::bag::{
+    check_properties, write_properties, EncodedProperties, Property, PropertyBag, SUBTOPIC,
+};
+use super::generic::{self, check_path_bytes, check_path_until, Generic};
 use super::incoming::{Incoming, Request, TwinResponse, Via};
 use super::names::check_rid;
 use super::percent::{encode_path_into, is_unreserved};
-use super::scan::{eat, eq_lit, split_at, split_byte, split_query as split_at_query, str_eq};
+use super::scan::{eat, split_around, split_at, split_byte, split_query as split_at_query, str_eq};
+use super::swar::find;
 use super::topic::Topic;
 use super::writer::{parse_u64, Writer};
 use crate::{Error, Result};
@@ -53,22 +56,82 @@ pub fn publish_topic<'b>(
     props: &[Property<'_>],
     buf: &'b mut [u8],
 ) -> Result<Topic<'b>> {
-    // The path is checked while it is copied (`encode_path_into`).
     let kind = generic::split(device, generic)?;
     check_properties(props)?;
     let mut w = Writer::new(buf);
-    write_events_prefix(&mut w, device, module)?;
-    let first = match kind {
-        Generic::Events => true,
-        Generic::Response(path) => {
-            w.push_lit(b"subtopic=response.")?;
-            encode_path_into(&mut w, path.as_bytes())?;
-            false
-        }
-        Generic::Request(_) => return Err(Error::NotGenericTopic),
-    };
+    let first = write_d2c_head(&mut w, device, module, kind)?;
     write_properties(&mut w, props, first)?;
     w.finish_topic()
+}
+
+/// [`publish_topic`] with properties encoded beforehand: the bag is
+/// copied as it is.
+pub fn publish_topic_encoded<'b>(
+    device: &str,
+    module: Option<&str>,
+    generic: &str,
+    props: EncodedProperties<'_>,
+    buf: &'b mut [u8],
+) -> Result<Topic<'b>> {
+    let kind = generic::split(device, generic)?;
+    let mut w = Writer::new(buf);
+    let first = write_d2c_head(&mut w, device, module, kind)?;
+    if !props.is_empty() {
+        if !first {
+            w.push_lit(b"&")?;
+        }
+        w.push_str(props.as_str())?;
+    }
+    w.finish_topic()
+}
+
+/// The D2C topic of a reading of sensor `sensor`: the translation of
+/// `<dev>/response/sensor/<sensor>/reading`, written straight, followed by
+/// `props`.
+pub fn telemetry_topic<'b>(
+    device: &str,
+    module: Option<&str>,
+    sensor: u16,
+    props: EncodedProperties<'_>,
+    buf: &'b mut [u8],
+) -> Result<Topic<'b>> {
+    let mut w = Writer::new(buf);
+    w.push_lit(b"devices/")?;
+    w.push_str(device)?;
+    if let Some(m) = module {
+        w.push_lit(b"/modules/")?;
+        w.push_str(m)?;
+    }
+    w.push_lit(b"/messages/events/subtopic=response.sensor.")?;
+    w.push_u16(sensor)?;
+    w.push_lit(b".reading")?;
+    if !props.is_empty() {
+        w.push_lit(b"&")?;
+        w.push_str(props.as_str())?;
+    }
+    w.finish_topic()
+}
+
+/// Writes the D2C topic of a generic topic up to its message properties:
+/// the events prefix and, for a response, its `subtopic` (the path is
+/// checked while it is copied). True if the property bag is still empty.
+#[inline(always)]
+fn write_d2c_head(
+    w: &mut Writer<'_>,
+    device: &str,
+    module: Option<&str>,
+    kind: Generic<'_>,
+) -> Result<bool> {
+    write_events_prefix(w, device, module)?;
+    match kind {
+        Generic::Events => Ok(true),
+        Generic::Response(path) => {
+            w.push_lit(b"subtopic=response.")?;
+            encode_path_into(w, path.as_bytes())?;
+            Ok(false)
+        }
+        Generic::Request(_) => Err(Error::NotGenericTopic),
+    }
 }
 
 /// The `$rid` and `$version` of an `$iothub` query string. Other parameters
@@ -85,36 +148,29 @@ fn parse_query(query: &str) -> Result<Query<'_>> {
     };
     let mut rest = query;
     loop {
-        // One pass over the pair finds its first `=` and its end.
-        let bytes = rest.as_bytes();
-        let mut eq = None;
-        let mut end = bytes.len();
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == b'&' {
-                end = i;
-                break;
+        let (pair, tail) = match find(rest.as_bytes(), b'&') {
+            Some(i) => {
+                let (pair, tail) = split_around(rest, i).ok_or(Error::InvalidEncoding)?;
+                (pair, Some(tail))
             }
-            if b == b'=' && eq.is_none() {
-                eq = Some(i);
-            }
-        }
-        let eq = eq.ok_or(Error::InvalidEncoding)?;
-        let (pair, tail) = split_at(rest, end).ok_or(Error::InvalidEncoding)?;
-        let (name, value) = split_at(pair, eq).ok_or(Error::InvalidEncoding)?;
-        let value = split_at(value, 1).ok_or(Error::InvalidEncoding)?.1;
-        if eq_lit(name, "$rid") {
-            if q.rid.is_some() || value.is_empty() {
+            None => (rest, None),
+        };
+        if let Some(rid) = eat(pair, "$rid=") {
+            if q.rid.is_some() || rid.is_empty() {
                 return Err(Error::InvalidEncoding);
             }
-            q.rid = Some(value);
-        } else if eq_lit(name, "$version") {
+            q.rid = Some(rid);
+        } else if let Some(version) = eat(pair, "$version=") {
             if q.version.is_some() {
                 return Err(Error::InvalidEncoding);
             }
-            q.version = Some(parse_u64(value).ok_or(Error::InvalidEncoding)?);
+            q.version = Some(parse_u64(version).ok_or(Error::InvalidEncoding)?);
+        } else if find(pair.as_bytes(), b'=').is_none() {
+            // Other parameters are ignored, but they are `name=value`.
+            return Err(Error::InvalidEncoding);
         }
-        match split_at(tail, 1) {
-            Some((_, t)) => rest = t,
+        match tail {
+            Some(t) => rest = t,
             None => return Ok(q),
         }
     }
@@ -150,17 +206,34 @@ pub fn classify<'t>(device: &str, module: Option<&str>, topic: &'t str) -> Resul
 }
 
 fn classify_method<'t>(topic: &'t str, rest: &'t str) -> Result<Incoming<'t>> {
-    let (method, query) = split_query(rest)?;
-    check_path(method.as_bytes(), b'.')?;
-    let rid = query.rid.ok_or(Error::InvalidEncoding)?;
-    if !rid.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::InvalidEncoding);
-    }
+    // `<method>/?<query>`: the method name ends at the first `/`.
+    let end = check_path_until(rest.as_bytes(), b'.', b'/')?;
+    let (method, after) = split_at(rest, end).ok_or(Error::NotGenericTopic)?;
+    let query = eat(after, "/?").ok_or(Error::NotGenericTopic)?;
+    // Azure sends `$rid=<hex>` and nothing else: take that straight, and
+    // leave anything longer to the general query parser.
+    let rid = match eat(query, "$rid=") {
+        Some(rid) if is_hex(rid) => rid,
+        _ => match parse_query(query)?.rid {
+            Some(rid) if is_hex(rid) => rid,
+            _ => return Err(Error::InvalidEncoding),
+        },
+    };
     Ok(Incoming::Request(Request {
         topic,
         path: method,
         via: Via::Method { rid },
     }))
+}
+
+/// A non-empty run of hex digits (a method's request id).
+#[inline(always)]
+fn is_hex(s: &str) -> bool {
+    let mut hex = !s.is_empty();
+    for &b in s.as_bytes() {
+        hex &= b.is_ascii_hexdigit();
+    }
+    hex
 }
 
 fn classify_twin_response(rest: &str) -> Result<Incoming<'_>> {

@@ -91,6 +91,51 @@ pub(crate) fn write_properties(
     Ok(())
 }
 
+/// Message properties percent-encoded once, for any number of messages:
+/// `name=value` pairs joined by `&`, exactly as they follow the `subtopic`
+/// in a D2C topic.
+///
+/// Properties that are the same on every message (a content type, a
+/// schema name) are best encoded once with [`EncodedProperties::encode`]
+/// and then appended by
+/// [`Dialect::publish_topic_encoded`](super::Dialect::publish_topic_encoded)
+/// as a plain copy, like the property buffer of the Azure SDK for C (which
+/// leaves the encoding to its caller).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct EncodedProperties<'a>(&'a str);
+
+impl<'a> EncodedProperties<'a> {
+    /// No properties.
+    pub const NONE: EncodedProperties<'static> = EncodedProperties("");
+
+    /// Checks `props` (names: non-empty, not `subtopic`, `$` names only
+    /// from [`AZURE_SYSTEM_PROPERTIES`], none twice:
+    /// [`Error::InvalidPropertyName`]) and percent-encodes them into `buf`
+    /// ([`Error::BufferTooSmall`] if they do not fit).
+    pub fn encode(props: &[Property<'_>], buf: &'a mut [u8]) -> Result<Self> {
+        check_properties(props)?;
+        let mut w = Writer::new(buf);
+        write_properties(&mut w, props, true)?;
+        w.finish().map(EncodedProperties)
+    }
+
+    /// Properties already encoded, for constants of the crate (each one is
+    /// compared with [`encode`](Self::encode)'s output by a test).
+    pub(crate) const fn from_encoded(text: &'static str) -> EncodedProperties<'static> {
+        EncodedProperties(text)
+    }
+
+    /// The encoded bag, e.g. `%24.ct=application%2Fjson`.
+    pub const fn as_str(&self) -> &'a str {
+        self.0
+    }
+
+    /// True when there are no properties.
+    pub const fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// One entry of an incoming property bag, still encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BagEntry<'t> {
@@ -261,6 +306,26 @@ mod tests {
         ] {
             assert!(!is_system_property(name.as_bytes()), "{name}");
         }
+    }
+
+    #[test]
+    fn encoded_properties_are_checked_and_encoded_once() {
+        let mut buf = [0u8; 64];
+        let props = [Property::new("$.ct", "a/b"), Property::new("k y", "")];
+        let bag = EncodedProperties::encode(&props, &mut buf).unwrap();
+        assert_eq!(bag.as_str(), "%24.ct=a%2Fb&k%20y=");
+        assert!(!bag.is_empty());
+        assert!(EncodedProperties::NONE.is_empty());
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            EncodedProperties::encode(&[Property::new("subtopic", "x")], &mut buf),
+            Err(Error::InvalidPropertyName)
+        );
+        let mut small = [0u8; 8];
+        assert_eq!(
+            EncodedProperties::encode(&props, &mut small),
+            Err(Error::BufferTooSmall)
+        );
     }
 
     #[test]

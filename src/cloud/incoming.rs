@@ -214,10 +214,23 @@ impl ShadowOp {
 
     /// The operation for a topic suffix.
     pub fn from_suffix(suffix: &str) -> Option<ShadowOp> {
-        // Most candidates differ in length, so this is one or two compares.
-        ShadowOp::ALL
-            .into_iter()
-            .find(|op| super::scan::eq_lit(suffix, op.as_str()))
+        use super::scan::eq_lit;
+        // Dispatch on the length: then one or two compares of a word or
+        // two each.
+        let is = |op: ShadowOp| eq_lit(suffix, op.as_str()).then_some(op);
+        match suffix.len() {
+            3 => is(ShadowOp::Get),
+            6 => is(ShadowOp::Update).or_else(|| is(ShadowOp::Delete)),
+            12 => is(ShadowOp::UpdateDelta)
+                .or_else(|| is(ShadowOp::GetAccepted))
+                .or_else(|| is(ShadowOp::GetRejected)),
+            15 => is(ShadowOp::UpdateAccepted)
+                .or_else(|| is(ShadowOp::UpdateRejected))
+                .or_else(|| is(ShadowOp::DeleteAccepted))
+                .or_else(|| is(ShadowOp::DeleteRejected)),
+            16 => is(ShadowOp::UpdateDocuments),
+            _ => None,
+        }
     }
 
     /// True for the operations a device publishes (`update`, `get`,

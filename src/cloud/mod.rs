@@ -6,7 +6,10 @@
 //! not fit), and parsed topics borrow from the input.
 //!
 //! [`Dialect`] is the entry point: one cloud and one identity, with
-//! - [`publish_topic`](Dialect::publish_topic): generic → cloud topic;
+//! - [`publish_topic`](Dialect::publish_topic): generic → cloud topic
+//!   (and [`publish_topic_encoded`](Dialect::publish_topic_encoded) with
+//!   properties encoded once, and [`telemetry_topic`](Dialect::telemetry_topic)
+//!   for readings);
 //! - [`classify`](Dialect::classify): cloud topic → [`Incoming`];
 //! - [`response_topic`](Dialect::response_topic): where to answer a [`Request`];
 //! - [`twin_topic`](Dialect::twin_topic): shadow/twin get and report;
@@ -32,7 +35,9 @@ mod swar;
 mod topic;
 mod writer;
 
-pub use bag::{BagEntry, BagIter, Property, PropertyBag, AZURE_SYSTEM_PROPERTIES};
+pub use bag::{
+    BagEntry, BagIter, EncodedProperties, Property, PropertyBag, AZURE_SYSTEM_PROPERTIES,
+};
 pub use generic::{parse as parse_generic, Generic};
 pub use guard::{check_topic_name, MQTT_MAX_TOPIC_LEN};
 pub use incoming::{Incoming, PathBytes, Request, ShadowOp, ShadowTopic, TwinResponse, Via};
@@ -143,6 +148,43 @@ impl<'a> Dialect<'a> {
         match self.cloud {
             Cloud::Aws => aws::publish_topic(self.device, generic, props).map(Topic::new),
             Cloud::Azure => azure::publish_topic(self.device, self.module, generic, props, buf),
+        }
+    }
+
+    /// [`publish_topic`](Self::publish_topic) with properties encoded
+    /// beforehand ([`EncodedProperties`]), copied into the topic as they
+    /// are: the cheaper way for properties that every message carries. On
+    /// AWS non-empty properties are refused ([`Error::InvalidArgument`]).
+    pub fn publish_topic_encoded<'o>(
+        &self,
+        generic: &'o str,
+        props: EncodedProperties<'_>,
+        buf: &'o mut [u8],
+    ) -> Result<Topic<'o>> {
+        match self.cloud {
+            Cloud::Aws if !props.is_empty() => Err(Error::InvalidArgument),
+            Cloud::Aws => aws::publish_topic(self.device, generic, &[]).map(Topic::new),
+            Cloud::Azure => {
+                azure::publish_topic_encoded(self.device, self.module, generic, props, buf)
+            }
+        }
+    }
+
+    /// The topic of a reading of sensor `sensor`, the cloud topic of
+    /// `<dev>/response/sensor/<sensor>/reading`, written without going
+    /// through the generic topic (the telemetry path of the client). On
+    /// Azure `props` follow the `subtopic`; on AWS non-empty properties are
+    /// refused ([`Error::InvalidArgument`]).
+    pub fn telemetry_topic<'o>(
+        &self,
+        sensor: u16,
+        props: EncodedProperties<'_>,
+        buf: &'o mut [u8],
+    ) -> Result<Topic<'o>> {
+        match self.cloud {
+            Cloud::Aws if !props.is_empty() => Err(Error::InvalidArgument),
+            Cloud::Aws => aws::telemetry_topic(self.device, sensor, buf),
+            Cloud::Azure => azure::telemetry_topic(self.device, self.module, sensor, props, buf),
         }
     }
 

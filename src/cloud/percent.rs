@@ -4,8 +4,8 @@
 //! encoded text and yields decoded bytes on demand, so nothing is copied
 //! unless the caller asks for it with [`Encoded::decode_into`].
 
-use super::generic::Segments;
-use super::scan::{flags, word_flags, ESCAPE, PATH_STOP};
+use super::scan::{flags, word_flags, ESCAPE, NOT_IN_SLASH_PATH, PATH_STOP};
+use super::swar;
 use super::writer::Writer;
 use crate::{Error, Result};
 
@@ -76,57 +76,52 @@ fn put_encoded(out: &mut [u8], b: u8) -> Option<usize> {
 /// [`super::generic`]) as an Azure subtopic value: `/` becomes `.`, segment
 /// bytes are percent-encoded. The path is checked on the way
 /// ([`Error::NotGenericTopic`] for an empty segment or a forbidden byte).
+///
+/// Eight bytes at a time: a word of bytes that stay as they are (and
+/// slashes) is checked and stored at once, each `/` turned into `.` by
+/// flipping its lowest bit (`0x2F ^ 1 == 0x2E`). A short last word is
+/// padded with letters for the checks and stored with its own length.
 pub(crate) fn encode_path_into(w: &mut Writer<'_>, path: &[u8]) -> Result<()> {
-    let mut check = Segments::new(b'/');
-    let n = encode_path(w.spare(), path, &mut check)?;
-    check.finish()?;
-    w.commit(n)
-}
-
-/// [`encode_path_into`] into the front of `out`; the length written.
-fn encode_path(out: &mut [u8], path: &[u8], check: &mut Segments) -> Result<usize> {
-    if out.len() / 3 < path.len() {
-        return encode_path_bytes(out, path, check);
+    match (path.first(), path.last()) {
+        (Some(&first), Some(&last)) if first != b'/' && last != b'/' => {}
+        _ => return Err(Error::NotGenericTopic),
     }
-    // As in `encode_value`, every store below has room.
-    let mut i = 0;
-    let mut j = 0;
-    while let Some(word) = path.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        if word_flags(word) & PATH_STOP == 0 {
-            // Segment bytes that stay as they are, and slashes: one store,
-            // each `/` turned into `.` by flipping its lowest bit
-            // (`0x2F ^ 1 == 0x2E`; `seps` has bit 7 of each slash set).
-            let word = u64::from_le_bytes(*word);
-            let seps = check.clean_word(word)?;
-            let dst = out
-                .get_mut(j..)
-                .and_then(<[u8]>::first_chunk_mut::<8>)
-                .ok_or(Error::BufferTooSmall)?;
-            *dst = (word ^ (seps >> 7)).to_le_bytes();
-            j += 8;
-        } else {
-            j += encode_path_bytes(out.get_mut(j..).unwrap_or_default(), word, check)?;
-        }
-        i += 8;
-    }
-    let tail = path.get(i..).unwrap_or_default();
-    Ok(j + encode_path_bytes(out.get_mut(j..).unwrap_or_default(), tail, check)?)
-}
-
-/// [`encode_path`] one byte at a time.
-#[inline(always)]
-fn encode_path_bytes(out: &mut [u8], path: &[u8], check: &mut Segments) -> Result<usize> {
-    let mut j = 0;
-    for &b in path {
-        let dst = out.get_mut(j..).unwrap_or_default();
-        j += if check.byte(b)? {
-            *dst.first_mut().ok_or(Error::BufferTooSmall)? = b'.';
-            1
-        } else {
-            put_encoded(dst, b).ok_or(Error::BufferTooSmall)?
+    // Bit 7 set when the byte before the word is a `/`.
+    let mut before = 0u64;
+    let mut rest = path;
+    loop {
+        let (word, n) = match rest.split_first_chunk::<8>() {
+            Some((word, tail)) => {
+                rest = tail;
+                (u64::from_le_bytes(*word), 8)
+            }
+            None if rest.is_empty() => return Ok(()),
+            None => {
+                let n = rest.len();
+                let word = swar::load(rest) | swar::PAD << (8 * n);
+                rest = &[];
+                (word, n)
+            }
         };
+        let bytes = word.to_le_bytes();
+        let flags = word_flags(&bytes);
+        let seps = swar::equal(word, b'/');
+        if flags & NOT_IN_SLASH_PATH != 0 || seps & ((seps << 8) | before) != 0 {
+            return Err(Error::NotGenericTopic);
+        }
+        before = seps >> 56;
+        if flags & PATH_STOP == 0 {
+            w.put_word(word ^ (seps >> 7), n)?;
+        } else {
+            for &b in bytes.get(..n).unwrap_or_default() {
+                match b {
+                    b'/' => w.push(b'.')?,
+                    _ if is_unreserved(b) => w.push(b)?,
+                    _ => w.push_percent(b)?,
+                }
+            }
+        }
     }
-    Ok(j)
 }
 
 /// The value of one hex digit, if it is one (either case).

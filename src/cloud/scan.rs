@@ -60,8 +60,14 @@ pub(crate) fn flags(b: u8) -> u8 {
 /// byte, no branch.
 #[inline(always)]
 pub(crate) fn word_flags(w: &[u8; 8]) -> u8 {
-    let [a, b, c, d, e, f, g, h] = *w;
-    flags(a) | flags(b) | flags(c) | flags(d) | flags(e) | flags(f) | flags(g) | flags(h)
+    flags(w[0])
+        | flags(w[1])
+        | flags(w[2])
+        | flags(w[3])
+        | flags(w[4])
+        | flags(w[5])
+        | flags(w[6])
+        | flags(w[7])
 }
 
 /// `s` split at byte `i` (`None` off a character boundary). Unlike
@@ -74,7 +80,7 @@ pub(crate) fn split_at(s: &str, i: usize) -> Option<(&str, &str)> {
 
 /// Splits `s` around the byte at `i`, an ASCII separator.
 #[inline(always)]
-fn split_around(s: &str, i: usize) -> Option<(&str, &str)> {
+pub(crate) fn split_around(s: &str, i: usize) -> Option<(&str, &str)> {
     let (head, tail) = split_at(s, i)?;
     Some((head, split_at(tail, 1)?.1))
 }
@@ -139,6 +145,18 @@ pub(crate) fn eat<'t>(s: &'t str, prefix: &str) -> Option<&'t str> {
         return None;
     }
     Some(split_at(s, prefix.len())?.1)
+}
+
+/// `s` without its first segment and the `/` after it, if that segment is
+/// `name`: a length test and a word compare or two, no search for the `/`.
+#[inline]
+pub(crate) fn eat_segment<'t>(s: &'t str, name: &str) -> Option<&'t str> {
+    let n = name.len();
+    let bytes = s.as_bytes();
+    if bytes.get(n) != Some(&b'/') || !same_len_eq(bytes.get(..n)?, name.as_bytes()) {
+        return None;
+    }
+    Some(split_at(s, n + 1)?.1)
 }
 
 /// `s` equals the literal `lit` (inlined: a length test and a compare or

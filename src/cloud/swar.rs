@@ -12,6 +12,11 @@ pub(crate) const LO: u64 = 0x0101_0101_0101_0101;
 /// `0x80` in every byte: the flag bit of a mask.
 pub(crate) const HI: u64 = 0x8080_8080_8080_8080;
 
+/// `a` in every byte: the padding that makes a short last word of a path
+/// a whole one for the word checks (a letter is a segment byte, stays as
+/// it is when percent-encoded, and is no separator).
+pub(crate) const PAD: u64 = splat(b'a');
+
 /// `b` in every byte.
 #[inline(always)]
 pub(crate) const fn splat(b: u8) -> u64 {
@@ -57,9 +62,26 @@ pub(crate) const fn equal(v: u64, b: u8) -> u64 {
     !((x & !HI).wrapping_add(!HI) | x) & HI
 }
 
-/// Index of the first `needle` in `s`, eight bytes at a time.
+/// The last eight bytes of `s`, if it has eight. (`<[u8]>::last_chunk`
+/// stays an out-of-line call in the size-optimised build; this is a length
+/// test.)
+#[inline(always)]
+pub(crate) fn last_word(s: &[u8]) -> Option<&[u8; 8]> {
+    s.get(s.len().checked_sub(8)?..)?.first_chunk::<8>()
+}
+
+/// Index of the first `needle` in `s`, eight bytes at a time. The last
+/// word overlaps the one before it, so there is no loop over a tail.
 #[inline]
 pub(crate) fn find(s: &[u8], needle: u8) -> Option<usize> {
+    let Some(last) = last_word(s) else {
+        // Shorter than a word: only its own bytes may be flagged.
+        if s.is_empty() {
+            return None;
+        }
+        let hit = equal(load(s), needle) & (HI >> (64 - 8 * s.len()));
+        return (hit != 0).then(|| first(hit));
+    };
     let mut base = 0usize;
     let mut rest = s;
     while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
@@ -70,14 +92,10 @@ pub(crate) fn find(s: &[u8], needle: u8) -> Option<usize> {
         base += 8;
         rest = tail;
     }
-    let mut i = 0;
-    while let Some(&b) = rest.get(i) {
-        if b == needle {
-            return Some(base + i);
-        }
-        i += 1;
-    }
-    None
+    // The bytes before `base` hold no `needle`, so the first hit of the
+    // overlapping last word is the first one.
+    let hit = equal(u64::from_le_bytes(*last), needle);
+    (hit != 0).then(|| s.len() - 8 + first(hit))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A bounded writer over a caller buffer: every push fails with
 //! [`Error::BufferTooSmall`] instead of overflowing.
 
-use super::swar::load;
+use super::swar::{last_word, load};
 use super::topic::Topic;
 use crate::{Error, Result};
 
@@ -43,7 +43,7 @@ impl<'b> Writer<'b> {
     /// stores the whole word in one go: the bytes after the written text
     /// are scratch, overwritten by the next push or left unused.
     #[inline(always)]
-    fn put_word(&mut self, word: u64, n: usize) -> Result<()> {
+    pub(crate) fn put_word(&mut self, word: u64, n: usize) -> Result<()> {
         let bytes = word.to_le_bytes();
         match self
             .buf
@@ -95,14 +95,31 @@ impl<'b> Writer<'b> {
     /// ASCII only).
     #[inline]
     fn push_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        // A word at a time: short texts (the usual topic parts) cost a
-        // store or two instead of a `memcpy` call.
-        let mut rest = bytes;
-        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-            self.put_word(u64::from_le_bytes(*word), 8)?;
-            rest = tail;
+        let n = bytes.len();
+        let Some(last) = last_word(bytes) else {
+            // Short texts (the usual topic parts): a store or two.
+            return self.put_word(load(bytes), n);
+        };
+        let end = self.len.checked_add(n).ok_or(Error::BufferTooSmall)?;
+        let dst = self
+            .buf
+            .get_mut(self.len..end)
+            .ok_or(Error::BufferTooSmall)?;
+        if n > 32 {
+            dst.copy_from_slice(bytes);
+        } else {
+            // Up to four words: the first two and the last two, which may
+            // overlap them (storing a byte twice changes nothing). No call,
+            // no loop over a tail.
+            copy_word(dst, bytes, 0);
+            copy_word(dst, bytes, (n - 8).min(8));
+            copy_word(dst, bytes, n.saturating_sub(16));
+            if let Some(d) = dst.get_mut(n - 8..).and_then(<[u8]>::first_chunk_mut::<8>) {
+                *d = *last;
+            }
         }
-        self.put_word(load(rest), rest.len())
+        self.len = end;
+        Ok(())
     }
 
     /// Appends an ASCII literal: a few stores of constants, no loop.
@@ -130,6 +147,25 @@ impl<'b> Writer<'b> {
         let mut digits = [0u8; 20];
         let text = format_u64(value, &mut digits);
         self.push_bytes(text)
+    }
+
+    /// Appends `value` in decimal: one store for its up to five digits.
+    #[inline(always)]
+    pub(crate) fn push_u16(&mut self, value: u16) -> Result<()> {
+        let mut digits = 0u64;
+        let mut n = 0;
+        let mut v = value;
+        loop {
+            // Shifted in from the front: the last digit computed is the
+            // first written. `v % 10` < 10, so the cast cannot truncate.
+            digits = (digits << 8) | u64::from(b'0' + (v % 10) as u8);
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.put_word(digits, n)
     }
 
     /// Appends `%XX` (uppercase hex) for `byte`.
@@ -160,13 +196,24 @@ impl<'b> Writer<'b> {
 
     /// The written topic. When only `str`s and ASCII were pushed the bytes
     /// are UTF-8 by construction and are not validated again.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn finish_topic(self) -> Result<Topic<'b>> {
         if self.utf8 {
             let bytes = self.buf.get(..self.len).ok_or(Error::BufferTooSmall)?;
             return Ok(Topic::from_utf8_bytes(bytes));
         }
         self.finish().map(Topic::new)
+    }
+}
+
+/// Copies the eight bytes of `src` at `at` to `dst` at `at`, when both
+/// have them.
+#[inline(always)]
+fn copy_word(dst: &mut [u8], src: &[u8], at: usize) {
+    let d = dst.get_mut(at..).and_then(<[u8]>::first_chunk_mut::<8>);
+    let s = src.get(at..).and_then(<[u8]>::first_chunk::<8>);
+    if let (Some(d), Some(s)) = (d, s) {
+        *d = *s;
     }
 }
 
@@ -215,6 +262,43 @@ mod tests {
         w.push(b'c').unwrap();
         w.push_percent(b'$').map(|_| ()).unwrap_err();
         assert_eq!(w.finish().unwrap(), "abc");
+    }
+
+    #[test]
+    fn texts_of_every_length_are_copied_exactly() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ";
+        for n in 0..=text.len() {
+            for room in [n, n + 1, n + 8, 64] {
+                let mut buf = [b'#'; 64];
+                let mut w = Writer::new(&mut buf[..room]);
+                let pushed = w.push_lit(b"<").and_then(|()| w.push_str(&text[..n]));
+                if room < n + 1 {
+                    assert_eq!(pushed, Err(Error::BufferTooSmall), "{n} {room}");
+                    continue;
+                }
+                pushed.unwrap();
+                assert_eq!(
+                    w.finish().unwrap(),
+                    std::format!("<{}", &text[..n]),
+                    "{n} {room}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn short_decimals_are_written_in_order() {
+        for value in [0u16, 7, 10, 42, 999, 1000, 12345, u16::MAX] {
+            let mut buf = [0u8; 16];
+            let mut w = Writer::new(&mut buf);
+            w.push_lit(b"<").unwrap();
+            w.push_u16(value).unwrap();
+            w.push_lit(b">").unwrap();
+            assert_eq!(w.finish().unwrap(), std::format!("<{value}>"));
+        }
+        let mut buf = [0u8; 4];
+        let mut w = Writer::new(&mut buf);
+        assert_eq!(w.push_u16(12345), Err(Error::BufferTooSmall));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::bounds::{
     MAX_INFLIGHT, MAX_PENDING_REQUESTS, MAX_SENSORS, MAX_SUBSCRIPTIONS, MAX_TWIN_REQUESTS,
 };
 use crate::cloud::rate::TokenBucket;
-use crate::cloud::{azure, Cloud, Dialect, Property, TwinOp};
+use crate::cloud::{azure, Cloud, Dialect, EncodedProperties, TwinOp};
 use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{self, Encoding, Reading, Sensors};
@@ -145,8 +145,12 @@ impl Actions<'_, '_> {
     /// `NotConnected` (QoS 0 while offline).
     pub fn publish_event(&mut self, payload: &[u8], qos: QoS) -> Result<Option<u16>> {
         let mut generic = [0u8; MAX_TOPIC_LEN];
-        let generic = write_generic(&mut generic, self.core.dialect.device(), &["events"])?;
-        self.publish_app(generic, &[], payload, qos)
+        let dialect = &self.core.dialect;
+        let generic = write_generic(&mut generic, dialect.device(), &["events"])?;
+        let mut topic = [0u8; MAX_TOPIC_LEN];
+        let topic = dialect.publish_topic_encoded(generic, EncodedProperties::NONE, &mut topic)?;
+        self.core.rate.take(self.now_ms)?;
+        publish_checked(self.outbox, dialect, topic.as_str(), payload, qos)
     }
 
     /// Publishes a reading of sensor `id` as telemetry
@@ -158,13 +162,13 @@ impl Actions<'_, '_> {
         let encoding = self.core.settings.encoding;
         let seq = self.core.seq.wrapping_add(1);
         let len = sensor::write_reading(&info, reading, Some(seq), encoding, self.core.work)?;
-        let mut generic = [0u8; MAX_TOPIC_LEN];
-        let generic = telemetry_topic(&mut generic, self.core.dialect.device(), id)?;
         let props = content_type(self.core.dialect.cloud(), encoding);
+        let mut topic = [0u8; MAX_TOPIC_LEN];
+        let topic = self.core.dialect.telemetry_topic(id, props, &mut topic)?;
         let (work, outbox, dialect) = (&*self.core.work, &mut *self.outbox, &self.core.dialect);
         let payload = work.get(..len).ok_or(Error::BufferTooSmall)?;
         self.core.rate.take(self.now_ms)?;
-        let id = publish_generic(outbox, dialect, generic, props, payload, qos)?;
+        let id = publish_checked(outbox, dialect, topic.as_str(), payload, qos)?;
         self.core.seq = seq;
         Ok(id)
     }
@@ -172,27 +176,11 @@ impl Actions<'_, '_> {
     /// Publishes a payload the application encoded itself as telemetry of
     /// sensor `id` (no sequence number is added).
     pub fn publish_telemetry(&mut self, id: u16, payload: &[u8], qos: QoS) -> Result<Option<u16>> {
-        let mut generic = [0u8; MAX_TOPIC_LEN];
-        let generic = telemetry_topic(&mut generic, self.core.dialect.device(), id)?;
-        self.publish_app(generic, &[], payload, qos)
-    }
-
-    fn publish_app(
-        &mut self,
-        generic: &str,
-        props: &[Property<'_>],
-        payload: &[u8],
-        qos: QoS,
-    ) -> Result<Option<u16>> {
+        let mut topic = [0u8; MAX_TOPIC_LEN];
+        let dialect = &self.core.dialect;
+        let topic = dialect.telemetry_topic(id, EncodedProperties::NONE, &mut topic)?;
         self.core.rate.take(self.now_ms)?;
-        publish_generic(
-            self.outbox,
-            &self.core.dialect,
-            generic,
-            props,
-            payload,
-            qos,
-        )
+        publish_checked(self.outbox, dialect, topic.as_str(), payload, qos)
     }
 
     /// Changes the period of the automatic telemetry (0: off).
@@ -204,20 +192,6 @@ impl Actions<'_, '_> {
     pub fn telemetry_period_ms(&self) -> u32 {
         self.core.schedule.period_ms()
     }
-}
-
-/// Publishes a generic topic translated to the cloud's.
-fn publish_generic(
-    outbox: &mut ClientOutbox<'_>,
-    dialect: &Dialect<'_>,
-    generic: &str,
-    props: &[Property<'_>],
-    payload: &[u8],
-    qos: QoS,
-) -> Result<Option<u16>> {
-    let mut buf = [0u8; MAX_TOPIC_LEN];
-    let topic = dialect.publish_topic(generic, props, &mut buf)?;
-    publish_checked(outbox, dialect, topic.as_str(), payload, qos)
 }
 
 /// Runs the cloud's guard, then queues the publish.
@@ -272,22 +246,29 @@ fn write_generic<'o>(buf: &'o mut [u8], device: &str, tail: &[&str]) -> Result<&
     Ok(w.into_str())
 }
 
-/// `<dev>/response/sensor/<id>/reading` into `buf`.
-fn telemetry_topic<'o>(buf: &'o mut [u8], device: &str, id: u16) -> Result<&'o str> {
-    let mut w = JsonWriter::new(buf);
-    w.raw(device)?;
-    w.raw("/response/sensor/")?;
-    w.uint(u64::from(id))?;
-    w.raw("/reading")?;
-    Ok(w.into_str())
-}
-
 /// The content-type property of a reading: Azure says CBOR out loud,
 /// JSON is the default and needs no property; AWS has no properties.
-fn content_type(cloud: Cloud, encoding: Encoding) -> &'static [Property<'static>] {
-    const CBOR: [Property<'static>; 1] = [Property::new("$.ct", "application/cbor")];
+fn content_type(cloud: Cloud, encoding: Encoding) -> EncodedProperties<'static> {
     match (cloud, encoding) {
-        (Cloud::Azure, Encoding::Cbor) => &CBOR,
-        _ => &[],
+        (Cloud::Azure, Encoding::Cbor) => CBOR_CONTENT_TYPE,
+        _ => EncodedProperties::NONE,
+    }
+}
+
+/// `$.ct=application/cbor`, encoded.
+const CBOR_CONTENT_TYPE: EncodedProperties<'static> =
+    EncodedProperties::from_encoded("%24.ct=application%2Fcbor");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::Property;
+
+    #[test]
+    fn cbor_content_type_is_what_the_encoder_writes() {
+        let mut buf = [0u8; 64];
+        let props = [Property::new("$.ct", "application/cbor")];
+        let encoded = EncodedProperties::encode(&props, &mut buf).unwrap();
+        assert_eq!(encoded, CBOR_CONTENT_TYPE);
     }
 }
