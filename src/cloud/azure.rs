@@ -97,7 +97,7 @@ pub fn telemetry_topic<'b>(
 ) -> Result<Topic<'b>> {
     let mut w = Writer::new(buf);
     w.push_lit(b"devices/")?;
-    w.push_str(device)?;
+    w.push_str_inline(device)?;
     if let Some(m) = module {
         w.push_lit(b"/modules/")?;
         w.push_str(m)?;
@@ -107,7 +107,7 @@ pub fn telemetry_topic<'b>(
     w.push_lit(b".reading")?;
     if !props.is_empty() {
         w.push_lit(b"&")?;
-        w.push_str(props.as_str())?;
+        w.push_str_inline(props.as_str())?;
     }
     w.finish_topic()
 }

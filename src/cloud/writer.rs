@@ -95,6 +95,19 @@ impl<'b> Writer<'b> {
     /// ASCII only).
     #[inline]
     fn push_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.push_bytes_inline(bytes)
+    }
+
+    /// [`push_str`](Self::push_str), inlined into its caller: for the few
+    /// hot paths where the writer then stays in registers.
+    #[inline(always)]
+    pub(crate) fn push_str_inline(&mut self, s: &str) -> Result<()> {
+        self.push_bytes_inline(s.as_bytes())
+    }
+
+    /// The body of [`push_bytes`](Self::push_bytes).
+    #[inline(always)]
+    fn push_bytes_inline(&mut self, bytes: &[u8]) -> Result<()> {
         let n = bytes.len();
         let Some(last) = last_word(bytes) else {
             // Short texts (the usual topic parts): a store or two.
