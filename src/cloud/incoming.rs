@@ -196,6 +196,7 @@ impl ShadowOp {
     ];
 
     /// The topic suffix, e.g. `"update/delta"`.
+    #[inline(always)]
     pub const fn as_str(self) -> &'static str {
         match self {
             ShadowOp::Update => "update",
@@ -215,22 +216,26 @@ impl ShadowOp {
     /// The operation for a topic suffix.
     pub fn from_suffix(suffix: &str) -> Option<ShadowOp> {
         use super::scan::eq_lit;
-        // Dispatch on the length: then one or two compares of a word or
-        // two each.
-        let is = |op: ShadowOp| eq_lit(suffix, op.as_str()).then_some(op);
-        match suffix.len() {
-            3 => is(ShadowOp::Get),
-            6 => is(ShadowOp::Update).or_else(|| is(ShadowOp::Delete)),
-            12 => is(ShadowOp::UpdateDelta)
-                .or_else(|| is(ShadowOp::GetAccepted))
-                .or_else(|| is(ShadowOp::GetRejected)),
-            15 => is(ShadowOp::UpdateAccepted)
-                .or_else(|| is(ShadowOp::UpdateRejected))
-                .or_else(|| is(ShadowOp::DeleteAccepted))
-                .or_else(|| is(ShadowOp::DeleteRejected)),
-            16 => is(ShadowOp::UpdateDocuments),
-            _ => None,
-        }
+        use ShadowOp::*;
+        // A length test, then a compare of a word or two against
+        // literals (suffixes of one length differ in their first byte, or
+        // are tried in turn).
+        let is = |lit: &str| eq_lit(suffix, lit);
+        let op = match (suffix.len(), suffix.as_bytes().first()) {
+            (3, _) if is("get") => Get,
+            (6, Some(b'u')) if is("update") => Update,
+            (6, _) if is("delete") => Delete,
+            (12, Some(b'u')) if is("update/delta") => UpdateDelta,
+            (12, _) if is("get/accepted") => GetAccepted,
+            (12, _) if is("get/rejected") => GetRejected,
+            (15, Some(b'u')) if is("update/accepted") => UpdateAccepted,
+            (15, Some(b'u')) if is("update/rejected") => UpdateRejected,
+            (15, _) if is("delete/accepted") => DeleteAccepted,
+            (15, _) if is("delete/rejected") => DeleteRejected,
+            (16, _) if is("update/documents") => UpdateDocuments,
+            _ => return None,
+        };
+        Some(op)
     }
 
     /// True for the operations a device publishes (`update`, `get`,
@@ -249,4 +254,34 @@ pub struct TwinResponse<'t> {
     pub rid: &'t str,
     /// The new reported version, on an accepted PATCH.
     pub version: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_suffix_maps_back_and_near_misses_do_not() {
+        for op in ShadowOp::ALL {
+            assert_eq!(ShadowOp::from_suffix(op.as_str()), Some(op), "{op:?}");
+            // Same length, one byte changed anywhere: no operation.
+            let text = op.as_str();
+            for i in 0..text.len() {
+                let mut bytes = text.as_bytes().to_vec();
+                bytes[i] ^= 0x20;
+                let changed = std::string::String::from_utf8(bytes).unwrap();
+                assert_eq!(ShadowOp::from_suffix(&changed), None, "{changed}");
+            }
+        }
+        for other in [
+            "",
+            "ge",
+            "gets",
+            "update/",
+            "delete/acceptex",
+            "update/documentz",
+        ] {
+            assert_eq!(ShadowOp::from_suffix(other), None, "{other}");
+        }
+    }
 }

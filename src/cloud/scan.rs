@@ -149,7 +149,7 @@ pub(crate) fn eat<'t>(s: &'t str, prefix: &str) -> Option<&'t str> {
 
 /// `s` without its first segment and the `/` after it, if that segment is
 /// `name`: a length test and a word compare or two, no search for the `/`.
-#[inline]
+#[inline(always)]
 pub(crate) fn eat_segment<'t>(s: &'t str, name: &str) -> Option<&'t str> {
     let n = name.len();
     let bytes = s.as_bytes();
