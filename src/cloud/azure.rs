@@ -109,7 +109,7 @@ pub fn telemetry_topic<'b>(
         w.push_lit(b"&")?;
         w.push_str_inline(props.as_str())?;
     }
-    w.finish_topic()
+    w.finish_topic_inline()
 }
 
 /// Writes the D2C topic of a generic topic up to its message properties:
