@@ -4,14 +4,14 @@
 //! length (or [`Error::BufferTooSmall`] without writing past the buffer);
 //! decoders borrow from the input and never copy a topic or payload. The
 //! two hot paths, [`encode_publish`] and [`decode_packet`] of a PUBLISH, are
-//! straight-line code: one length check, `copy_from_slice` for the topic
-//! and payload, `core::str::from_utf8` for the topic.
+//! straight-line code: one length check, one copy each for the topic and
+//! payload, `core::str::from_utf8` for the topic.
 //!
 //! The encoders do not check topic *contents* (wildcards, NUL): callers
 //! validate them once with [`super::topic`] before encoding, as the
 //! session does.
 
-use crate::{Error, Result};
+use crate::{bytes, Error, Result};
 
 /// The largest remaining length MQTT can express (four length bytes).
 pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
@@ -237,20 +237,18 @@ pub fn encode_publish(buf: &mut [u8], publish: &Publish<'_>) -> Result<usize> {
     let body = put_fixed_header(buf, first, rl)?;
     // `body` is exactly `rl` bytes, so the writes below always happen.
     let topic_end = 2 + topic.len();
-    if let Some(out) = body.get_mut(..topic_end) {
-        if let Some((len, out)) = out.split_first_chunk_mut::<2>() {
-            *len = (topic.len() as u16).to_be_bytes();
-            out.copy_from_slice(topic);
-        }
+    if let Some((len, out)) = body.split_first_chunk_mut::<2>() {
+        *len = (topic.len() as u16).to_be_bytes();
+        bytes::copy(out, topic)?;
     }
     let payload_start = rl - payload.len();
     if publish.qos != QoS::AtMostOnce {
         if let Some(id) = body.get_mut(topic_end..payload_start) {
-            id.copy_from_slice(&publish.packet_id.to_be_bytes());
+            bytes::copy(id, &publish.packet_id.to_be_bytes())?;
         }
     }
     if let Some(out) = body.get_mut(payload_start..) {
-        out.copy_from_slice(payload);
+        bytes::copy(out, payload)?;
     }
     Ok(1 + varint_len(rl) + rl)
 }
@@ -263,15 +261,9 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn bytes(&mut self, data: &[u8]) -> Result<()> {
-        let end = self
-            .pos
-            .checked_add(data.len())
-            .ok_or(Error::BufferTooSmall)?;
-        self.buf
-            .get_mut(self.pos..end)
-            .ok_or(Error::BufferTooSmall)?
-            .copy_from_slice(data);
-        self.pos = end;
+        let free = self.buf.get_mut(self.pos..).ok_or(Error::BufferTooSmall)?;
+        bytes::copy(free, data)?;
+        self.pos += data.len();
         Ok(())
     }
 
@@ -399,9 +391,7 @@ pub fn encode_unsubscribe(buf: &mut [u8], packet_id: u16, filter: &str) -> Resul
 /// Encodes a PUBACK and returns its length (4).
 pub fn encode_puback(buf: &mut [u8], packet_id: u16) -> Result<usize> {
     let [hi, lo] = packet_id.to_be_bytes();
-    buf.get_mut(..4)
-        .ok_or(Error::BufferTooSmall)?
-        .copy_from_slice(&[0x40, 0x02, hi, lo]);
+    bytes::copy(buf, &[0x40, 0x02, hi, lo])?;
     Ok(4)
 }
 

@@ -6,7 +6,7 @@
 //! records down) when an insertion would not fit otherwise. The RAM it uses
 //! is the caller's byte area plus `N` entries of `M` and two `u32`s.
 
-use crate::{Error, Result};
+use crate::{bytes, Error, Result};
 use heapless::Vec;
 
 /// One record: its metadata and where its bytes are.
@@ -107,7 +107,12 @@ impl<'b, M, const N: usize> Slab<'b, M, N> {
             let range = entry.range();
             let len = range.len();
             if range.start != to {
-                self.area.copy_within(range, to);
+                if bytes::move_down(self.area, range, to).is_err() {
+                    // Cannot happen (records lie in the area, in order);
+                    // were it to, the records moved so far are consistent
+                    // and `used` still ends the last one.
+                    return;
+                }
                 entry.start = to as u32;
             }
             to += len;
@@ -117,9 +122,13 @@ impl<'b, M, const N: usize> Slab<'b, M, N> {
 
     /// Removes the record at `index` (no-op if out of range).
     pub(crate) fn remove(&mut self, index: usize) {
-        if index < self.entries.len() {
-            self.entries.remove(index);
-        }
+        // `Vec::remove` would panic (with a formatted message) on a bad index.
+        let mut at = 0;
+        self.entries.retain(|_| {
+            let keep = at != index;
+            at += 1;
+            keep
+        });
         if self.entries.is_empty() {
             self.used = 0;
         }
