@@ -167,20 +167,22 @@ pub(crate) fn buffers(c: &nimbus_config_t) -> Result<Buffers<'static>> {
     // SAFETY: the API contract gives the client `len` bytes at `buffer`,
     // for its whole life and for its use only.
     let mut rest: &'static mut [u8] = unsafe { core::slice::from_raw_parts_mut(m.buffer, m.len) };
-    let mut take = |n: usize| -> &'static mut [u8] {
-        let (head, tail) = core::mem::take(&mut rest).split_at_mut(n);
+    let mut take = |n: usize| -> Result<&'static mut [u8]> {
+        let (head, tail) = core::mem::take(&mut rest)
+            .split_at_mut_checked(n)
+            .ok_or(Error::StorageTooSmall)?;
         rest = tail;
-        head
+        Ok(head)
     };
     let [rx, tx, inflight, filters, work, reply, credentials] = regions(m, cloud(c.cloud)?);
     Ok(Buffers {
-        rx: take(rx),
-        tx: take(tx),
-        inflight: take(inflight),
-        filters: take(filters),
-        work: take(work),
-        reply: take(reply),
-        credentials: take(credentials),
+        rx: take(rx)?,
+        tx: take(tx)?,
+        inflight: take(inflight)?,
+        filters: take(filters)?,
+        work: take(work)?,
+        reply: take(reply)?,
+        credentials: take(credentials)?,
     })
 }
 
@@ -197,10 +199,8 @@ pub(crate) fn device_info(c: &nimbus_device_info_t) -> Result<DeviceInfo<'static
     let mac = if c.mac.is_null() {
         None
     } else {
-        let six = bytes(c.mac, 6)?;
-        let mut mac = [0u8; 6];
-        mac.copy_from_slice(six);
-        Some(mac)
+        let six = bytes(c.mac, 6)?.first_chunk::<6>();
+        Some(*six.ok_or(Error::InvalidArgument)?)
     };
     Ok(DeviceInfo {
         identity: Identity {
