@@ -122,13 +122,14 @@ impl<'b, M, const N: usize> Slab<'b, M, N> {
 
     /// Removes the record at `index` (no-op if out of range).
     pub(crate) fn remove(&mut self, index: usize) {
-        // `Vec::remove` would panic (with a formatted message) on a bad index.
-        let mut at = 0;
-        self.entries.retain(|_| {
-            let keep = at != index;
-            at += 1;
-            keep
-        });
+        // Not `Vec::remove`: its bad-index panic formats both numbers.
+        if let Some(tail) = self.entries.get_mut(index..) {
+            // Move the record to the end, keeping the others in order.
+            for i in 1..tail.len() {
+                tail.swap(i - 1, i);
+            }
+            self.entries.pop();
+        }
         if self.entries.is_empty() {
             self.used = 0;
         }
@@ -223,6 +224,33 @@ mod tests {
         assert_eq!(slab.len(), 3);
         assert_eq!(slab.position(|m, _| *m == 3), Some(2));
         put(&mut slab, 9, 1).unwrap();
+    }
+
+    #[test]
+    fn remove_keeps_the_others_in_order() {
+        let mut area = [0u8; 16];
+        let mut slab: Slab<'_, u8, 4> = Slab::new(&mut area);
+        for tag in 1..=4 {
+            put(&mut slab, tag, 2).unwrap();
+        }
+        slab.remove(9);
+        assert_eq!(
+            slab.metas().copied().collect::<std::vec::Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        slab.remove(1);
+        assert_eq!(
+            slab.metas().copied().collect::<std::vec::Vec<_>>(),
+            [1, 3, 4]
+        );
+        assert_eq!(slab.bytes(1), &[3, 3]);
+        slab.remove(2);
+        assert_eq!(slab.metas().copied().collect::<std::vec::Vec<_>>(), [1, 3]);
+        slab.remove(0);
+        slab.remove(0);
+        assert_eq!(slab.len(), 0);
+        // Empty: the whole area is free again.
+        put(&mut slab, 5, 16).unwrap();
     }
 
     #[test]
