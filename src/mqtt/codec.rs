@@ -243,8 +243,9 @@ pub fn encode_publish(buf: &mut [u8], publish: &Publish<'_>) -> Result<usize> {
     }
     let payload_start = rl - payload.len();
     if publish.qos != QoS::AtMostOnce {
-        if let Some(id) = body.get_mut(topic_end..payload_start) {
-            bytes::copy(id, &publish.packet_id.to_be_bytes())?;
+        let id = body.get_mut(topic_end..payload_start);
+        if let Some(id) = id.and_then(|id| id.first_chunk_mut()) {
+            *id = publish.packet_id.to_be_bytes();
         }
     }
     if let Some(out) = body.get_mut(payload_start..) {
@@ -391,7 +392,8 @@ pub fn encode_unsubscribe(buf: &mut [u8], packet_id: u16, filter: &str) -> Resul
 /// Encodes a PUBACK and returns its length (4).
 pub fn encode_puback(buf: &mut [u8], packet_id: u16) -> Result<usize> {
     let [hi, lo] = packet_id.to_be_bytes();
-    bytes::copy(buf, &[0x40, 0x02, hi, lo])?;
+    let out = buf.first_chunk_mut().ok_or(Error::BufferTooSmall)?;
+    *out = [0x40, 0x02, hi, lo];
     Ok(4)
 }
 

@@ -549,7 +549,7 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                         && self.tx.fits(PINGREQ.len()) =>
                     {
                         self.tx.push(PINGREQ.len(), |out| {
-                            bytes::copy(out, &PINGREQ)?;
+                            *out.first_chunk_mut().ok_or(Error::BufferTooSmall)? = PINGREQ;
                             Ok(PINGREQ.len())
                         })?;
                         self.ping_deadline_ms =
