@@ -15,7 +15,7 @@
 //! and there are no arrays (older Azure twins refuse them), hence `dns` as
 //! an object. Coordinates are fixed-point (millionths of a degree) so that
 //! no float formatting code is linked; addresses and numbers are written
-//! without `core::fmt` (see [`address`](super::address)).
+//! without `core::fmt` (by the crate's own address writer).
 
 use core::net::{IpAddr, Ipv4Addr};
 
