@@ -18,6 +18,7 @@
 
 /// cbindgen:ignore
 pub mod bounds;
+mod bytes;
 /// cbindgen:ignore
 pub mod cloud;
 /// cbindgen:ignore

@@ -2,6 +2,8 @@
 //! heap and no float formatting. Every layer that writes JSON or text
 //! (shadow/twin payloads, reported information, readings, answers) uses it.
 
+use core::num::NonZeroU64;
+
 use crate::{Error, Result};
 
 /// Writes JSON text into a fixed buffer. Every write either fits whole or
@@ -61,15 +63,9 @@ impl<'b> JsonWriter<'b> {
 
     /// Appends bytes as they are.
     pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
-        let end = self
-            .len
-            .checked_add(bytes.len())
-            .ok_or(Error::BufferTooSmall)?;
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(Error::BufferTooSmall)?
-            .copy_from_slice(bytes);
-        self.len = end;
+        let free = self.buf.get_mut(self.len..).ok_or(Error::BufferTooSmall)?;
+        crate::bytes::copy(free, bytes)?;
+        self.len += bytes.len();
         Ok(())
     }
 
@@ -143,15 +139,16 @@ impl<'b> JsonWriter<'b> {
         let mut digits = [0u8; 20];
         let mut at = digits.len();
         let mut v = v;
-        loop {
+        // At most 20 digits: `u64::MAX` has 20.
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
             at -= 1;
-            digits[at] = b'0' + (v % 10) as u8;
             v /= 10;
             if v == 0 {
                 break;
             }
         }
-        self.push(&digits[at..])
+        self.push(digits.get(at..).unwrap_or_default())
     }
 
     /// Appends a signed integer.
@@ -178,7 +175,9 @@ impl<'b> JsonWriter<'b> {
         }
         let start = self.len;
         let r = (|| {
-            let scale = 10u64.pow(u32::from(decimals));
+            // Never zero: at most 10^18.
+            let scale =
+                NonZeroU64::new(10u64.pow(u32::from(decimals))).ok_or(Error::InvalidArgument)?;
             let abs = mantissa.unsigned_abs();
             if mantissa < 0 {
                 self.raw("-")?;
@@ -186,12 +185,15 @@ impl<'b> JsonWriter<'b> {
             self.uint(abs / scale)?;
             self.raw(".")?;
             let mut frac = [b'0'; 18];
+            let frac = frac
+                .get_mut(..usize::from(decimals))
+                .ok_or(Error::InvalidArgument)?;
             let mut rest = abs % scale;
-            for d in frac[..usize::from(decimals)].iter_mut().rev() {
+            for d in frac.iter_mut().rev() {
                 *d = b'0' + (rest % 10) as u8;
                 rest /= 10;
             }
-            self.push(&frac[..usize::from(decimals)])
+            self.push(frac)
         })();
         if r.is_err() {
             self.len = start;
@@ -202,6 +204,16 @@ impl<'b> JsonWriter<'b> {
     /// Appends `true` or `false`.
     pub fn bool(&mut self, v: bool) -> Result<()> {
         self.raw(if v { "true" } else { "false" })
+    }
+}
+
+/// CBOR goes through the same writer (`minicbor::Encoder::new(JsonWriter::new(buf))`),
+/// with the same all-or-nothing writes.
+impl minicbor::encode::Write for JsonWriter<'_> {
+    type Error = Error;
+
+    fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        self.push(bytes)
     }
 }
 

@@ -382,13 +382,17 @@ fn credentials<'b>(
     let (device, module) = (settings.device_id, settings.module_id);
     // Lengths first (into the buffer itself), then the final split.
     let id_len = dialect.client_id(buf)?.len();
-    let (id_buf, rest) = buf.split_at_mut(id_len);
+    let (id_buf, rest) = buf
+        .split_at_mut_checked(id_len)
+        .ok_or(Error::BufferTooSmall)?;
     let client_id = match module {
         Some(_) => dialect.client_id(id_buf)?,
         None => device,
     };
     let user_len = azure::username(hub, device, module, settings.api_version, rest)?.len();
-    let (user_buf, rest) = rest.split_at_mut(user_len);
+    let (user_buf, rest) = rest
+        .split_at_mut_checked(user_len)
+        .ok_or(Error::BufferTooSmall)?;
     let username = azure::username(hub, device, module, settings.api_version, user_buf)?;
     Ok((client_id, Some(username), rest))
 }
@@ -574,7 +578,9 @@ impl<A: App> Dispatch<'_, '_, A> {
             route,
         };
         let answer = match self.router.find(path) {
-            Some((pattern, handler)) if !(pattern.ends_with('#') && model::is_builtin(path)) => {
+            Some((pattern, handler))
+                if !(pattern.as_bytes().ends_with(b"#") && model::is_builtin(path)) =>
+            {
                 self.app
                     .on_request(*handler, &incoming, self.reply, actions)
             }

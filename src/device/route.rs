@@ -39,7 +39,7 @@ pub fn matches(pattern: &str, path: &str) -> bool {
 /// The first segment of `path` and what follows its `/`, if any.
 fn next_segment(path: &[u8]) -> (&[u8], Option<&[u8]>) {
     match path.iter().position(|&b| b == b'/') {
-        Some(at) => (&path[..at], path.get(at + 1..)),
+        Some(at) => (path.get(..at).unwrap_or_default(), path.get(at + 1..)),
         None => (path, None),
     }
 }
@@ -51,11 +51,12 @@ pub fn validate_pattern(pattern: &str) -> Result<()> {
     if pattern.is_empty() || pattern.len() > MAX_PATH_LEN {
         return Err(Error::InvalidArgument);
     }
-    let mut segs = pattern.split('/').peekable();
+    // Split as bytes: `str::split` with a `char` links panicking index code.
+    let mut segs = pattern.as_bytes().split(|&b| b == b'/').peekable();
     while let Some(seg) = segs.next() {
         let last = segs.peek().is_none();
-        let wild = seg.contains(['+', '#']);
-        if seg.is_empty() || (wild && seg != "+" && seg != "#") || (seg == "#" && !last) {
+        let wild = seg.iter().any(|&b| b == b'+' || b == b'#');
+        if seg.is_empty() || (wild && seg != b"+" && seg != b"#") || (seg == b"#" && !last) {
             return Err(Error::InvalidArgument);
         }
     }
@@ -153,7 +154,7 @@ impl<'a, H, const N: usize> Router<'a, H, N> {
 
 /// 0 for an exact pattern, 1 with `+`, 2 with `#` (lower is more specific).
 fn specificity(pattern: &str) -> u8 {
-    if pattern.ends_with('#') {
+    if pattern.as_bytes().ends_with(b"#") {
         2
     } else if pattern.as_bytes().contains(&b'+') {
         1

@@ -4,7 +4,6 @@
 use crate::writer::JsonWriter;
 use crate::{Error, Result};
 use minicbor::data::Tag;
-use minicbor::encode::write::Cursor;
 use minicbor::Encoder;
 
 /// Longest sensor type or unit name, in bytes.
@@ -181,7 +180,7 @@ pub fn write_reading(
             Ok(w.len())
         }
         Encoding::Cbor => {
-            let mut e = Encoder::new(Cursor::new(out));
+            let mut e = Encoder::new(JsonWriter::new(out));
             (|| {
                 e.map(if seq.is_some() { 5 } else { 4 })?
                     .str("id")?
@@ -201,7 +200,7 @@ pub fn write_reading(
                 Ok::<_, minicbor::encode::Error<_>>(())
             })()
             .map_err(|_| Error::BufferTooSmall)?;
-            Ok(e.writer().position())
+            Ok(e.writer().len())
         }
     }
 }

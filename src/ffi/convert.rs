@@ -2,15 +2,14 @@
 //! configuration and the memory split.
 
 use core::ffi::{c_char, CStr};
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::ptr;
-use core::str::FromStr;
 
 use super::types::*;
 use crate::cloud::Cloud;
 use crate::device::sensor::Encoding;
 use crate::device::{Buffers, Sas, Settings};
 use crate::mqtt::QoS;
+use crate::twin::address::{parse_ip, parse_ipv4, parse_ipv6};
 use crate::twin::reported::{DeviceInfo, Identity, Location, Network};
 use crate::twin::SpacePolicy;
 use crate::{Error, Result};
@@ -167,27 +166,31 @@ pub(crate) fn buffers(c: &nimbus_config_t) -> Result<Buffers<'static>> {
     // SAFETY: the API contract gives the client `len` bytes at `buffer`,
     // for its whole life and for its use only.
     let mut rest: &'static mut [u8] = unsafe { core::slice::from_raw_parts_mut(m.buffer, m.len) };
-    let mut take = |n: usize| -> &'static mut [u8] {
-        let (head, tail) = core::mem::take(&mut rest).split_at_mut(n);
+    let mut take = |n: usize| -> Result<&'static mut [u8]> {
+        let (head, tail) = core::mem::take(&mut rest)
+            .split_at_mut_checked(n)
+            .ok_or(Error::StorageTooSmall)?;
         rest = tail;
-        head
+        Ok(head)
     };
     let [rx, tx, inflight, filters, work, reply, credentials] = regions(m, cloud(c.cloud)?);
     Ok(Buffers {
-        rx: take(rx),
-        tx: take(tx),
-        inflight: take(inflight),
-        filters: take(filters),
-        work: take(work),
-        reply: take(reply),
-        credentials: take(credentials),
+        rx: take(rx)?,
+        tx: take(tx)?,
+        inflight: take(inflight)?,
+        filters: take(filters)?,
+        work: take(work)?,
+        reply: take(reply)?,
+        credentials: take(credentials)?,
     })
 }
 
-fn address<T: FromStr>(p: *const c_char) -> Result<Option<T>> {
+/// An address in the text form `parse` takes (`None` for NULL),
+/// [`Error::InvalidArgument`] when it is not one.
+fn address<T>(p: *const c_char, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
     match c_str(p, 64)? {
         None => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| Error::InvalidArgument),
+        Some(text) => parse(text).map(Some).ok_or(Error::InvalidArgument),
     }
 }
 
@@ -197,10 +200,8 @@ pub(crate) fn device_info(c: &nimbus_device_info_t) -> Result<DeviceInfo<'static
     let mac = if c.mac.is_null() {
         None
     } else {
-        let six = bytes(c.mac, 6)?;
-        let mut mac = [0u8; 6];
-        mac.copy_from_slice(six);
-        Some(mac)
+        let six = bytes(c.mac, 6)?.first_chunk::<6>();
+        Some(*six.ok_or(Error::InvalidArgument)?)
     };
     Ok(DeviceInfo {
         identity: Identity {
@@ -213,13 +214,13 @@ pub(crate) fn device_info(c: &nimbus_device_info_t) -> Result<DeviceInfo<'static
             serial_number: text(c.serial_number)?,
         },
         network: Network {
-            ipv4: address::<Ipv4Addr>(c.ipv4)?,
-            ipv6: address::<Ipv6Addr>(c.ipv6)?,
+            ipv4: address(c.ipv4, parse_ipv4)?,
+            ipv6: address(c.ipv6, parse_ipv6)?,
             mac,
-            netmask: address::<Ipv4Addr>(c.netmask)?,
-            gateway: address::<IpAddr>(c.gateway)?,
-            dns_primary: address::<IpAddr>(c.dns_primary)?,
-            dns_secondary: address::<IpAddr>(c.dns_secondary)?,
+            netmask: address(c.netmask, parse_ipv4)?,
+            gateway: address(c.gateway, parse_ip)?,
+            dns_primary: address(c.dns_primary, parse_ip)?,
+            dns_secondary: address(c.dns_secondary, parse_ip)?,
         },
         firmware_version: text(c.firmware_version)?,
         location: Location {

@@ -198,12 +198,9 @@ impl HmacSha256 for CApp {
         let mut joined = [0u8; 512];
         let mut len = 0;
         for part in message {
-            let end = len + part.len();
-            joined
-                .get_mut(len..end)
-                .ok_or(Error::BufferTooSmall)?
-                .copy_from_slice(part);
-            len = end;
+            let free = joined.get_mut(len..).ok_or(Error::BufferTooSmall)?;
+            crate::bytes::copy(free, part)?;
+            len += part.len();
         }
         let mut out = [0u8; 32];
         match f(

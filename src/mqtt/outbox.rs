@@ -15,7 +15,7 @@ use super::event::{Event, SubscriptionId};
 use super::slab::Slab;
 use super::topic;
 use super::tx::TxQueue;
-use crate::{Error, Result};
+use crate::{bytes, Error, Result};
 
 /// State of the link, as the engine sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,8 +265,8 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
             state: SubState::Pending,
         };
         self.subs.push(sub, filter.len(), |out| {
-            out.copy_from_slice(filter.as_bytes());
-            Ok(out.len())
+            bytes::copy(out, filter.as_bytes())?;
+            Ok(filter.len())
         })?;
         Ok(SubscriptionId(id))
     }
@@ -549,7 +549,7 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                         && self.tx.fits(PINGREQ.len()) =>
                     {
                         self.tx.push(PINGREQ.len(), |out| {
-                            out.copy_from_slice(&PINGREQ);
+                            *out.first_chunk_mut().ok_or(Error::BufferTooSmall)? = PINGREQ;
                             Ok(PINGREQ.len())
                         })?;
                         self.ping_deadline_ms =

@@ -6,7 +6,7 @@ use super::event::Event;
 use super::outbox::{Cursor, Link, MsgState, Outbox};
 use super::topic;
 use super::transport::{OpenState, Random, Transport};
-use crate::{Error, Result};
+use crate::{bytes, Error, Result};
 
 /// The smallest receive buffer accepted by [`Session::new`].
 pub const MIN_RX_BUFFER: usize = 16;
@@ -229,11 +229,7 @@ where
         if codec::connect_len(&connect)? > self.outbox.tx.capacity() {
             return Err(Error::BufferTooSmall);
         }
-        self.outbox
-            .secret
-            .get_mut(..password.len())
-            .ok_or(Error::BufferTooSmall)?
-            .copy_from_slice(password);
+        bytes::copy(self.outbox.secret, password)?;
         self.outbox.secret_len = Some(password.len());
         Ok(())
     }
@@ -358,7 +354,7 @@ where
             let end = self.rx_start + self.rx_len;
             if end == self.rx.len() {
                 // No room after the data: move it to the front.
-                self.rx.copy_within(self.rx_start..end, 0);
+                bytes::move_down(self.rx, self.rx_start..end, 0)?;
                 self.rx_start = 0;
             }
             let free = match self.rx.get_mut(self.rx_start + self.rx_len..) {
@@ -395,7 +391,7 @@ where
         }
         if total > self.rx.len() - self.rx_start {
             // It fits the buffer, but not from here: move it to the front.
-            self.rx.copy_within(self.rx_start..end, 0);
+            bytes::move_down(self.rx, self.rx_start..end, 0)?;
             self.rx_start = 0;
             return Ok(None);
         }

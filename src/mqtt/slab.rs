@@ -6,7 +6,7 @@
 //! records down) when an insertion would not fit otherwise. The RAM it uses
 //! is the caller's byte area plus `N` entries of `M` and two `u32`s.
 
-use crate::{Error, Result};
+use crate::{bytes, Error, Result};
 use heapless::Vec;
 
 /// One record: its metadata and where its bytes are.
@@ -107,7 +107,12 @@ impl<'b, M, const N: usize> Slab<'b, M, N> {
             let range = entry.range();
             let len = range.len();
             if range.start != to {
-                self.area.copy_within(range, to);
+                if bytes::move_down(self.area, range, to).is_err() {
+                    // Cannot happen (records lie in the area, in order);
+                    // were it to, the records moved so far are consistent
+                    // and `used` still ends the last one.
+                    return;
+                }
                 entry.start = to as u32;
             }
             to += len;
@@ -117,8 +122,13 @@ impl<'b, M, const N: usize> Slab<'b, M, N> {
 
     /// Removes the record at `index` (no-op if out of range).
     pub(crate) fn remove(&mut self, index: usize) {
-        if index < self.entries.len() {
-            self.entries.remove(index);
+        // Not `Vec::remove`: its bad-index panic formats both numbers.
+        if let Some(tail) = self.entries.get_mut(index..) {
+            // Move the record to the end, keeping the others in order.
+            for i in 1..tail.len() {
+                tail.swap(i - 1, i);
+            }
+            self.entries.pop();
         }
         if self.entries.is_empty() {
             self.used = 0;
@@ -214,6 +224,33 @@ mod tests {
         assert_eq!(slab.len(), 3);
         assert_eq!(slab.position(|m, _| *m == 3), Some(2));
         put(&mut slab, 9, 1).unwrap();
+    }
+
+    #[test]
+    fn remove_keeps_the_others_in_order() {
+        let mut area = [0u8; 16];
+        let mut slab: Slab<'_, u8, 4> = Slab::new(&mut area);
+        for tag in 1..=4 {
+            put(&mut slab, tag, 2).unwrap();
+        }
+        slab.remove(9);
+        assert_eq!(
+            slab.metas().copied().collect::<std::vec::Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        slab.remove(1);
+        assert_eq!(
+            slab.metas().copied().collect::<std::vec::Vec<_>>(),
+            [1, 3, 4]
+        );
+        assert_eq!(slab.bytes(1), &[3, 3]);
+        slab.remove(2);
+        assert_eq!(slab.metas().copied().collect::<std::vec::Vec<_>>(), [1, 3]);
+        slab.remove(0);
+        slab.remove(0);
+        assert_eq!(slab.len(), 0);
+        // Empty: the whole area is free again.
+        put(&mut slab, 5, 16).unwrap();
     }
 
     #[test]

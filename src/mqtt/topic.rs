@@ -18,13 +18,14 @@ pub fn validate_topic_name(topic: &str) -> Result<()> {
 /// Errors: [`Error::InvalidTopic`], [`Error::TopicTooLong`].
 pub fn validate_topic_filter(filter: &str) -> Result<()> {
     check_length(filter)?;
-    let mut levels = filter.split('/').peekable();
+    // Split as bytes: `str::split` with a `char` links panicking index code.
+    let mut levels = filter.as_bytes().split(|&b| b == b'/').peekable();
     while let Some(level) = levels.next() {
         let is_last = levels.peek().is_none();
         let ok = match level {
-            "+" => true,
-            "#" => is_last,
-            _ => !level.bytes().any(|b| matches!(b, b'+' | b'#' | 0)),
+            b"+" => true,
+            b"#" => is_last,
+            _ => !level.iter().any(|b| matches!(b, b'+' | b'#' | 0)),
         };
         if !ok {
             return Err(Error::InvalidTopic);

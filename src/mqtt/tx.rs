@@ -1,6 +1,6 @@
 //! The transmit queue: whole encoded packets waiting for the transport.
 
-use crate::{Error, Result};
+use crate::{bytes, Error, Result};
 
 /// A FIFO of bytes in a caller buffer. Packets are appended whole; the
 /// transport takes bytes from the front, possibly a few at a time.
@@ -48,7 +48,7 @@ impl<'b> TxQueue<'b> {
             return Err(Error::Busy);
         }
         if self.buf.len() - self.tail < len {
-            self.buf.copy_within(self.head..self.tail, 0);
+            bytes::move_down(self.buf, self.head..self.tail, 0)?;
             self.tail -= self.head;
             self.head = 0;
         }

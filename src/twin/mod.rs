@@ -18,6 +18,7 @@
 pub mod json;
 pub mod reported;
 
+pub(crate) mod address;
 mod id;
 mod model;
 mod pending;

@@ -14,13 +14,14 @@
 //! result nests 3 deep (fits the AWS shadow and Azure twin depth limits),
 //! and there are no arrays (older Azure twins refuse them), hence `dns` as
 //! an object. Coordinates are fixed-point (millionths of a degree) so that
-//! no float formatting code is linked.
+//! no float formatting code is linked; addresses and numbers are written
+//! without `core::fmt` (by the crate's own address writer).
 
-use core::fmt::Write as _;
 use core::net::{IpAddr, Ipv4Addr};
 
+use super::address;
 use crate::writer::JsonWriter as Out;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Who the device is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,6 +91,8 @@ impl DeviceInfo<'_> {
     ///
     /// Errors: [`Error::BufferTooSmall`] (the buffer content is then
     /// unspecified).
+    ///
+    /// [`Error::BufferTooSmall`]: crate::Error::BufferTooSmall
     pub fn write_json(&self, out: &mut [u8]) -> Result<usize> {
         let mut w = Out::new(out);
         let mut top = Object::open(&mut w)?;
@@ -121,34 +124,31 @@ impl DeviceInfo<'_> {
             top.key(&mut w, "network")?;
             let mut o = Object::open(&mut w)?;
             if let Some(ip) = n.ipv4 {
-                o.display(&mut w, "ipv4", ip)?;
+                o.address(&mut w, "ipv4", IpAddr::V4(ip))?;
             }
             if let Some(ip) = n.ipv6 {
-                o.display(&mut w, "ipv6", ip)?;
+                o.address(&mut w, "ipv6", IpAddr::V6(ip))?;
             }
-            if let Some(m) = n.mac {
+            if let Some(mac) = n.mac {
                 o.key(&mut w, "mac")?;
-                write!(
-                    w,
-                    "\"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\"",
-                    m[0], m[1], m[2], m[3], m[4], m[5]
-                )
-                .map_err(|_| Error::BufferTooSmall)?;
+                w.byte(b'"')?;
+                address::write_mac(&mut w, mac)?;
+                w.byte(b'"')?;
             }
             if let Some(ip) = n.netmask {
-                o.display(&mut w, "netmask", ip)?;
+                o.address(&mut w, "netmask", IpAddr::V4(ip))?;
             }
             if let Some(ip) = n.gateway {
-                o.display(&mut w, "gateway", ip)?;
+                o.address(&mut w, "gateway", ip)?;
             }
             if n.dns_primary.is_some() || n.dns_secondary.is_some() {
                 o.key(&mut w, "dns")?;
                 let mut d = Object::open(&mut w)?;
                 if let Some(ip) = n.dns_primary {
-                    d.display(&mut w, "primary", ip)?;
+                    d.address(&mut w, "primary", ip)?;
                 }
                 if let Some(ip) = n.dns_secondary {
-                    d.display(&mut w, "secondary", ip)?;
+                    d.address(&mut w, "secondary", ip)?;
                 }
                 d.close(&mut w)?;
             }
@@ -172,7 +172,7 @@ impl DeviceInfo<'_> {
             }
             if let Some(alt) = l.altitude_m {
                 o.key(&mut w, "altitude_m")?;
-                write!(w, "{alt}").map_err(|_| Error::BufferTooSmall)?;
+                w.int(i64::from(alt))?;
             }
             if let Some(d) = l.description {
                 o.key(&mut w, "description")?;
@@ -208,16 +208,13 @@ impl Object {
         w.push(b"\":")
     }
 
-    /// Writes a member whose value is the `Display` text, quoted (only
-    /// address types, whose text needs no escaping).
-    fn display(
-        &mut self,
-        w: &mut Out<'_>,
-        name: &str,
-        value: impl core::fmt::Display,
-    ) -> Result<()> {
+    /// Writes a member whose value is an address, quoted (its text needs
+    /// no escaping).
+    fn address(&mut self, w: &mut Out<'_>, name: &str, ip: IpAddr) -> Result<()> {
         self.key(w, name)?;
-        write!(w, "\"{value}\"").map_err(|_| Error::BufferTooSmall)
+        w.byte(b'"')?;
+        address::write_ip(w, ip)?;
+        w.byte(b'"')
     }
 
     fn close(self, w: &mut Out<'_>) -> Result<()> {
@@ -225,20 +222,49 @@ impl Object {
     }
 }
 
-/// Writes millionths of a degree as a decimal number (`-8.5`, `47.123456`).
+/// Writes millionths of a degree as a decimal number without trailing
+/// zeros (`-8.5`, `47.123456`, `12`).
 fn micro_degrees(w: &mut Out<'_>, v: i32) -> Result<()> {
-    let sign = if v < 0 { "-" } else { "" };
-    let abs = v.unsigned_abs();
-    let (int, mut frac) = (abs / 1_000_000, abs % 1_000_000);
-    let r = if frac == 0 {
-        write!(w, "{sign}{int}")
-    } else {
+    let (mut mantissa, mut decimals) = (i64::from(v), 6);
+    while decimals > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        decimals -= 1;
+    }
+    w.decimal(mantissa, decimals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+
+    /// The coordinate text as `core::fmt` wrote it before.
+    fn formatted(v: i32) -> String {
+        let sign = if v < 0 { "-" } else { "" };
+        let abs = v.unsigned_abs();
+        let (int, mut frac) = (abs / 1_000_000, abs % 1_000_000);
+        if frac == 0 {
+            return std::format!("{sign}{int}");
+        }
         let mut digits = 6;
         while frac % 10 == 0 {
             frac /= 10;
             digits -= 1;
         }
-        write!(w, "{sign}{int}.{frac:0digits$}")
-    };
-    r.map_err(|_| Error::BufferTooSmall)
+        std::format!("{sign}{int}.{frac:0digits$}")
+    }
+
+    #[test]
+    fn coordinates_read_as_before() {
+        let mut values = std::vec![i32::MIN, i32::MAX, 0, 1, -1, 10, -10, 999_999, -999_999];
+        values.extend((-3_000_000..3_000_000).step_by(12_347));
+        values.extend((0..7).map(|e| 10i32.pow(e)));
+        values.extend((0..7).map(|e| -(10i32.pow(e)) * 3));
+        for v in values {
+            let mut buf = [0u8; 24];
+            let mut w = Out::new(&mut buf);
+            micro_degrees(&mut w, v).unwrap();
+            assert_eq!(w.as_str(), formatted(v), "{v}");
+        }
+    }
 }
