@@ -420,22 +420,20 @@ impl Allowed {
 /// [`Error::TopicNotAllowed`] (events of another identity:
 /// [`Error::OtherDevice`]).
 pub(crate) fn allowed(device: &str, module: Option<&str>, topic: &str) -> Result<Allowed> {
-    if let Some(rest) = topic.strip_prefix("devices/") {
-        let (dev, rest) = rest.split_once('/').ok_or(Error::TopicNotAllowed)?;
-        let (module_in_topic, rest) = match rest.strip_prefix("modules/") {
+    if let Some(rest) = eat(topic, "devices/") {
+        let (dev, rest) = split_byte(rest, b'/').ok_or(Error::TopicNotAllowed)?;
+        let (module_in_topic, rest) = match eat(rest, "modules/") {
             Some(r) => {
-                let (m, r) = r.split_once('/').ok_or(Error::TopicNotAllowed)?;
+                let (m, r) = split_byte(r, b'/').ok_or(Error::TopicNotAllowed)?;
                 (Some(m), r)
             }
             None => (None, rest),
         };
-        let bag = rest
-            .strip_prefix("messages/events/")
-            .ok_or(Error::TopicNotAllowed)?;
-        if dev != device || module_in_topic != module {
+        let bag = eat(rest, "messages/events/").ok_or(Error::TopicNotAllowed)?;
+        if !str_eq(dev, device) || !same_module(module_in_topic, module) {
             return Err(Error::OtherDevice);
         }
-        if bag.contains('/') {
+        if find(bag.as_bytes(), b'/').is_some() {
             return Err(Error::TopicNotAllowed);
         }
         PropertyBag::parse(bag)?;
@@ -448,16 +446,16 @@ pub(crate) fn allowed(device: &str, module: Option<&str>, topic: &str) -> Result
         }
         Ok(())
     };
-    if let Some(rest) = topic.strip_prefix("$iothub/twin/GET/?") {
+    if let Some(rest) = eat(topic, "$iothub/twin/GET/?") {
         rid_only(rest)?;
         return Ok(Allowed::TwinGet);
     }
-    if let Some(rest) = topic.strip_prefix("$iothub/twin/PATCH/properties/reported/?") {
+    if let Some(rest) = eat(topic, "$iothub/twin/PATCH/properties/reported/?") {
         rid_only(rest)?;
         return Ok(Allowed::TwinReport);
     }
-    if let Some(rest) = topic.strip_prefix(METHOD_RES) {
-        let (status, query) = rest.split_once("/?").ok_or(Error::TopicNotAllowed)?;
+    if let Some(rest) = eat(topic, METHOD_RES) {
+        let (status, query) = split_at_query(rest).ok_or(Error::TopicNotAllowed)?;
         if parse_u64(status).is_none_or(|s| s > u64::from(u16::MAX)) {
             return Err(Error::TopicNotAllowed);
         }
@@ -465,4 +463,12 @@ pub(crate) fn allowed(device: &str, module: Option<&str>, topic: &str) -> Result
         return Ok(Allowed::MethodResponse);
     }
     Err(Error::TopicNotAllowed)
+}
+
+/// The same module identity (or none on both sides).
+fn same_module(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => str_eq(a, b),
+        (a, b) => a.is_none() && b.is_none(),
+    }
 }

@@ -7,7 +7,7 @@
 //! decodes only when asked (`eq_decoded`, `bytes`, `decode_into`).
 
 use super::percent::{encode_into, Encoded};
-use super::scan::{bytes_eq, str_eq};
+use super::scan::{bytes_eq, eat, split_byte, str_eq};
 use super::writer::Writer;
 use crate::{Error, Result};
 
@@ -77,7 +77,7 @@ pub(crate) fn write_properties(
             w.push_lit(b"&")?;
         }
         first = false;
-        match p.name.strip_prefix('$') {
+        match eat(p.name, "$") {
             // A system property: `$` and then unreserved bytes only.
             Some(rest) => {
                 w.push_lit(b"%24")?;
@@ -158,8 +158,18 @@ impl<'t> PropertyBag<'t> {
     /// `&`), an empty name (`=v`) or a bad `%` sequence.
     pub fn parse(raw: &'t str) -> Result<Self> {
         if !raw.is_empty() {
-            for pair in raw.split('&') {
-                split_pair(pair)?;
+            let mut rest = raw;
+            loop {
+                match split_byte(rest, b'&') {
+                    Some((pair, tail)) => {
+                        split_pair(pair)?;
+                        rest = tail;
+                    }
+                    None => {
+                        split_pair(rest)?;
+                        break;
+                    }
+                }
             }
         }
         Ok(PropertyBag(raw))
@@ -197,7 +207,7 @@ impl<'t> IntoIterator for PropertyBag<'t> {
 }
 
 fn split_pair(pair: &str) -> Result<BagEntry<'_>> {
-    let (name, value) = match pair.split_once('=') {
+    let (name, value) = match split_byte(pair, b'=') {
         Some((n, v)) => (n, Some(Encoded::new(v)?)),
         None => (pair, None),
     };
@@ -221,7 +231,7 @@ impl<'t> Iterator for BagIter<'t> {
 
     fn next(&mut self) -> Option<BagEntry<'t>> {
         let rest = self.rest?;
-        let (pair, tail) = match rest.split_once('&') {
+        let (pair, tail) = match split_byte(rest, b'&') {
             Some((p, t)) => (p, Some(t)),
             None => (rest, None),
         };
