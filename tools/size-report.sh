@@ -149,7 +149,10 @@ done
 # feature the firmware build has by default) linked into a program that
 # makes every call once (tools/size/c_api.c). Its static client and
 # buffer are the firmware's RAM, reported apart from the library's own.
-cargo build --quiet --release -p nimbus --target "$TARGET"
+# `cargo rustc --crate-type staticlib`: cargo drops `lto` when it builds
+# the staticlib together with the rlib (see README, "Building the
+# library").
+cargo rustc --quiet --release -p nimbus --lib --crate-type staticlib --target "$TARGET"
 cp "target/$TARGET/release/libnimbus.a" "$OUT/libnimbus.a"
 cat >"$OUT/c_api.inc" <<'INC'
 void nimbus_size_c_api(void);

@@ -6,7 +6,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/target/c-tests}
 mkdir -p "$BUILD"
-cargo build --quiet --release -p nimbus --manifest-path "$ROOT/Cargo.toml"
+cargo rustc --quiet --release -p nimbus --lib --crate-type staticlib \
+    --manifest-path "$ROOT/Cargo.toml"
 cc -std=c11 -Wall -Wextra -Werror -I"$ROOT/include" -c "$ROOT/examples/minimal.c" -o "$BUILD/minimal.o"
 cc -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -O1 -g \
    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
