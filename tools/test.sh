@@ -108,7 +108,8 @@ step "freertos port (stand-in kernel)" 300 bash tests/freertos/run.sh
 step "freertos end to end (stand-in, TLS, both clouds)" 900 bash tests/freertos/e2e.sh
 step "zephyr port (stand-ins)" 300 make -s -C tests/zephyr run BUILD="$PWD/build/zephyr-port"
 for target in "${FIRMWARE_TARGETS[@]}"; do
-    step "build $target" 600 cargo build --release -p nimbus --target "$target"
+    step "build $target" 600 cargo rustc --release -p nimbus --lib --crate-type staticlib \
+        --target "$target"
 done
 step "freertos cross-compile (rv32imc)" 300 make -s -C tests/freertos cross \
     BUILD="$PWD/build/freertos-cross"
