@@ -1,7 +1,9 @@
 //! The cloud dialects on the target: generic ↔ cloud topics.
 
 use core::hint::black_box;
-use nimbus::cloud::{Cloud, Dialect, Incoming, Property, ShadowOp, ShadowTopic, TwinResponse, Via};
+use nimbus::cloud::{
+    Cloud, Dialect, EncodedProperties, Incoming, Property, ShadowOp, ShadowTopic, TwinResponse, Via,
+};
 use nimbus::Error;
 
 fn azure() -> Option<Dialect<'static>> {
@@ -35,7 +37,20 @@ pub fn azure_telemetry_topic() -> bool {
     let other = d.publish_topic("dev-2/events", &[], &mut buf) == Err(Error::OtherDevice);
     let short = d.publish_topic("dev-1/response/sensor/list", &[], &mut [0u8; 40])
         == Err(Error::BufferTooSmall);
-    reading && typed && events && other && short
+    // Properties encoded once, and the direct telemetry topic.
+    let mut bag = [0u8; 32];
+    let Ok(props) = EncodedProperties::encode(&ct, &mut bag) else {
+        return false;
+    };
+    let mut buf2 = [0u8; 128];
+    let direct = d.telemetry_topic(black_box(12), props, &mut buf2).map(|t| t.as_str())
+        == Ok("devices/dev-1/messages/events/subtopic=response.sensor.12.reading&%24.ct=application%2Fjson");
+    let encoded = d
+        .publish_topic_encoded("dev-1/response/sensor/12/reading", props, &mut buf)
+        .map(|t| t.as_str())
+        == d.telemetry_topic(12, props, &mut buf2).map(|t| t.as_str());
+    let tight = d.telemetry_topic(12, props, &mut [0u8; 60]) == Err(Error::BufferTooSmall);
+    reading && typed && events && other && short && direct && encoded && tight
 }
 
 pub fn azure_method_is_a_request() -> bool {
