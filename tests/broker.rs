@@ -3,17 +3,20 @@
 //! The test starts its own mosquitto on a free loopback port with its own
 //! configuration, connects over a non-blocking `TcpStream`, subscribes, and
 //! sends a QoS 0 and a QoS 1 message through the broker back to itself.
+//!
 //! A missing mosquitto is a failure, not a skip.
 
+mod common;
+
+use std::fs::OpenOptions;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nimbus::mqtt::{
-    Buffers, Config, Event, OpenState, QoS, Session, State, Transport, TransportError,
-};
+use common::{Ev, ScriptedRandom};
+use nimbus::mqtt::{Buffers, Config, OpenState, QoS, Session, State, Transport, TransportError};
 
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 
@@ -26,9 +29,11 @@ struct Broker {
 }
 
 impl Broker {
-    fn start() -> Broker {
+    /// Starts a broker on a free loopback port, logging to `mosquitto.log`
+    /// in its own temp dir.
+    fn start(deadline: Instant) -> Broker {
         assert!(
-            std::path::Path::new(MOSQUITTO).exists(),
+            Path::new(MOSQUITTO).exists(),
             "mosquitto is required for this test: install it with `apt-get install mosquitto` \
              (expected at {MOSQUITTO})"
         );
@@ -38,33 +43,37 @@ impl Broker {
             .port();
         let dir = std::env::temp_dir().join(format!("nimbus-broker-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
-        )
-        .expect("write config");
-        let log = std::fs::File::create(dir.join("mosquitto.log")).expect("log file");
-        let child = Command::new(MOSQUITTO)
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {MOSQUITTO}: {e}"));
+        let conf = format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n");
+        std::fs::write(dir.join("mosquitto.conf"), conf).expect("write config");
+        let child = Self::spawn(&dir);
         let mut broker = Broker {
             child,
             dir,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
         };
-        broker.wait_ready();
+        broker.wait_ready(deadline);
         broker
     }
 
-    /// Waits (at most 10 s) until the broker accepts connections.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+    /// Runs mosquitto on the configuration in `dir`, appending to its log.
+    fn spawn(dir: &Path) -> Child {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("mosquitto.log"))
+            .expect("log file");
+        Command::new(MOSQUITTO)
+            .arg("-c")
+            .arg(dir.join("mosquitto.conf"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {MOSQUITTO}: {e}"))
+    }
+
+    /// Waits until the broker accepts connections.
+    fn wait_ready(&mut self, deadline: Instant) {
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("mosquitto exited early ({status}): {}", self.log());
@@ -98,6 +107,12 @@ impl Drop for Broker {
 struct TcpTransport {
     addr: SocketAddr,
     stream: Option<TcpStream>,
+}
+
+impl TcpTransport {
+    fn new(addr: SocketAddr) -> Self {
+        TcpTransport { addr, stream: None }
+    }
 }
 
 impl Transport for TcpTransport {
@@ -138,86 +153,105 @@ impl Transport for TcpTransport {
     }
 }
 
-#[derive(Debug, PartialEq)]
-enum Seen {
-    Connected,
-    Subscribed(Result<QoS, nimbus::Error>),
-    Published(u16),
-    Message(String, Vec<u8>, QoS),
-    Disconnected(Option<nimbus::Error>),
+type Client = Session<'static, TcpTransport, ScriptedRandom, 4, 4>;
+
+/// A session on the broker and the events it reported, on its own clock.
+struct Peer {
+    session: Client,
+    events: Vec<Ev>,
+    start: Instant,
+}
+
+impl Peer {
+    /// A session with 1 KiB buffers (128 B of filters) whose reconnect
+    /// delay is always 50 ms.
+    fn new(addr: SocketAddr, config: Config<'static>) -> Peer {
+        fn area(n: usize) -> &'static mut [u8] {
+            Box::leak(vec![0u8; n].into_boxed_slice())
+        }
+        let random = ScriptedRandom {
+            last: 50,
+            ..ScriptedRandom::default()
+        };
+        let buffers = Buffers {
+            rx: area(1024),
+            tx: area(1024),
+            inflight: area(1024),
+            filters: area(128),
+        };
+        Peer {
+            session: Session::new(TcpTransport::new(addr), random, config, buffers)
+                .expect("session"),
+            events: Vec::new(),
+            start: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Polls until `done` holds; fails at `deadline`.
+    fn poll_until(
+        &mut self,
+        broker: &Broker,
+        deadline: Instant,
+        what: &str,
+        done: impl Fn(&Peer) -> bool,
+    ) {
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; saw {:?}; broker log:\n{}",
+                self.events,
+                broker.log()
+            );
+            let now = self.now();
+            let events = &mut self.events;
+            self.session.poll(now, |e, _| events.push(Ev::from(&e)));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+fn message(topic: &str, payload: &[u8], qos: QoS) -> Ev {
+    Ev::Message {
+        topic: topic.into(),
+        payload: payload.to_vec(),
+        qos,
+        retain: false,
+        dup: false,
+    }
 }
 
 #[test]
 fn round_trips_through_mosquitto() {
-    let broker = Broker::start();
-    let mut rx = [0u8; 1024];
-    let mut tx = [0u8; 1024];
-    let mut inflight = [0u8; 1024];
-    let mut filters = [0u8; 128];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let broker = Broker::start(deadline);
     let mut config = Config::new("nimbus-broker-test");
     config.clean_session = true;
     config.keep_alive_s = 30;
-    let transport = TcpTransport {
-        addr: broker.addr,
-        stream: None,
-    };
-    let random = || 7u32;
-    let mut session: Session<'_, _, _, 4, 4> = Session::new(
-        transport,
-        random,
-        config,
-        Buffers {
-            rx: &mut rx,
-            tx: &mut tx,
-            inflight: &mut inflight,
-            filters: &mut filters,
-        },
-    )
-    .expect("session");
+    let mut peer = Peer::new(broker.addr, config);
 
-    let start = Instant::now();
-    let mut seen: Vec<Seen> = Vec::new();
-    // Polls until `done` holds, for at most 10 s.
-    let run = |session: &mut Session<'_, TcpTransport, _, 4, 4>,
-               seen: &mut Vec<Seen>,
-               done: &dyn Fn(&[Seen]) -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !done(seen) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out; saw {seen:?}; broker log: {}",
-                broker.log()
-            );
-            let now = start.elapsed().as_millis() as u64;
-            session.poll(now, |event, _out| {
-                seen.push(match event {
-                    Event::Connected { .. } => Seen::Connected,
-                    Event::Subscribed { granted, .. } => Seen::Subscribed(granted),
-                    Event::Published { packet_id } => Seen::Published(packet_id),
-                    Event::Message(m) => {
-                        Seen::Message(m.topic.to_string(), m.payload.to_vec(), m.qos)
-                    }
-                    Event::Disconnected { reason, .. } => Seen::Disconnected(reason),
-                    Event::Unsubscribed { .. } => return,
-                });
-            });
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    };
+    peer.session.connect();
+    peer.poll_until(&broker, deadline, "CONNACK", |p| !p.events.is_empty());
+    assert_eq!(
+        peer.events,
+        vec![Ev::Connected(false)],
+        "no failure before connecting"
+    );
 
-    session.connect();
-    run(&mut session, &mut seen, &|s| s.contains(&Seen::Connected));
-    assert_eq!(seen, vec![Seen::Connected], "no failure before connecting");
-
-    session
+    let sub = peer
+        .session
         .subscribe("nimbus/test/#", QoS::AtLeastOnce)
         .unwrap();
-    run(&mut session, &mut seen, &|s| {
-        s.iter().any(|e| matches!(e, Seen::Subscribed(_)))
-    });
-    assert_eq!(seen[1], Seen::Subscribed(Ok(QoS::AtLeastOnce)));
+    peer.poll_until(&broker, deadline, "SUBACK", |p| p.events.len() > 1);
+    assert_eq!(
+        peer.events[1],
+        Ev::Subscribed(sub.index(), QoS::AtLeastOnce, Ok(QoS::AtLeastOnce))
+    );
 
-    session
+    peer.session
         .publish(
             "nimbus/test/q0",
             b"hello at most once",
@@ -225,14 +259,13 @@ fn round_trips_through_mosquitto() {
             false,
         )
         .unwrap();
-    let q0 = Seen::Message(
-        "nimbus/test/q0".into(),
-        b"hello at most once".to_vec(),
-        QoS::AtMostOnce,
-    );
-    run(&mut session, &mut seen, &|s| s.contains(&q0));
+    let q0 = message("nimbus/test/q0", b"hello at most once", QoS::AtMostOnce);
+    peer.poll_until(&broker, deadline, "the QoS 0 message", |p| {
+        p.events.contains(&q0)
+    });
 
-    let pid = session
+    let pid = peer
+        .session
         .publish(
             "nimbus/test/q1",
             b"hello at least once",
@@ -241,26 +274,24 @@ fn round_trips_through_mosquitto() {
         )
         .unwrap()
         .unwrap();
-    let q1 = Seen::Message(
-        "nimbus/test/q1".into(),
-        b"hello at least once".to_vec(),
-        QoS::AtLeastOnce,
-    );
-    run(&mut session, &mut seen, &|s| {
-        s.contains(&q1) && s.contains(&Seen::Published(pid))
+    let q1 = message("nimbus/test/q1", b"hello at least once", QoS::AtLeastOnce);
+    peer.poll_until(&broker, deadline, "the QoS 1 message and its PUBACK", |p| {
+        p.events.contains(&q1) && p.events.contains(&Ev::Published(pid))
     });
-    assert_eq!(session.outbox().in_flight(), 0);
+    assert_eq!(peer.session.outbox().in_flight(), 0);
 
-    session.disconnect(start.elapsed().as_millis() as u64);
-    run(&mut session, &mut seen, &|s| {
-        s.contains(&Seen::Disconnected(None))
+    let now = peer.now();
+    peer.session.disconnect(now);
+    peer.poll_until(&broker, deadline, "the end of the session", |p| {
+        p.events.contains(&Ev::Disconnected(None, None))
     });
-    assert_eq!(session.state(), State::Stopped);
+    assert_eq!(peer.session.state(), State::Stopped);
     assert!(
-        !seen
+        !peer
+            .events
             .iter()
-            .any(|e| matches!(e, Seen::Disconnected(Some(_)))),
-        "no failure on the way: {seen:?}"
+            .any(|e| matches!(e, Ev::Disconnected(Some(_), _))),
+        "no failure on the way: {:?}",
+        peer.events
     );
-    drop(broker);
 }
