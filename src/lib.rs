@@ -16,21 +16,14 @@
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-/// cbindgen:ignore
 pub mod bounds;
 mod bytes;
-/// cbindgen:ignore
 pub mod cloud;
-/// cbindgen:ignore
 pub mod device;
-/// cbindgen:ignore
 mod error;
 pub mod ffi;
-/// cbindgen:ignore
 pub mod mqtt;
-/// cbindgen:ignore
 pub mod twin;
-/// cbindgen:ignore
 pub mod writer;
 
 pub use error::{Error, Result};

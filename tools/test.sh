@@ -101,6 +101,8 @@ step "clippy (size probe)" 900 cargo clippy --release --target thumbv7em-none-ea
 step test 1200 host_tests
 step "posix port" 300 bash tests/posix/run.sh
 step "C header is current" 120 bash tools/check-header.sh
+step "API docs (rustdoc, links checked)" 600 env RUSTDOCFLAGS="-D warnings" \
+    cargo doc --no-deps -p nimbus --all-features
 step "C API" 600 bash tests/c/run.sh
 step "host demo" 600 make -s -C samples/host
 step e2e 300 e2e_tests

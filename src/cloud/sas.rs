@@ -8,7 +8,7 @@
 //! resource is `<hub>/devices/<dev>` (modules: `<hub>/devices/<dev>/modules/<mod>`).
 //!
 //! The HMAC comes from the port through [`HmacSha256`] (mbedTLS is already
-//! on the device); the `rustcrypto` feature adds [`RustCryptoHmac`].
+//! on the device); the `rustcrypto` feature adds `RustCryptoHmac`.
 
 use super::percent::encode_into;
 use super::writer::{format_u64, Writer};
@@ -18,7 +18,8 @@ use crate::{Error, Result};
 /// Longest device key, decoded (Azure keys are 16 to 64 bytes).
 pub const MAX_KEY_LEN: usize = 64;
 
-/// HMAC-SHA256, implemented by the port (or by [`RustCryptoHmac`]).
+/// HMAC-SHA256, implemented by the port (or by `RustCryptoHmac` with the
+/// `rustcrypto` feature).
 pub trait HmacSha256 {
     /// The HMAC-SHA256 under `key` of the concatenation of `message`'s parts.
     fn hmac_sha256(&mut self, key: &[u8], message: &[&[u8]]) -> Result<[u8; 32]>;
