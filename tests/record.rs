@@ -348,7 +348,11 @@ fn too_short_and_crc_mismatch_are_corrupt() {
     // Not well-formed CBOR: a reserved additional info, a break alone,
     // a text that is not UTF-8.
     for cbor in [vec![0x1c], vec![0xff], text(&[0xc3, 0x28, 0])] {
-        assert_eq!(refused(&with_crc(cbor.clone())), Error::CorruptRecord, "{cbor:x?}");
+        assert_eq!(
+            refused(&with_crc(cbor.clone())),
+            Error::CorruptRecord,
+            "{cbor:x?}"
+        );
     }
 }
 
