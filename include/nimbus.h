@@ -153,6 +153,13 @@ enum nimbus_err_t
   NIMBUS_ERR_UNKNOWN_REQUEST = -101,
   // A sensor read callback failed.
   NIMBUS_ERR_SENSOR_FAILED = -102,
+  // A provisioning record is truncated or corrupt: too short, not
+  // well-formed CBOR, or its CRC-32 does not match.
+  NIMBUS_ERR_CORRUPT_RECORD = -103,
+  // A provisioning record's CRC matches but its content breaks the
+  // format: not a map, an unknown, duplicate, missing or mistyped
+  // field, an unsupported version, port 0, a field the cloud does not take.
+  NIMBUS_ERR_INVALID_RECORD = -104,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -460,6 +467,33 @@ typedef struct {
   const char *location;
 } nimbus_device_info_t;
 
+// A provisioning record read by `nimbus_record_parse`. Every string
+// points into the record's bytes (NUL-terminated there) and is valid as
+// long as they are; absent optional fields are NULL.
+typedef struct {
+  // The cloud: a `nimbus_cloud_t`, ready for `nimbus_config_t.cloud`.
+  uint32_t cloud;
+  // The server's TCP port (1-65535).
+  uint16_t port;
+  // The server name, for the transport (`nimbus_net_config_t.host`);
+  // on Azure also the hub (`nimbus_config_t.hub_host`).
+  const char *host;
+  // The AWS thing name or Azure device id.
+  const char *device_id;
+  // The Azure module id, or NULL.
+  const char *module_id;
+  // The AWS named shadow, or NULL for the classic shadow.
+  const char *shadow_name;
+  // The Azure device key in base64 (SAS), or NULL.
+  const char *sas_key;
+  // The trusted CA certificates as PEM text, or NULL.
+  const char *ca_pem;
+  // The client certificate (chain) as PEM text, or NULL.
+  const char *cert_pem;
+  // The client certificate's private key as PEM text, or NULL.
+  const char *key_pem;
+} nimbus_record_t;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -637,6 +671,24 @@ nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *client,
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
 nimbus_err_t nimbus_set_telemetry_period(nimbus_client_t *client, uint32_t period_ms);
+
+// Reads the provisioning record at the start of the `len` bytes at
+// `data` (e.g. a memory-mapped flash partition; bytes after the record's
+// CRC are ignored) into `*out`, in place: the strings in `*out` point
+// into `data`, which must stay mapped and unchanged while they are used
+// (for a client, as long as it lives). Nothing is copied or allocated.
+//
+// Errors, `*out` untouched: `NIMBUS_ERR_NULL_ARGUMENT` (`data` or `out`),
+// `NIMBUS_ERR_CORRUPT_RECORD` (too short, not CBOR, CRC mismatch),
+// `NIMBUS_ERR_INVALID_RECORD` (unknown, duplicate, missing or mistyped
+// field, unsupported version, port 0, a field the cloud does not take),
+// `NIMBUS_ERR_INVALID_STRING` (a text without its NUL or with an inner
+// one), `NIMBUS_ERR_INVALID_NAME` (a name the cloud refuses),
+// `NIMBUS_ERR_INVALID_CREDENTIALS` (a SAS key that is not base64).
+//
+// # Safety
+// Pointers are NULL or valid for what they point to, as documented.
+nimbus_err_t nimbus_record_parse(const uint8_t *data, size_t len, nimbus_record_t *out);
 
 // A short English description of `err` (a `nimbus_err_t`); never NULL.
 const char *nimbus_strerror(int32_t err);

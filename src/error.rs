@@ -11,7 +11,8 @@ pub type Result<T> = core::result::Result<T, Error>;
 
 /// What went wrong. Codes are grouped by layer: 1–19 arguments and buffers,
 /// 20–39 transport and connection, 40–59 MQTT protocol, 60–79 cloud dialects,
-/// 80–99 shadow/twin and JSON, 100–119 requests and the device model.
+/// 80–99 shadow/twin and JSON, 100–119 requests, the device model and its
+/// provisioning record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u16)]
 #[non_exhaustive]
@@ -123,6 +124,13 @@ pub enum Error {
     UnknownRequest = 101,
     /// A sensor read callback failed.
     SensorFailed = 102,
+    /// A provisioning record is truncated or corrupt: too short, not
+    /// well-formed CBOR, or its CRC-32 does not match.
+    CorruptRecord = 103,
+    /// A provisioning record's CRC matches but its content breaks the
+    /// format: not a map, an unknown, duplicate, missing or mistyped
+    /// field, an unsupported version, port 0, a field the cloud does not take.
+    InvalidRecord = 104,
 }
 
 impl Error {
@@ -179,6 +187,8 @@ impl Error {
             Error::NotFound => "not found\0",
             Error::UnknownRequest => "unknown, expired or answered request\0",
             Error::SensorFailed => "sensor read failed\0",
+            Error::CorruptRecord => "provisioning record truncated or corrupt\0",
+            Error::InvalidRecord => "provisioning record has a missing, unknown or invalid field\0",
         }
     }
 
@@ -199,7 +209,7 @@ impl Error {
     }
 
     /// Every error, in code order.
-    pub const ALL: [Error; 45] = [
+    pub const ALL: [Error; 47] = [
         Error::NullArgument,
         Error::InvalidArgument,
         Error::BufferTooSmall,
@@ -245,6 +255,8 @@ impl Error {
         Error::NotFound,
         Error::UnknownRequest,
         Error::SensorFailed,
+        Error::CorruptRecord,
+        Error::InvalidRecord,
     ];
 }
 

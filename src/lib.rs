@@ -10,7 +10,8 @@
 //! - [`cloud`]: the AWS and Azure dialects (generic topics ↔ cloud topics);
 //! - [`twin`]: the device shadow / device twin model;
 //! - [`device`]: the facade the firmware uses (requests, telemetry, reported/desired);
-//! - [`ffi`]: the C ABI over all of it (`include/nimbus.h`).
+//! - [`ffi`]: the C ABI over all of it (`include/nimbus.h`);
+//! - [`record`]: the provisioning record a device reads at boot.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
@@ -23,6 +24,7 @@ pub mod device;
 mod error;
 pub mod ffi;
 pub mod mqtt;
+pub mod record;
 pub mod twin;
 pub mod writer;
 

@@ -21,7 +21,7 @@
 pub mod aws;
 pub mod azure;
 mod bag;
-mod base64;
+pub(crate) mod base64;
 mod generic;
 mod guard;
 mod incoming;

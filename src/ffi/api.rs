@@ -13,6 +13,7 @@ use crate::device::route::MAX_PATH_LEN;
 use crate::device::sensor::{Reading, SensorInfo, MAX_NAME_LEN};
 use crate::device::Client;
 use crate::mqtt::State;
+use crate::record::DeviceRecord;
 use crate::{Error, Result};
 
 fn result(r: Result<()>) -> nimbus_err_t {
@@ -397,6 +398,38 @@ pub unsafe extern "C" fn nimbus_set_telemetry_period(
             Ok(())
         })
     }))
+}
+
+/// Reads the provisioning record at the start of the `len` bytes at
+/// `data` (e.g. a memory-mapped flash partition; bytes after the record's
+/// CRC are ignored) into `*out`, in place: the strings in `*out` point
+/// into `data`, which must stay mapped and unchanged while they are used
+/// (for a client, as long as it lives). Nothing is copied or allocated.
+///
+/// Errors, `*out` untouched: `NIMBUS_ERR_NULL_ARGUMENT` (`data` or `out`),
+/// `NIMBUS_ERR_CORRUPT_RECORD` (too short, not CBOR, CRC mismatch),
+/// `NIMBUS_ERR_INVALID_RECORD` (unknown, duplicate, missing or mistyped
+/// field, unsupported version, port 0, a field the cloud does not take),
+/// `NIMBUS_ERR_INVALID_STRING` (a text without its NUL or with an inner
+/// one), `NIMBUS_ERR_INVALID_NAME` (a name the cloud refuses),
+/// `NIMBUS_ERR_INVALID_CREDENTIALS` (a SAS key that is not base64).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_record_parse(
+    data: *const u8,
+    len: usize,
+    out: *mut nimbus_record_t,
+) -> nimbus_err_t {
+    result((|| {
+        if data.is_null() || out.is_null() {
+            return Err(Error::NullArgument);
+        }
+        let record = DeviceRecord::decode(bytes(data, len)?)?;
+        put(out, convert::record(&record));
+        Ok(())
+    })())
 }
 
 /// A short English description of `err` (a `nimbus_err_t`); never NULL.

@@ -9,6 +9,7 @@ use crate::cloud::Cloud;
 use crate::device::sensor::Encoding;
 use crate::device::{Buffers, Sas, Settings};
 use crate::mqtt::QoS;
+use crate::record::DeviceRecord;
 use crate::twin::address::{parse_ip, parse_ipv4, parse_ipv6};
 use crate::twin::reported::{DeviceInfo, Identity, Location, Network};
 use crate::twin::SpacePolicy;
@@ -119,6 +120,28 @@ pub(crate) fn settings(c: &nimbus_config_t) -> Result<Settings<'static>> {
         SpacePolicy::Reject
     };
     Ok(s)
+}
+
+/// A decoded record as C sees it: each text's NUL follows it in the
+/// record bytes, so its pointer is a C string there.
+pub(crate) fn record(r: &DeviceRecord<'_>) -> nimbus_record_t {
+    let text = |t: &str| t.as_ptr().cast::<c_char>();
+    let optional = |t: Option<&str>| t.map_or(ptr::null(), text);
+    nimbus_record_t {
+        cloud: match r.cloud {
+            Cloud::Aws => nimbus_cloud_t::NIMBUS_CLOUD_AWS as u32,
+            Cloud::Azure => nimbus_cloud_t::NIMBUS_CLOUD_AZURE as u32,
+        },
+        port: r.port,
+        host: text(r.host),
+        device_id: text(r.device_id),
+        module_id: optional(r.module_id),
+        shadow_name: optional(r.shadow_name),
+        sas_key: optional(r.sas_key),
+        ca_pem: optional(r.ca_pem),
+        cert_pem: optional(r.cert_pem),
+        key_pem: optional(r.key_pem),
+    }
 }
 
 /// The cloud a C integer names.

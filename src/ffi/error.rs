@@ -105,6 +105,13 @@ pub enum nimbus_err_t {
     NIMBUS_ERR_UNKNOWN_REQUEST = -101,
     /// A sensor read callback failed.
     NIMBUS_ERR_SENSOR_FAILED = -102,
+    /// A provisioning record is truncated or corrupt: too short, not
+    /// well-formed CBOR, or its CRC-32 does not match.
+    NIMBUS_ERR_CORRUPT_RECORD = -103,
+    /// A provisioning record's CRC matches but its content breaks the
+    /// format: not a map, an unknown, duplicate, missing or mistyped
+    /// field, an unsupported version, port 0, a field the cloud does not take.
+    NIMBUS_ERR_INVALID_RECORD = -104,
 }
 
 impl From<Error> for nimbus_err_t {
@@ -155,6 +162,8 @@ impl From<Error> for nimbus_err_t {
             Error::NotFound => nimbus_err_t::NIMBUS_ERR_NOT_FOUND,
             Error::UnknownRequest => nimbus_err_t::NIMBUS_ERR_UNKNOWN_REQUEST,
             Error::SensorFailed => nimbus_err_t::NIMBUS_ERR_SENSOR_FAILED,
+            Error::CorruptRecord => nimbus_err_t::NIMBUS_ERR_CORRUPT_RECORD,
+            Error::InvalidRecord => nimbus_err_t::NIMBUS_ERR_INVALID_RECORD,
         }
     }
 }

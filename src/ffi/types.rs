@@ -369,3 +369,32 @@ pub struct nimbus_device_info_t {
     /// Location as free text (site, building, room).
     pub location: *const c_char,
 }
+
+/// A provisioning record read by `nimbus_record_parse`. Every string
+/// points into the record's bytes (NUL-terminated there) and is valid as
+/// long as they are; absent optional fields are NULL.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct nimbus_record_t {
+    /// The cloud: a `nimbus_cloud_t`, ready for `nimbus_config_t.cloud`.
+    pub cloud: u32,
+    /// The server's TCP port (1-65535).
+    pub port: u16,
+    /// The server name, for the transport (`nimbus_net_config_t.host`);
+    /// on Azure also the hub (`nimbus_config_t.hub_host`).
+    pub host: *const c_char,
+    /// The AWS thing name or Azure device id.
+    pub device_id: *const c_char,
+    /// The Azure module id, or NULL.
+    pub module_id: *const c_char,
+    /// The AWS named shadow, or NULL for the classic shadow.
+    pub shadow_name: *const c_char,
+    /// The Azure device key in base64 (SAS), or NULL.
+    pub sas_key: *const c_char,
+    /// The trusted CA certificates as PEM text, or NULL.
+    pub ca_pem: *const c_char,
+    /// The client certificate (chain) as PEM text, or NULL.
+    pub cert_pem: *const c_char,
+    /// The client certificate's private key as PEM text, or NULL.
+    pub key_pem: *const c_char,
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the core as a static library (host, no_std) and runs the C API
 # tests against it with AddressSanitizer and UBSan; also checks that the
-# README's example (examples/minimal.c) still compiles.
+# README's examples (examples/minimal.c, examples/provisioned.c) still
+# compile.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/target/c-tests}
@@ -9,6 +10,8 @@ mkdir -p "$BUILD"
 cargo rustc --quiet --release -p nimbus --lib --crate-type staticlib \
     --manifest-path "$ROOT/Cargo.toml"
 cc -std=c11 -Wall -Wextra -Werror -I"$ROOT/include" -c "$ROOT/examples/minimal.c" -o "$BUILD/minimal.o"
+cc -std=c11 -Wall -Wextra -Werror -I"$ROOT/include" -I"$ROOT/ports/common" \
+   -c "$ROOT/examples/provisioned.c" -o "$BUILD/provisioned.o"
 cc -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -O1 -g \
    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
    -I"$ROOT/include" "$ROOT/tests/c/test_api.c" \

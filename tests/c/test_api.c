@@ -3,7 +3,7 @@
  * every entry point with NULL, zero-length and oversized arguments,
  * wrong-state calls, storage too small, and one client driven end to end
  * over a fake transport (request -> handler -> answer; desired -> report
- * from inside the callback).
+ * from inside the callback), and the provisioning record read in place.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -352,6 +352,91 @@ static void a_request_is_answered_and_a_callback_can_report(void **state) {
     assert_true(sent_contains(&link, "\"value\":21.5,\"seq\":1"));
 }
 
+/* ---- the provisioning record ---- */
+
+/* Made by `nimbus provision write --cloud azure --host myhub.azure-devices.net
+ * --port 8883 --device thermo-7 --module mod-1 --sas-key c2VjcmV0`, then the
+ * rest of an erased flash page. */
+static const uint8_t flash_record[96] = {
+    0xa7, 0x00, 0x01, 0x01, 0x01, 0x02, 0x78, 0x18, 0x6d, 0x79, 0x68, 0x75,
+    0x62, 0x2e, 0x61, 0x7a, 0x75, 0x72, 0x65, 0x2d, 0x64, 0x65, 0x76, 0x69,
+    0x63, 0x65, 0x73, 0x2e, 0x6e, 0x65, 0x74, 0x00, 0x03, 0x19, 0x22, 0xb3,
+    0x04, 0x69, 0x74, 0x68, 0x65, 0x72, 0x6d, 0x6f, 0x2d, 0x37, 0x00, 0x05,
+    0x66, 0x6d, 0x6f, 0x64, 0x2d, 0x31, 0x00, 0x07, 0x69, 0x63, 0x32, 0x56,
+    0x6a, 0x63, 0x6d, 0x56, 0x30, 0x00, 0xac, 0x93, 0x3e, 0x3e,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff,
+};
+#define RECORD_LEN 70
+
+static int points_into(const char *p, const uint8_t *data, size_t len) {
+    return p != NULL && (const uint8_t *)p >= data && (const uint8_t *)p < data + len;
+}
+
+static void a_record_is_read_in_place_and_configures_a_client(void **state) {
+    (void)state;
+    nimbus_record_t r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(nimbus_record_parse(flash_record, sizeof flash_record, &r), NIMBUS_OK);
+    assert_int_equal(r.cloud, NIMBUS_CLOUD_AZURE);
+    assert_int_equal(r.port, 8883);
+    assert_string_equal(r.host, "myhub.azure-devices.net");
+    assert_string_equal(r.device_id, "thermo-7");
+    assert_string_equal(r.module_id, "mod-1");
+    assert_string_equal(r.sas_key, "c2VjcmV0");
+    assert_null(r.shadow_name);
+    assert_null(r.ca_pem);
+    assert_null(r.cert_pem);
+    assert_null(r.key_pem);
+    /* No copy: the strings are the record's own bytes. */
+    assert_true(points_into(r.host, flash_record, RECORD_LEN));
+    assert_true(points_into(r.device_id, flash_record, RECORD_LEN));
+    assert_true(points_into(r.sas_key, flash_record, RECORD_LEN));
+
+    /* Exactly the record is enough; the configuration takes it as it is. */
+    assert_int_equal(nimbus_record_parse(flash_record, RECORD_LEN, &r), NIMBUS_OK);
+    nimbus_config_t c = aws_config();
+    c.cloud = r.cloud;
+    c.device_id = r.device_id;
+    c.module_id = r.module_id;
+    c.hub_host = r.host;
+    c.sas_key = r.sas_key;
+    nimbus_transport_t t = transport();
+    assert_int_equal(nimbus_init(&client, &c, &t), NIMBUS_OK);
+    assert_int_equal(nimbus_deinit(&client), NIMBUS_OK);
+}
+
+static void a_bad_record_is_refused_and_out_untouched(void **state) {
+    (void)state;
+    nimbus_record_t r, before;
+    memset(&r, 0x5a, sizeof r);
+    memcpy(&before, &r, sizeof r);
+    uint8_t bad[sizeof flash_record];
+
+    assert_int_equal(nimbus_record_parse(NULL, RECORD_LEN, &r), NIMBUS_ERR_NULL_ARGUMENT);
+    assert_int_equal(nimbus_record_parse(flash_record, RECORD_LEN, NULL), NIMBUS_ERR_NULL_ARGUMENT);
+    assert_int_equal(nimbus_record_parse(flash_record, 0, &r), NIMBUS_ERR_CORRUPT_RECORD);
+    /* Every truncation and every flipped byte. */
+    for (size_t len = 0; len < RECORD_LEN; len++)
+        assert_int_not_equal(nimbus_record_parse(flash_record, len, &r), NIMBUS_OK);
+    for (size_t i = 0; i < RECORD_LEN; i++) {
+        memcpy(bad, flash_record, sizeof bad);
+        bad[i] ^= 0x01;
+        assert_int_not_equal(nimbus_record_parse(bad, sizeof bad, &r), NIMBUS_OK);
+    }
+    /* A flipped letter of the host: the CRC says so. */
+    memcpy(bad, flash_record, sizeof bad);
+    bad[10] ^= 0x20;
+    assert_int_equal(nimbus_record_parse(bad, sizeof bad, &r), NIMBUS_ERR_CORRUPT_RECORD);
+    /* Erased flash: no record at all. */
+    memset(bad, 0xff, sizeof bad);
+    assert_int_equal(nimbus_record_parse(bad, sizeof bad, &r), NIMBUS_ERR_CORRUPT_RECORD);
+    assert_memory_equal(&r, &before, sizeof r);
+    assert_string_equal(nimbus_strerror(NIMBUS_ERR_CORRUPT_RECORD),
+                        "provisioning record truncated or corrupt");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(init_checks_its_arguments, setup),
@@ -361,6 +446,8 @@ int main(void) {
         cmocka_unit_test_setup(calls_on_an_initialised_client_check_their_arguments, setup),
         cmocka_unit_test_setup(strerror_covers_every_code, setup),
         cmocka_unit_test_setup(a_request_is_answered_and_a_callback_can_report, setup),
+        cmocka_unit_test_setup(a_record_is_read_in_place_and_configures_a_client, setup),
+        cmocka_unit_test_setup(a_bad_record_is_refused_and_out_untouched, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

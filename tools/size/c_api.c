@@ -77,7 +77,10 @@ void nimbus_size_c_api(void) {
     r += nimbus_state(&client, &state);
     r += nimbus_disconnect(&client, nimbus_size_input);
     r += nimbus_deinit(&client);
+    nimbus_record_t rec = {0};
+    r += nimbus_record_parse(buffer, nimbus_size_input, &rec);
     nimbus_size_sink += (uint32_t)r + (uint32_t)wake + id + pid + (uint32_t)state +
                         (uint32_t)nimbus_buffer_len(&config) + (uint32_t)(uintptr_t)nimbus_strerror(r) +
-                        (uint32_t)(uintptr_t)nimbus_version();
+                        (uint32_t)(uintptr_t)nimbus_version() + rec.cloud + rec.port +
+                        (uint32_t)(uintptr_t)rec.host + (uint32_t)(uintptr_t)rec.key_pem;
 }

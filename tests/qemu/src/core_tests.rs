@@ -147,6 +147,8 @@ const ERRORS: &[(Error, u16)] = &[
     (Error::NotFound, 100),
     (Error::UnknownRequest, 101),
     (Error::SensorFailed, 102),
+    (Error::CorruptRecord, 103),
+    (Error::InvalidRecord, 104),
 ];
 
 fn error_codes_are_stable() -> bool {

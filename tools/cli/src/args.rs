@@ -44,7 +44,7 @@ impl Args {
         }
         if self.positionals.len() != positionals {
             return Err(Failure::Usage(format!(
-                "expected {positionals} topic argument(s), got {}",
+                "expected {positionals} argument(s), got {}",
                 self.positionals.len()
             )));
         }
@@ -76,6 +76,6 @@ impl Args {
         self.positionals
             .get(index)
             .map(String::as_str)
-            .ok_or_else(|| Failure::Usage("missing topic argument".into()))
+            .ok_or_else(|| Failure::Usage("missing argument".into()))
     }
 }

@@ -1,10 +1,12 @@
-//! `nimbus`: the dialects of the Nimbus core on the command line.
+//! `nimbus`: the dialects and the provisioning record of the Nimbus core
+//! on the command line.
 //!
 //! Every command prints one line of JSON on stdout. A refused input exits
 //! with status 1 and the reason on stderr; a usage error exits with 2.
 
 mod args;
 mod json;
+mod provision;
 
 use args::Args;
 use json::Json;
@@ -18,7 +20,10 @@ usage:
   nimbus topic respond --cloud aws|azure --device ID [--module ID] --to INCOMING_CLOUD_TOPIC [--status N]
   nimbus twin get|report --cloud aws|azure --device ID [--module ID] [--rid R] [--shadow NAME]
   nimbus azure username --hub HOST --device ID [--module ID] [--api-version V]
-  nimbus azure sas --hub HOST --device ID [--module ID] --key BASE64 --expiry UNIX_SECONDS";
+  nimbus azure sas --hub HOST --device ID [--module ID] --key BASE64 --expiry UNIX_SECONDS
+  nimbus provision write --cloud aws|azure --host H --port P --device ID [--module ID]
+         [--shadow NAME] [--sas-key BASE64] [--ca FILE] [--cert FILE] [--key FILE] --out FILE
+  nimbus provision show FILE";
 
 /// Why a command failed.
 enum Failure {
@@ -26,6 +31,8 @@ enum Failure {
     Usage(String),
     /// The core refused the input.
     Refused(nimbus::Error),
+    /// A file could not be read or written.
+    Io(String),
 }
 
 impl From<nimbus::Error> for Failure {
@@ -54,6 +61,10 @@ fn main() -> ExitCode {
             eprintln!("nimbus: refused: {e} ({e:?}, code {})", e.code());
             ExitCode::from(1)
         }
+        Err(Failure::Io(why)) => {
+            eprintln!("nimbus: {why}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -74,14 +85,17 @@ fn run(argv: &[String]) -> Outcome {
         ("twin", "report") => twin(&args, TwinOp::Report),
         ("azure", "username") => azure_username(&args),
         ("azure", "sas") => azure_sas(&args),
+        ("provision", "write") => provision::write(&args),
+        ("provision", "show") => provision::show(&args),
         _ => Err(Failure::Usage(format!(
             "unknown command `{group} {command}`"
         ))),
     }
 }
 
-fn dialect(args: &Args) -> Result<Dialect<'_>, Failure> {
-    let cloud = match args.required("cloud")? {
+/// The cloud `--cloud` names.
+fn cloud(args: &Args) -> Result<Cloud, Failure> {
+    Ok(match args.required("cloud")? {
         "aws" => Cloud::Aws,
         "azure" => Cloud::Azure,
         other => {
@@ -89,9 +103,12 @@ fn dialect(args: &Args) -> Result<Dialect<'_>, Failure> {
                 "--cloud must be aws or azure, not `{other}`"
             )))
         }
-    };
+    })
+}
+
+fn dialect(args: &Args) -> Result<Dialect<'_>, Failure> {
     Ok(Dialect::new(
-        cloud,
+        cloud(args)?,
         args.required("device")?,
         args.optional("module")?,
     )?)
