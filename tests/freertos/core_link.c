@@ -31,6 +31,7 @@ void start(void)
     (void)nimbus_deinit(c);
     (void)nimbus_strerror(0);
     (void)nimbus_version();
+    (void)nimbus_record_parse(NULL, 0, NULL);
     for (;;) {
     }
 }
