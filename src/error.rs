@@ -1,6 +1,6 @@
 //! The one error type of the core.
 //!
-//! Every layer returns [`Error`]; the C API maps each variant to the same
+//! Every layer returns [`Error`](crate::error::Error); the C API maps each variant to the same
 //! number (negated) in `nimbus_err_t`, so the codes below are stable: add new
 //! variants at the end of their layer's range, never renumber.
 

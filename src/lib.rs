@@ -17,15 +17,26 @@
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+// `cbindgen:ignore`: the header is the C API in `ffi` and nothing else.
+// (An outer doc comment makes rustdoc resolve the links of a module's own
+// docs from the crate root, so those links are written as `crate::` paths.)
+/// cbindgen:ignore
 pub mod bounds;
 mod bytes;
+/// cbindgen:ignore
 pub mod cloud;
+/// cbindgen:ignore
 pub mod device;
+/// cbindgen:ignore
 mod error;
 pub mod ffi;
+/// cbindgen:ignore
 pub mod mqtt;
+/// cbindgen:ignore
 pub mod record;
+/// cbindgen:ignore
 pub mod twin;
+/// cbindgen:ignore
 pub mod writer;
 
 pub use error::{Error, Result};

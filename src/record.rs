@@ -30,21 +30,21 @@
 //! Per cloud: AWS takes no module id and no SAS key (it authenticates with
 //! X.509); Azure takes no shadow name, and a SAS key excludes a client
 //! certificate and key. Names follow the cloud's rules
-//! ([`check_thing_name`], [`check_shadow_name`], [`check_azure_id`]).
+//! ([`check_thing_name`](crate::cloud::check_thing_name), [`check_shadow_name`](crate::cloud::check_shadow_name), [`check_azure_id`](crate::cloud::check_azure_id)).
 //! Credentials may also live elsewhere (a secure element, a credential
 //! store): the CA, certificate, key and SAS key are all optional.
 //!
 //! A record is read from the start of the bytes given: what follows its
 //! CRC (the rest of an erased partition) is ignored.
 //!
-//! Refusals: [`Error::CorruptRecord`] when the bytes are too short, the
+//! Refusals: [`Error::CorruptRecord`](crate::Error::CorruptRecord) when the bytes are too short, the
 //! CBOR is not well-formed or the CRC does not match;
-//! [`Error::InvalidRecord`] when the CRC matches but the content breaks
+//! [`Error::InvalidRecord`](crate::Error::InvalidRecord) when the CRC matches but the content breaks
 //! the format (not a map, unknown or duplicate key, wrong type, missing
 //! field, unsupported version, port 0, empty text, a bad host, a field
-//! the cloud does not take); [`Error::InvalidString`] for a text without
-//! its NUL or with an inner NUL; [`Error::InvalidName`] for a name the
-//! cloud refuses; [`Error::InvalidCredentials`] for a SAS key that is not
+//! the cloud does not take); [`Error::InvalidString`](crate::Error::InvalidString) for a text without
+//! its NUL or with an inner NUL; [`Error::InvalidName`](crate::Error::InvalidName) for a name the
+//! cloud refuses; [`Error::InvalidCredentials`](crate::Error::InvalidCredentials) for a SAS key that is not
 //! base64 of 1–64 bytes.
 
 use minicbor::data::Type;

@@ -6,9 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fresh=$(mktemp)
 trap 'rm -f "$fresh"' EXIT
-# The C API is src/ffi and nothing else: cbindgen reads that module (and
-# its submodules) only, so the core's own constants stay out of the header.
-cbindgen --quiet --config cbindgen.toml --output "$fresh" src/ffi/mod.rs
+cbindgen --quiet --config cbindgen.toml --crate nimbus --output "$fresh"
 if [ "${1:-}" = "--update" ]; then
     cp "$fresh" include/nimbus.h
     echo "include/nimbus.h updated"

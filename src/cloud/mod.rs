@@ -2,21 +2,21 @@
 //! Azure IoT Hub (DESIGN.md §2–4).
 //!
 //! Everything here is pure: no I/O, no state beyond what the caller holds.
-//! Outputs go into caller buffers ([`Error::BufferTooSmall`] when they do
+//! Outputs go into caller buffers ([`Error::BufferTooSmall`](crate::Error::BufferTooSmall) when they do
 //! not fit), and parsed topics borrow from the input.
 //!
-//! [`Dialect`] is the entry point: one cloud and one identity, with
-//! - [`publish_topic`](Dialect::publish_topic): generic → cloud topic
-//!   (and [`publish_topic_encoded`](Dialect::publish_topic_encoded) with
-//!   properties encoded once, and [`telemetry_topic`](Dialect::telemetry_topic)
+//! [`Dialect`](crate::cloud::Dialect) is the entry point: one cloud and one identity, with
+//! - [`publish_topic`](crate::cloud::Dialect::publish_topic): generic → cloud topic
+//!   (and [`publish_topic_encoded`](crate::cloud::Dialect::publish_topic_encoded) with
+//!   properties encoded once, and [`telemetry_topic`](crate::cloud::Dialect::telemetry_topic)
 //!   for readings);
-//! - [`classify`](Dialect::classify): cloud topic → [`Incoming`];
-//! - [`response_topic`](Dialect::response_topic): where to answer a [`Request`];
-//! - [`twin_topic`](Dialect::twin_topic): shadow/twin get and report;
-//! - [`subscriptions`](Dialect::subscriptions): the filters to subscribe;
-//! - [`check_publish`](Dialect::check_publish): the guard run before every publish.
+//! - [`classify`](crate::cloud::Dialect::classify): cloud topic → [`Incoming`](crate::cloud::Incoming);
+//! - [`response_topic`](crate::cloud::Dialect::response_topic): where to answer a [`Request`](crate::cloud::Request);
+//! - [`twin_topic`](crate::cloud::Dialect::twin_topic): shadow/twin get and report;
+//! - [`subscriptions`](crate::cloud::Dialect::subscriptions): the filters to subscribe;
+//! - [`check_publish`](crate::cloud::Dialect::check_publish): the guard run before every publish.
 //!
-//! Azure credentials are in [`sas`], rate limits in [`rate`].
+//! Azure credentials are in [`sas`](crate::cloud::sas), rate limits in [`rate`](crate::cloud::rate).
 
 pub mod aws;
 pub mod azure;

@@ -1,25 +1,25 @@
-//! The device facade: the [`Client`] the firmware uses.
+//! The device facade: the [`Client`](crate::device::Client) the firmware uses.
 //!
 //! A client joins one MQTT [`Session`](crate::mqtt::Session), one cloud
 //! [`Dialect`](crate::cloud::Dialect), the shadow/twin model
 //! ([`Twin`](crate::twin::Twin)), a table of request handlers, the
-//! sensors, and the application ([`App`]):
+//! sensors, and the application ([`App`](crate::device::App)):
 //!
 //! - requests from AWS request topics, Azure direct methods and Azure C2D
 //!   messages reach one handler per path, and the answer goes back the way
-//!   the request came ([`Actions::respond`]);
+//!   the request came ([`Actions::respond`](crate::device::Actions::respond));
 //! - `general_information`, `sensor/list` and `sensor/<n>/get` are answered
 //!   by the client unless the application overrides them;
 //! - reported/desired state goes through one model on both clouds
-//!   ([`Actions::report`], [`App::on_desired`], [`App::on_twin`]), and the
+//!   ([`Actions::report`](crate::device::Actions::report), [`App::on_desired`](crate::device::App::on_desired), [`App::on_twin`](crate::device::App::on_twin)), and the
 //!   document is fetched after every connection so that nothing changed
 //!   offline is missed;
 //! - telemetry and events are published on the generic topics, translated
 //!   per cloud, optionally on a schedule driven by `poll`.
 //!
 //! Like the rest of the core it is sans-I/O and never allocates: the
-//! caller provides every buffer ([`Buffers`]) and the tables are sized by
-//! [`crate::bounds`].
+//! caller provides every buffer ([`Buffers`](crate::device::Buffers)) and the tables are sized by
+//! [`crate::bounds`](crate::bounds).
 
 pub mod actions;
 pub mod app;

@@ -1,7 +1,7 @@
 //! The MQTT 3.1.1 session engine (sans-I/O, no heap).
 //!
-//! A [`Session`] owns a port's [`Transport`] and [`Random`] source and
-//! borrows four caller buffers ([`Buffers`]); [`Session::poll`] does all
+//! A [`Session`](crate::mqtt::Session) owns a port's [`Transport`](crate::mqtt::Transport) and [`Random`](crate::mqtt::Random) source and
+//! borrows four caller buffers ([`Buffers`](crate::mqtt::Buffers)); [`Session::poll`](crate::mqtt::Session::poll) does all
 //! pending work at a given time and returns when it must run next. It
 //! connects (CONNECT with client id, credentials, keepalive, clean session
 //! and will), subscribes and unsubscribes, publishes and receives QoS 0 and
@@ -28,8 +28,8 @@
 //! `session_size` test.
 //!
 //! # Events and the outbox
-//! The handler gets an [`Event`] borrowing the receive buffer and a
-//! `&mut` [`Outbox`] (a disjoint part of the session), so an incoming
+//! The handler gets an [`Event`](crate::mqtt::Event) borrowing the receive buffer and a
+//! `&mut` [`Outbox`](crate::mqtt::Outbox) (a disjoint part of the session), so an incoming
 //! topic and payload can be answered without copying them.
 
 mod backoff;

@@ -1,19 +1,19 @@
 //! Device shadow (AWS) and device twin (Azure) behind one reported/desired model.
 //!
 //! The layer is sans-I/O and knows no topics: requests are written into
-//! caller buffers as plain data ([`Request`]: operation, request id, payload
+//! caller buffers as plain data ([`Request`](crate::twin::Request): operation, request id, payload
 //! length) for the dialect layer to put on the right topic, and answers come
-//! back already classified ([`Response`], [`Twin::on_desired`]). Each input
-//! yields an [`Outcome`]: an [`Event`] borrowing the received payload, or
-//! the reason it was [`Ignored`].
+//! back already classified ([`Response`](crate::twin::Response), [`Twin::on_desired`](crate::twin::Twin::on_desired)). Each input
+//! yields an [`Outcome`](crate::twin::Outcome): an [`Event`](crate::twin::Event) borrowing the received payload, or
+//! the reason it was [`Ignored`](crate::twin::Ignored).
 //!
-//! - [`json`]: the zero-copy JSON scanner/validator used throughout;
-//! - [`Twin`]: the state machine (pending requests, timeouts, versions);
-//! - [`reported`]: renders the usual reported device information.
+//! - [`json`](crate::twin::json): the zero-copy JSON scanner/validator used throughout;
+//! - [`Twin`](crate::twin::Twin): the state machine (pending requests, timeouts, versions);
+//! - [`reported`](crate::twin::reported): renders the usual reported device information.
 //!
-//! Bounds: [`MAX_PENDING`] requests by default (const generic `N`), ids of
-//! at most [`MAX_REQUEST_ID_LEN`] bytes, JSON nesting of at most
-//! [`json::MAX_DEPTH`], and the per-cloud limits in this module's constants.
+//! Bounds: [`MAX_PENDING`](crate::twin::MAX_PENDING) requests by default (const generic `N`), ids of
+//! at most [`MAX_REQUEST_ID_LEN`](crate::twin::MAX_REQUEST_ID_LEN) bytes, JSON nesting of at most
+//! [`json::MAX_DEPTH`](crate::twin::json::MAX_DEPTH), and the per-cloud limits in this module's constants.
 
 pub mod json;
 pub mod reported;
