@@ -100,6 +100,11 @@ enum nimbus_err_t
   NIMBUS_ERR_REFUSED_UNKNOWN = -30,
   // TLS handshake or certificate verification failed (reported by ports).
   NIMBUS_ERR_TLS_FAILED = -31,
+  // Connections keep ending soon after their CONNACK (reported by
+  // `on_error` after 3 in a row): another client connected with the same
+  // client id, the cloud's policy denies a publish or subscribe, or a
+  // topic the cloud refuses.
+  NIMBUS_ERR_UNSTABLE_CONNECTION = -32,
   // A packet from the network is malformed (bad fixed header, flags,
   // lengths or fields).
   NIMBUS_ERR_MALFORMED_PACKET = -40,
@@ -342,6 +347,13 @@ typedef struct {
   uint32_t backoff_min_ms;
   // Largest reconnect delay in ms (default 120000).
   uint32_t backoff_max_ms;
+  // How long a connection must stay up before the backoff starts again
+  // from `backoff_min_ms`, in ms (default 60000); one that ends sooner
+  // counts as a failed attempt.
+  uint32_t backoff_stable_ms;
+  // Shortest time between two connection attempts in ms (default 1000:
+  // AWS IoT accepts 1 CONNECT per second per client id).
+  uint32_t connect_interval_ms;
   // Time a request may wait for its answer in ms (default 30000).
   uint32_t request_timeout_ms;
   // Time a shadow/twin request may wait in ms (default 10000).

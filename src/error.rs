@@ -63,6 +63,11 @@ pub enum Error {
     RefusedUnknown = 30,
     /// TLS handshake or certificate verification failed (reported by ports).
     TlsFailed = 31,
+    /// Connections keep ending soon after their CONNACK (reported by
+    /// `on_error` after 3 in a row): another client connected with the same
+    /// client id, the cloud's policy denies a publish or subscribe, or a
+    /// topic the cloud refuses.
+    UnstableConnection = 32,
 
     // --- MQTT protocol (40–59) ---
     /// A packet from the network is malformed (bad fixed header, flags,
@@ -163,6 +168,7 @@ impl Error {
             Error::RefusedNotAuthorized => "connection refused: not authorised\0",
             Error::RefusedUnknown => "connection refused: unknown return code\0",
             Error::TlsFailed => "TLS handshake or verification failed\0",
+            Error::UnstableConnection => "connections keep ending right after CONNACK (duplicate client id, policy denial or forbidden topic?)\0",
             Error::MalformedPacket => "malformed MQTT packet\0",
             Error::PacketTooLarge => "MQTT packet larger than the receive buffer\0",
             Error::UnexpectedPacket => "unexpected MQTT packet type\0",
@@ -209,7 +215,7 @@ impl Error {
     }
 
     /// Every error, in code order.
-    pub const ALL: [Error; 47] = [
+    pub const ALL: [Error; 48] = [
         Error::NullArgument,
         Error::InvalidArgument,
         Error::BufferTooSmall,
@@ -231,6 +237,7 @@ impl Error {
         Error::RefusedNotAuthorized,
         Error::RefusedUnknown,
         Error::TlsFailed,
+        Error::UnstableConnection,
         Error::MalformedPacket,
         Error::PacketTooLarge,
         Error::UnexpectedPacket,

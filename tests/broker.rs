@@ -483,6 +483,8 @@ fn restart_with_message_in_flight(persistence: Persistence) -> Restart {
         c.connect_timeout_ms = 5_000;
         c.backoff.base_ms = 100;
         c.backoff.max_ms = 400;
+        // Retry a refused attempt quickly (the 1 s CONNECT floor is for clouds).
+        c.backoff.min_interval_ms = 0;
         c
     };
     let mut sub = Peer::new(broker.addr, config("nimbus-sub"));

@@ -116,8 +116,9 @@ fn non_generic_topics_are_refused() {
 fn malformed_azure_topics_are_invalid_encoding() {
     for bad in [
         "$iothub/methods/POST/x/?$rid=",
-        "$iothub/methods/POST/x/?$rid=zz",
         "$iothub/methods/POST/x/?rid",
+        "$iothub/methods/POST/x/?$rid=a%20b",
+        "$iothub/methods/POST/x/?$rid=0123456789012345678901234567890123456789012345678901234567890123x",
         "$iothub/twin/res/abc/?$rid=1",
         "$iothub/twin/res/99/?$rid=1",
         "$iothub/twin/res/200/?$version=1",

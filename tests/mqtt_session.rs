@@ -294,65 +294,6 @@ fn keepalive_ping_and_ping_timeout() {
 }
 
 #[test]
-fn lost_puback_is_retransmitted_with_dup() {
-    let mut h = Harness::connected();
-    let pid = h
-        .session
-        .publish("t/1", b"data", QoS::AtLeastOnce, false)
-        .unwrap()
-        .unwrap();
-    h.poll();
-    assert_eq!(
-        h.take_sent(),
-        vec![publish_sent("t/1", b"data", 1, pid, false)]
-    );
-    assert_eq!(h.next, 3_000, "next poll at the ack timeout");
-    h.advance(2_999);
-    h.poll();
-    assert_eq!(h.take_sent(), vec![]);
-    h.advance(1);
-    h.poll();
-    assert_eq!(
-        h.take_sent(),
-        vec![publish_sent("t/1", b"data", 1, pid, true)]
-    );
-    h.feed(&broker::puback(pid));
-    h.poll();
-    assert_eq!(h.take_events(), vec![Ev::Published(pid)]);
-    h.advance(10_000);
-    h.poll();
-    assert!(!h
-        .take_sent()
-        .contains(&publish_sent("t/1", b"data", 1, pid, true)));
-}
-
-#[test]
-fn puback_during_a_partial_retransmission_does_not_cut_the_packet() {
-    let mut h = Harness::connected();
-    let pid = h
-        .session
-        .publish("t/1", b"payload", QoS::AtLeastOnce, false)
-        .unwrap()
-        .unwrap();
-    h.poll();
-    h.take_sent();
-    h.advance(3_000);
-    h.link().send_budget = Some(3);
-    h.poll();
-    assert_eq!(h.link().sent.len(), 3, "retransmission partly written");
-    h.feed(&broker::puback(pid));
-    h.poll();
-    assert_eq!(h.take_events(), vec![Ev::Published(pid)]);
-    h.link().send_budget = None;
-    h.poll();
-    assert_eq!(
-        h.take_sent(),
-        vec![publish_sent("t/1", b"payload", 1, pid, true)]
-    );
-    assert_eq!(h.session.outbox().in_flight(), 0);
-}
-
-#[test]
 fn qos1_accepted_offline_is_sent_after_connect_and_qos0_is_refused() {
     let mut h = Harness::new();
     assert_eq!(
@@ -691,33 +632,6 @@ fn wrong_lengths_and_truncated_bodies() {
 }
 
 #[test]
-fn packet_larger_than_rx_buffer() {
-    let mut h = Harness::with(
-        config(),
-        Sizes {
-            rx: 64,
-            ..Sizes::default()
-        },
-    );
-    h.connect(false);
-    h.feed(&broker::publish("t", &[0u8; 60], 0, 0, false, false));
-    h.poll();
-    assert_eq!(
-        h.take_events(),
-        vec![Ev::Disconnected(Some(Error::PacketTooLarge), Some(0))]
-    );
-    // Just fitting is fine: 2 + 2 + 1 + 59 = 64 bytes.
-    h.poll();
-    h.feed(&broker::connack(false, 0));
-    h.feed(&broker::publish("t", &[1u8; 59], 0, 0, false, false));
-    h.poll();
-    assert!(matches!(
-        h.take_events()[..],
-        [Ev::Connected(false), Ev::Message { .. }]
-    ));
-}
-
-#[test]
 fn unexpected_packet_types() {
     for bytes in [
         &[0x10, 0x00][..],                   // CONNECT
@@ -757,7 +671,12 @@ fn bad_topics() {
 
 #[test]
 fn acks_for_unknown_ids() {
-    expect_protocol_error(&broker::puback(42), Error::UnknownPacketId);
+    // A PUBACK for nothing stored is harmless (a late duplicate): ignored.
+    let mut h = Harness::connected();
+    h.feed(&broker::puback(42));
+    h.poll();
+    assert_eq!(h.take_events(), vec![]);
+    assert!(h.session.is_connected());
     expect_protocol_error(&broker::suback(42, 0), Error::UnknownPacketId);
     expect_protocol_error(&broker::unsuback(42), Error::UnknownPacketId);
     // A second PUBACK for the same message.
@@ -771,12 +690,10 @@ fn acks_for_unknown_ids() {
     h.feed(&broker::puback(pid));
     h.feed(&broker::puback(pid));
     h.poll();
-    assert_eq!(
-        h.take_events(),
-        vec![
-            Ev::Published(pid),
-            Ev::Disconnected(Some(Error::UnknownPacketId), Some(0))
-        ]
+    assert_eq!(h.take_events(), vec![Ev::Published(pid)]);
+    assert!(
+        h.session.is_connected(),
+        "a late second PUBACK keeps the link"
     );
 }
 
@@ -1109,10 +1026,9 @@ fn session_size() {
     use core::mem::size_of;
     let size = size_of::<nimbus::mqtt::Session<'static, (), (), 8, 8>>();
     println!("Session<'_, (), (), 8, 8> is {size} bytes on this target");
-    // Documented in the module docs: 672 bytes on a 64-bit host (544 on
-    // thumbv7em, checked with a size assertion in a no_std build).
+    // Documented in the module docs: 736 bytes on a 64-bit host.
     if cfg!(target_pointer_width = "64") {
-        assert_eq!(size, 672);
+        assert_eq!(size, 736);
     }
 }
 
@@ -1205,4 +1121,441 @@ fn a_password_needs_a_user_name() {
     h.session
         .set_password_storage(Box::leak(vec![0u8; 16].into_boxed_slice()));
     assert_eq!(h.session.set_password(b"pw"), Err(Error::InvalidArgument));
+}
+
+// --- hardening: dead links, late acknowledgements, oversized packets,
+// backoff that survives connect-then-drop, timers that never spin ---
+
+/// Publishes one QoS 1 message on a connected harness and writes it.
+fn one_in_flight(h: &mut Harness) -> u16 {
+    let pid = h
+        .session
+        .publish("t/1", b"data", QoS::AtLeastOnce, false)
+        .unwrap()
+        .unwrap();
+    h.poll();
+    assert_eq!(
+        h.take_sent(),
+        vec![publish_sent("t/1", b"data", 1, pid, false)]
+    );
+    pid
+}
+
+#[test]
+fn an_ack_timeout_probes_the_link_and_never_resends_on_it() {
+    let mut h = Harness::connected();
+    let pid = one_in_flight(&mut h);
+    assert_eq!(h.next, 3_000, "next poll at the ack timeout");
+    h.advance(3_000);
+    h.poll();
+    assert_eq!(h.take_sent(), vec![Sent::PingReq], "a probe, not a resend");
+    assert_eq!(h.next, 5_000, "the probe's deadline");
+    // The broker answers the probe: the link is kept, nothing is resent.
+    h.feed(&broker::pingresp());
+    h.advance(100);
+    h.poll();
+    assert!(h.session.is_connected());
+    assert_eq!(h.take_sent(), vec![]);
+    assert_eq!(h.next, 6_000, "the ack wait starts again from the probe");
+    // The PUBACK comes late: delivered, and the link stays up.
+    h.feed(&broker::puback(pid));
+    h.poll();
+    assert_eq!(h.take_events(), vec![Ev::Published(pid)]);
+    h.advance(10_000);
+    h.poll();
+    assert!(!h
+        .take_sent()
+        .iter()
+        .any(|p| matches!(p, Sent::Publish { .. })));
+}
+
+#[test]
+fn an_unanswered_probe_ends_the_link_and_the_message_is_resent_after_reconnect() {
+    let mut h = Harness::connected();
+    let pid = one_in_flight(&mut h);
+    h.advance(3_000);
+    h.poll();
+    assert_eq!(h.take_sent(), vec![Sent::PingReq]);
+    h.advance(1_999);
+    h.poll();
+    assert!(h.session.is_connected());
+    h.advance(1);
+    h.poll();
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Disconnected(Some(Error::PingTimeout), Some(0))]
+    );
+    // Reconnect onto the resumed session: the message goes out with DUP,
+    // once; a late PUBACK for it then and a second one are both harmless.
+    h.poll();
+    assert!(matches!(h.take_sent()[..], [Sent::Connect { .. }]));
+    h.feed(&broker::connack(true, 0));
+    h.poll();
+    assert_eq!(
+        h.take_sent(),
+        vec![publish_sent("t/1", b"data", 1, pid, true)]
+    );
+    h.feed(&broker::puback(pid));
+    h.feed(&broker::puback(pid));
+    h.poll();
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Connected(true), Ev::Published(pid)]
+    );
+    assert!(h.session.is_connected());
+}
+
+#[test]
+fn puback_during_a_partial_resend_does_not_cut_the_packet() {
+    let mut h = Harness::connected();
+    let pid = h
+        .session
+        .publish("t/1", b"payload", QoS::AtLeastOnce, false)
+        .unwrap()
+        .unwrap();
+    h.poll();
+    h.take_sent();
+    h.link().recv_error = Some(TransportError::Closed);
+    h.poll();
+    h.take_events();
+    h.poll();
+    assert!(matches!(h.take_sent()[..], [Sent::Connect { .. }]));
+    h.feed(&broker::connack(true, 0));
+    h.link().send_budget = Some(3);
+    h.poll();
+    assert_eq!(h.link().sent.len(), 3, "the resend, partly written");
+    h.feed(&broker::puback(pid));
+    h.poll();
+    assert!(h.take_events().contains(&Ev::Published(pid)));
+    h.link().send_budget = None;
+    h.poll();
+    let sent = h.take_sent();
+    assert_eq!(
+        sent.last(),
+        Some(&publish_sent("t/1", b"payload", 1, pid, true)),
+        "{sent:?}"
+    );
+    assert_eq!(h.session.outbox().in_flight(), 0);
+}
+
+#[test]
+fn keepalive_counts_only_what_comes_back() {
+    // The device keeps sending (QoS 0), the broker says nothing: a PINGREQ
+    // is still due keepalive after the last byte received.
+    let mut c = config();
+    c.ack_timeout_ms = 0;
+    let mut h = Harness::with(c, Sizes::default());
+    h.connect(false);
+    for _ in 0..29 {
+        h.advance(1_000);
+        h.session
+            .publish("t/0", b"x", QoS::AtMostOnce, false)
+            .unwrap();
+        h.poll();
+    }
+    assert!(!h.take_sent().contains(&Sent::PingReq));
+    h.advance(1_000);
+    h.poll();
+    assert_eq!(h.take_sent(), vec![Sent::PingReq], "30 s after the CONNACK");
+    h.advance(2_000);
+    h.poll();
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Disconnected(Some(Error::PingTimeout), Some(0))],
+        "found dead within keepalive + ping timeout"
+    );
+}
+
+#[test]
+fn a_transmit_queue_that_cannot_drain_ends_the_link_and_poll_never_spins() {
+    // The peer stops reading: QoS 0 fills the transmit queue, the due
+    // PINGREQ cannot even be queued, and the link is still declared dead.
+    let mut h = Harness::connected();
+    h.link().send_budget = Some(0);
+    while h
+        .session
+        .publish("t/0", &[0u8; 16], QoS::AtMostOnce, false)
+        .is_ok()
+    {}
+    let mut polls = 0;
+    while h.session.is_connected() {
+        let next = h.poll();
+        if h.session.is_connected() {
+            assert!(next > h.now, "poll asked to run again at once at {}", h.now);
+        }
+        polls += 1;
+        assert!(polls < 100, "never declared dead");
+        h.now = next;
+    }
+    assert_eq!(h.now, 32_000, "keepalive 30 s + ping timeout 2 s");
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Disconnected(Some(Error::PingTimeout), Some(0))]
+    );
+}
+
+#[test]
+fn zero_timers_are_refused() {
+    type Change = fn(&mut nimbus::mqtt::Config<'static>);
+    let changes: [Change; 4] = [
+        |c| c.connect_timeout_ms = 0,
+        |c| c.ping_timeout_ms = 0,
+        |c| c.backoff.base_ms = 0,
+        |c| c.backoff.max_ms = c.backoff.base_ms - 1,
+    ];
+    for change in changes {
+        let mut c = config();
+        change(&mut c);
+        let buffers = nimbus::mqtt::Buffers {
+            rx: Box::leak(vec![0u8; 64].into_boxed_slice()),
+            tx: Box::leak(vec![0u8; 64].into_boxed_slice()),
+            inflight: &mut [],
+            filters: &mut [],
+        };
+        let made = nimbus::mqtt::Session::<_, _, 1, 1>::new(
+            common::FakeTransport::default(),
+            common::ScriptedRandom::default(),
+            c,
+            buffers,
+        );
+        assert_eq!(made.err(), Some(Error::InvalidArgument), "{c:?}");
+        // The same settings made later through `config_mut` fail each
+        // attempt instead of spinning.
+        let mut h = Harness::new();
+        change(h.session.config_mut());
+        h.session.connect();
+        h.poll();
+        assert_eq!(
+            h.take_events(),
+            vec![Ev::Disconnected(Some(Error::InvalidArgument), Some(0))]
+        );
+        assert!(h.next > h.now || h.session.state() == State::Waiting);
+    }
+}
+
+#[test]
+fn backoff_resets_only_after_a_stable_connection() {
+    let mut c = config();
+    c.backoff.stable_ms = 10_000;
+    let mut h = Harness::with(c, Sizes::default());
+    // Every delay at its cap.
+    h.session.random_mut().values = [100, 200, 400, 800, 100].into();
+    h.connect(false);
+    // Accepted, then dropped at once, four times: the caps keep growing
+    // (100, 200, 400, 800), and the third early drop is reported.
+    let mut delays = Vec::new();
+    for _ in 0..4 {
+        h.link().recv_error = Some(TransportError::Closed);
+        h.poll();
+        let events = h.take_events();
+        let Some(Ev::Disconnected(Some(Error::ConnectionClosed), Some(d))) = events.first() else {
+            panic!("{events:?}");
+        };
+        delays.push(*d);
+        if delays.len() == 3 {
+            assert_eq!(events[1..], [Ev::Unstable(3)]);
+        } else {
+            assert_eq!(events.len(), 1, "{events:?}");
+        }
+        h.advance(u64::from(*d));
+        h.poll();
+        h.take_sent();
+        h.feed(&broker::connack(false, 0));
+        h.poll();
+        h.take_events();
+        h.take_sent();
+    }
+    assert_eq!(delays, [100, 200, 400, 800]);
+    // Up for the stability window: the next drop starts again at the base.
+    h.advance(10_000);
+    h.feed(&broker::pingresp());
+    h.poll();
+    h.link().recv_error = Some(TransportError::Closed);
+    h.poll();
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Disconnected(Some(Error::ConnectionClosed), Some(100))]
+    );
+}
+
+#[test]
+fn connects_are_never_closer_than_the_floor() {
+    let mut c = config();
+    c.backoff.min_interval_ms = 1_000;
+    let mut h = Harness::with(c, Sizes::default());
+    // Every attempt is refused at once and the drawn delay is 0.
+    h.session.connect();
+    let mut attempts = Vec::new();
+    for _ in 0..5 {
+        h.link().open_script.push_back(Err(TransportError::Failed));
+    }
+    while attempts.len() < 5 {
+        let before = h.link().opens;
+        let next = h.poll();
+        if h.link().opens > before {
+            attempts.push(h.now);
+        }
+        assert!(next > h.now, "no spin");
+        h.now = next;
+    }
+    let gaps: Vec<u64> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(gaps, [1_000; 4], "{attempts:?}");
+    // A stop and a new `connect` right after do not bypass it either.
+    let last = *attempts.last().unwrap();
+    h.now = last + 500;
+    h.session.disconnect(h.now);
+    h.session.connect();
+    h.poll();
+    assert_eq!(h.link().opens, 5);
+    h.now = last + 1_000;
+    h.poll();
+    assert_eq!(h.link().opens, 6);
+}
+
+fn small_rx() -> Harness {
+    let mut h = Harness::with(
+        config(),
+        Sizes {
+            rx: 64,
+            ..Sizes::default()
+        },
+    );
+    h.connect(false);
+    h
+}
+
+#[test]
+fn an_oversized_publish_is_skipped_and_the_next_one_delivered() {
+    for chunk in [usize::MAX, 7, 1] {
+        let mut h = small_rx();
+        h.link().recv_chunk = chunk;
+        h.feed(&broker::publish("t", &[0u8; 60], 0, 0, false, false));
+        h.feed(&broker::publish("t/next", b"ok", 0, 0, false, false));
+        for _ in 0..200 {
+            h.poll();
+        }
+        let events = h.take_events();
+        assert_eq!(
+            events[0],
+            Ev::Oversized {
+                topic: Some("t".into()),
+                packet_id: None,
+                len: 65
+            },
+            "chunk {chunk}"
+        );
+        assert!(
+            matches!(&events[1..], [Ev::Message { topic, payload, .. }] if topic == "t/next" && payload == b"ok"),
+            "{events:?}"
+        );
+        assert!(h.session.is_connected());
+        assert_eq!(h.take_sent(), vec![]);
+    }
+    // Just fitting is still a message: 2 + 2 + 1 + 59 = 64 bytes.
+    let mut h = small_rx();
+    h.feed(&broker::publish("t", &[1u8; 59], 0, 0, false, false));
+    h.poll();
+    assert!(matches!(h.take_events()[..], [Ev::Message { .. }]));
+}
+
+#[test]
+fn an_oversized_qos1_publish_is_acknowledged_after_its_last_byte() {
+    let mut h = small_rx();
+    h.link().recv_chunk = 10;
+    let packet = broker::publish("dev-1/request/x", &[7u8; 5_000], 1, 77, false, false);
+    h.feed(&packet[..40]);
+    h.poll();
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Oversized {
+            topic: Some("dev-1/request/x".into()),
+            packet_id: Some(77),
+            len: packet.len()
+        }]
+    );
+    assert_eq!(h.take_sent(), vec![], "no PUBACK before the last byte");
+    h.feed(&packet[40..]);
+    for _ in 0..1_000 {
+        h.poll();
+    }
+    assert_eq!(h.take_sent(), vec![Sent::PubAck(77)]);
+    assert!(h.session.is_connected());
+}
+
+#[test]
+fn an_oversized_publish_whose_topic_does_not_fit_is_still_acknowledged() {
+    let mut h = small_rx();
+    let topic = "t/".to_string() + &"x".repeat(200);
+    let packet = broker::publish(&topic, b"body", 1, 0x1234, false, false);
+    for cut in [1, 63, 64, 65, 203, 204, 205, 206] {
+        let mut h2 = small_rx();
+        h2.feed(&packet[..cut]);
+        h2.poll();
+        h2.feed(&packet[cut..]);
+        h2.poll();
+        h2.poll();
+        assert_eq!(
+            h2.take_events(),
+            vec![Ev::Oversized {
+                topic: None,
+                packet_id: Some(0x1234),
+                len: packet.len()
+            }],
+            "cut at {cut}"
+        );
+        assert_eq!(h2.take_sent(), vec![Sent::PubAck(0x1234)], "cut at {cut}");
+    }
+    // One byte at a time, then a normal message.
+    h.link().recv_chunk = 1;
+    h.feed(&packet);
+    h.feed(&broker::publish("t", b"next", 0, 0, false, false));
+    for _ in 0..2_000 {
+        h.poll();
+    }
+    let events = h.take_events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(h.take_sent(), vec![Sent::PubAck(0x1234)]);
+}
+
+#[test]
+fn oversized_packets_other_than_publish_and_bad_oversized_publishes_are_fatal() {
+    let mut h = small_rx();
+    // A SUBACK claiming 100 return codes.
+    let mut suback = vec![0x90, 102, 0, 1];
+    suback.extend([0u8; 100]);
+    h.feed(&suback);
+    h.poll();
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Disconnected(Some(Error::PacketTooLarge), Some(0))]
+    );
+    // An oversized QoS 2 PUBLISH, and one whose topic has a wildcard.
+    let mut h = small_rx();
+    h.feed(&broker::publish("t", &[0u8; 100], 2, 5, false, false));
+    h.poll();
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Disconnected(Some(Error::UnexpectedPacket), Some(0))]
+    );
+    let mut h = small_rx();
+    h.feed(&broker::publish("t/#", &[0u8; 100], 0, 0, false, false));
+    h.poll();
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Disconnected(Some(Error::InvalidTopic), Some(0))]
+    );
+}
+
+#[test]
+fn topic_names_with_nul_or_wildcards_are_refused() {
+    for topic in ["a/+", "#", "a\u{0}b", "+/x"] {
+        let mut h = Harness::connected();
+        h.feed(&broker::publish(topic, b"x", 0, 0, false, false));
+        h.poll();
+        assert_eq!(
+            h.take_events(),
+            vec![Ev::Disconnected(Some(Error::InvalidTopic), Some(0))],
+            "{topic:?}"
+        );
+    }
 }

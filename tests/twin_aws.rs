@@ -507,10 +507,11 @@ fn at_most_ten_in_flight() {
     let mut out = [0u8; 128];
     let mut ids = Vec::new();
     for i in 0..AWS_MAX_IN_FLIGHT {
-        let r = if i % 2 == 0 {
-            t.report(b"{}", &mut out, 0)
-        } else {
+        // At most one get is outstanding; the rest are reports.
+        let r = if i == 1 {
             t.get(&mut out, 0)
+        } else {
+            t.report(b"{}", &mut out, 0)
         };
         ids.push(r.unwrap().id);
     }
@@ -531,8 +532,8 @@ fn ids_stay_unique_across_wraparound() {
     c.first_request_id = u32::MAX - 1;
     let mut t: Twin<'_> = Twin::new(c).unwrap();
     let mut out = [0u8; 128];
-    let a = t.get(&mut out, 0).unwrap().id;
-    let b = t.get(&mut out, 0).unwrap().id;
+    let a = t.report(b"{}", &mut out, 0).unwrap().id;
+    let b = t.report(b"{}", &mut out, 0).unwrap().id;
     let c = t.get(&mut out, 0).unwrap().id;
     assert_eq!(
         [a.as_str(), b.as_str(), c.as_str()],
@@ -560,4 +561,66 @@ fn named_shadow_names_are_checked() {
     let mut c = Config::new(Cloud::Azure);
     c.shadow_name = Some("config");
     assert_eq!(<Twin<'_>>::new(c).err(), Some(Error::InvalidArgument));
+}
+
+#[test]
+fn at_most_one_get_is_outstanding_and_a_new_session_supersedes_it() {
+    let mut t: Twin<'_> = Twin::new(Config::new(Cloud::Aws)).unwrap();
+    let mut out = [0u8; 128];
+    // Reconnects: each sync get replaces the previous one.
+    let first = t.on_connected(&mut out, 0).unwrap();
+    assert_eq!(first.superseded, None);
+    let second = t.on_connected(&mut out, 10).unwrap();
+    assert_eq!(second.superseded, Some(first.id));
+    let third = t.on_connected(&mut out, 20).unwrap();
+    assert_eq!(third.superseded, Some(second.id));
+    assert_eq!(t.pending(), 1, "one get, whatever the reconnects");
+    assert_eq!(t.pending_get(), Some((third.id, true)));
+    // The application cannot add a second get; a late answer to a
+    // superseded one is not ours any more.
+    assert_eq!(t.get(&mut out, 30), Err(Error::Busy));
+    let late = format!(
+        r#"{{"state":{{}},"version":3,"clientToken":"{}"}}"#,
+        first.id.as_str()
+    );
+    assert_eq!(
+        t.on_response(aws(AwsReply::GetAccepted, late.as_bytes())),
+        Ok(Outcome::Ignored(Ignored::UnknownRequest))
+    );
+    // While an application get is pending, a reconnect waits for it.
+    let mut t: Twin<'_> = Twin::new(Config::new(Cloud::Aws)).unwrap();
+    let user = t.get(&mut out, 0).unwrap();
+    assert_eq!(t.on_connected(&mut out, 1), Err(Error::Busy));
+    assert_eq!(t.pending_get(), Some((user.id, false)));
+}
+
+#[test]
+fn an_answer_too_large_to_read_fails_its_request() {
+    let mut t: Twin<'_> = Twin::new(Config::new(Cloud::Aws)).unwrap();
+    let mut out = [0u8; 128];
+    let early = t.report(b"{}", &mut out, 0).unwrap().id;
+    let late = t.report(b"{}", &mut out, 5).unwrap().id;
+    let get = t.get(&mut out, 5).unwrap().id;
+    assert_eq!(
+        t.fail(None, Op::Report, Error::PacketTooLarge),
+        Some(Event::Failed {
+            id: early,
+            op: Op::Report,
+            error: Error::PacketTooLarge
+        }),
+        "the oldest report"
+    );
+    assert_eq!(
+        t.fail(None, Op::Get, Error::PacketTooLarge),
+        Some(Event::Failed {
+            id: get,
+            op: Op::Get,
+            error: Error::PacketTooLarge
+        })
+    );
+    assert_eq!(t.fail(None, Op::Get, Error::PacketTooLarge), None);
+    assert!(t
+        .fail(Some(late), Op::Report, Error::PacketTooLarge)
+        .is_some());
+    assert_eq!(t.pending(), 0);
 }

@@ -59,6 +59,8 @@ void nimbus_zephyr_default_config(nimbus_config_t *cfg, nimbus_zephyr_config_t *
     cfg->keepalive_s = CONFIG_NIMBUS_KEEPALIVE_S;
     cfg->backoff_min_ms = CONFIG_NIMBUS_BACKOFF_MIN_MS;
     cfg->backoff_max_ms = CONFIG_NIMBUS_BACKOFF_MAX_MS;
+    cfg->backoff_stable_ms = CONFIG_NIMBUS_BACKOFF_STABLE_MS;
+    cfg->connect_interval_ms = CONFIG_NIMBUS_CONNECT_INTERVAL_MS;
     cfg->request_timeout_ms = CONFIG_NIMBUS_REQUEST_TIMEOUT_MS;
     cfg->twin_timeout_ms = CONFIG_NIMBUS_TWIN_TIMEOUT_MS;
     cfg->telemetry_period_ms = CONFIG_NIMBUS_TELEMETRY_PERIOD_MS;

@@ -210,12 +210,14 @@ fn classify_method<'t>(topic: &'t str, rest: &'t str) -> Result<Incoming<'t>> {
     let end = check_path_until(rest.as_bytes(), b'.', b'/')?;
     let (method, after) = split_at(rest, end).ok_or(Error::NotGenericTopic)?;
     let query = eat(after, "/?").ok_or(Error::NotGenericTopic)?;
-    // Azure sends `$rid=<hex>` and nothing else: take that straight, and
-    // leave anything longer to the general query parser.
+    // Azure sends `$rid=<id>` and nothing else: take that straight, and
+    // leave anything longer to the general query parser. The rid rule is
+    // the one its answer is written with, so a classified call can always
+    // be answered.
     let rid = match eat(query, "$rid=") {
-        Some(rid) if is_hex(rid) => rid,
+        Some(rid) if check_rid(rid).is_ok() => rid,
         _ => match parse_query(query)?.rid {
-            Some(rid) if is_hex(rid) => rid,
+            Some(rid) if check_rid(rid).is_ok() => rid,
             _ => return Err(Error::InvalidEncoding),
         },
     };
@@ -224,16 +226,6 @@ fn classify_method<'t>(topic: &'t str, rest: &'t str) -> Result<Incoming<'t>> {
         path: method,
         via: Via::Method { rid },
     }))
-}
-
-/// A non-empty run of hex digits (a method's request id).
-#[inline(always)]
-fn is_hex(s: &str) -> bool {
-    let mut hex = !s.is_empty();
-    for &b in s.as_bytes() {
-        hex &= b.is_ascii_hexdigit();
-    }
-    hex
 }
 
 fn classify_twin_response(rest: &str) -> Result<Incoming<'_>> {

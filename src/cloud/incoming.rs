@@ -45,7 +45,7 @@ pub enum Via<'t> {
     C2d(PropertyBag<'t>),
     /// Azure direct method, answered with its request id.
     Method {
-        /// The request id (hex) to answer with.
+        /// The request id to answer with ([`check_rid`](super::check_rid)).
         rid: &'t str,
     },
 }

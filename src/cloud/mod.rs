@@ -43,7 +43,7 @@ pub use guard::{check_topic_name, MQTT_MAX_TOPIC_LEN};
 pub use incoming::{Incoming, PathBytes, Request, ShadowOp, ShadowTopic, TwinResponse, Via};
 pub use names::{
     check_aws_client_id, check_azure_id, check_rid, check_shadow_name, check_thing_name,
-    AWS_MAX_CLIENT_ID, AWS_MAX_SHADOW_NAME, AWS_MAX_THING_NAME, AZURE_MAX_ID,
+    AWS_MAX_CLIENT_ID, AWS_MAX_SHADOW_NAME, AWS_MAX_THING_NAME, AZURE_MAX_ID, MAX_RID_LEN,
 };
 pub use percent::{DecodedBytes, Encoded};
 pub use subscribe::{Filter, Subscriptions};

@@ -74,11 +74,15 @@ pub fn check_azure_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a request id that Nimbus puts into an Azure topic (`$rid`):
+/// Longest request id (`$rid`) accepted, in bytes.
+pub const MAX_RID_LEN: usize = 64;
+
+/// The one rule for a request id in an Azure topic (`$rid`), received or sent:
 /// 1–64 bytes of `A-Z a-z 0-9 - _ . ~`, so it needs no encoding in the
 /// query string. AWS carries it as the `clientToken` (also ≤ 64 bytes).
 pub fn check_rid(rid: &str) -> Result<()> {
-    if rid.is_empty() || rid.len() > 64 || !rid.bytes().all(super::percent::is_unreserved) {
+    if rid.is_empty() || rid.len() > MAX_RID_LEN || !rid.bytes().all(super::percent::is_unreserved)
+    {
         return Err(Error::InvalidArgument);
     }
     Ok(())

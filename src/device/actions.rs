@@ -36,6 +36,12 @@ pub struct Core<'b> {
     pub(crate) info: Option<DeviceInfo<'b>>,
     pub(crate) seq: u32,
     pub(crate) started_ms: Option<u64>,
+    /// The packet id of the publish of the shadow/twin get last sent,
+    /// until its PUBACK: what to drop when a new session supersedes it.
+    pub(crate) get_packet: Option<u16>,
+    /// A reconnect found the application's get pending: fetch the document
+    /// for the new session once that get completes.
+    pub(crate) resync: bool,
     /// Payloads the client writes itself (twin requests, readings).
     pub(crate) work: &'b mut [u8],
 }
@@ -108,9 +114,33 @@ impl Actions<'_, '_> {
         self.send_twin(TwinOp::Get, request)
     }
 
-    pub(crate) fn sync_twin(&mut self) -> Result<RequestId> {
-        let request = self.core.twin.on_connected(self.core.work, self.now_ms)?;
-        self.send_twin(TwinOp::Get, request)
+    /// Fetches the document for a new connection: at most one get is ever
+    /// outstanding, so an earlier sync get is superseded (its publish is
+    /// dropped, not resent beside this one) and a pending application get
+    /// is waited for.
+    pub(crate) fn sync_twin(&mut self) -> Result<()> {
+        let request = match self.core.twin.on_connected(self.core.work, self.now_ms) {
+            Err(Error::Busy) if self.core.twin.pending_get().is_some() => {
+                self.core.resync = true;
+                return Ok(());
+            }
+            request => request?,
+        };
+        if request.superseded.is_some() {
+            if let Some(packet_id) = self.core.get_packet.take() {
+                self.outbox.cancel(packet_id);
+            }
+        }
+        self.core.resync = false;
+        self.send_twin(TwinOp::Get, request).map(|_| ())
+    }
+
+    /// The deferred sync get, once no get is pending any more.
+    pub(crate) fn resync_if_due(&mut self) -> Result<()> {
+        if self.core.resync && self.core.twin.pending_get().is_none() && self.is_connected() {
+            return self.sync_twin();
+        }
+        Ok(())
     }
 
     fn send_twin(&mut self, op: TwinOp, request: crate::twin::Request) -> Result<RequestId> {
@@ -126,17 +156,24 @@ impl Actions<'_, '_> {
             .get(..request.len)
             .ok_or(Error::BufferTooSmall)?;
         // A request that could not be queued must not wait for an answer.
-        if let Err(e) = publish_checked(
+        match publish_checked(
             self.outbox,
             &self.core.dialect,
             topic.as_str(),
             payload,
             QoS::AtLeastOnce,
         ) {
-            self.core.twin.cancel(request.id);
-            return Err(e);
+            Ok(packet_id) => {
+                if op == TwinOp::Get {
+                    self.core.get_packet = packet_id;
+                }
+                Ok(request.id)
+            }
+            Err(e) => {
+                self.core.twin.cancel(request.id);
+                Err(e)
+            }
         }
-        Ok(request.id)
     }
 
     /// Publishes an asynchronous event (`<dev>/events`). Returns the packet

@@ -135,6 +135,8 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
                 info: None,
                 seq: 0,
                 started_ms: None,
+                get_packet: None,
+                resync: false,
                 work: buffers.work,
             },
             reply: buffers.reply,
@@ -303,6 +305,9 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         while let Some(event) = actions.core.twin.poll(now_ms) {
             twin_event(app, event, &mut actions);
         }
+        if let Err(e) = actions.resync_if_due() {
+            app.on_error(e, "twin");
+        }
         actions.core.pending.expire(now_ms, |handle, pending| {
             app.on_request_expired(handle, &pending.path)
         });
@@ -451,8 +456,74 @@ impl<A: App> Dispatch<'_, '_, A> {
                 granted: Err(e), ..
             } => self.app.on_error(e, "subscribe"),
             Event::Subscribed { .. } | Event::Unsubscribed { .. } => {}
-            Event::Published { packet_id } => self.app.on_published(packet_id, actions),
-            Event::Message(message) => self.message(&message, actions),
+            Event::Published { packet_id } => {
+                if actions.core.get_packet == Some(packet_id) {
+                    actions.core.get_packet = None;
+                }
+                self.app.on_published(packet_id, actions)
+            }
+            Event::Message(message) => {
+                self.message(&message, actions);
+                if let Err(e) = actions.resync_if_due() {
+                    self.app.on_error(e, "twin");
+                }
+            }
+            Event::Oversized { topic, .. } => self.oversized(topic, actions),
+            Event::Unstable { .. } => self.app.on_error(Error::UnstableConnection, "connection"),
+        }
+    }
+
+    /// A message too large for the receive buffer (already discarded, and
+    /// acknowledged by the session): a request is answered 413 where its
+    /// way back is known, a shadow/twin answer completes its request as
+    /// failed, and the application hears of it once through `on_error`.
+    fn oversized(&mut self, topic: Option<&str>, actions: &mut Actions<'_, '_>) {
+        let Some(topic) = topic else {
+            return self.app.on_error(Error::PacketTooLarge, "");
+        };
+        let failed = match actions.core.dialect.classify(topic) {
+            Ok(Incoming::Request(request)) => {
+                let mut path_buf = [0u8; MAX_PATH_LEN];
+                let via = match request.via() {
+                    cloud::Via::Topic => Ok(Via::Topic),
+                    cloud::Via::C2d(_) => Ok(Via::C2d),
+                    cloud::Via::Method { rid } => Via::method(rid),
+                };
+                let answered = via.and_then(|via| {
+                    let path = request.path(&mut path_buf)?;
+                    let len = model::error_body(self.reply, 413, "payload too large", path)?;
+                    let body = self.reply.get(..len).unwrap_or_default();
+                    answer_directly(actions, &via, path, 413, body)
+                });
+                if let Err(e) = answered {
+                    self.app.on_error(e, topic);
+                }
+                None
+            }
+            Ok(Incoming::TwinResponse(answer)) => {
+                let id = twin::RequestId::parse(answer.rid.as_bytes());
+                id.and_then(|id| {
+                    actions
+                        .core
+                        .twin
+                        .fail(Some(id), twin::Op::Get, Error::PacketTooLarge)
+                })
+            }
+            Ok(Incoming::Shadow(shadow)) if shadow.shadow == actions.core.settings.shadow_name => {
+                // The clientToken is in the lost payload: the oldest request
+                // of the kind is the one answered (at most one get is pending).
+                let op = match shadow.op {
+                    ShadowOp::GetAccepted | ShadowOp::GetRejected => Some(twin::Op::Get),
+                    ShadowOp::UpdateAccepted | ShadowOp::UpdateRejected => Some(twin::Op::Report),
+                    _ => None,
+                };
+                op.and_then(|op| actions.core.twin.fail(None, op, Error::PacketTooLarge))
+            }
+            _ => None,
+        };
+        self.app.on_error(Error::PacketTooLarge, topic);
+        if let Some(event) = failed {
+            twin_event(self.app, event, actions);
         }
     }
 

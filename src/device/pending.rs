@@ -11,8 +11,10 @@ use crate::device::route::MAX_PATH_LEN;
 use crate::{Error, Result};
 use heapless::String;
 
-/// Longest Azure request id (`$rid`) kept, in bytes.
-pub const MAX_RID_LEN: usize = 32;
+/// Longest Azure request id (`$rid`) kept, in bytes: the longest that
+/// [`check_rid`](crate::cloud::check_rid) accepts, so every classified call
+/// can be answered.
+pub const MAX_RID_LEN: usize = crate::cloud::MAX_RID_LEN;
 
 /// How a request reached the device, which decides the way back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,12 +32,10 @@ pub enum Via {
 }
 
 impl Via {
-    /// An Azure method route, with `rid` checked: 1 to [`MAX_RID_LEN`]
-    /// characters of `[0-9a-zA-Z]`, otherwise `InvalidArgument`.
+    /// An Azure method route, with `rid` checked by the one rid rule
+    /// ([`check_rid`](crate::cloud::check_rid)), otherwise `InvalidArgument`.
     pub fn method(rid: &str) -> Result<Self> {
-        if rid.is_empty() || !rid.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(Error::InvalidArgument);
-        }
+        crate::cloud::check_rid(rid)?;
         let rid = String::try_from(rid).map_err(|_| Error::InvalidArgument)?;
         Ok(Via::Method { rid })
     }
@@ -264,6 +264,9 @@ mod tests {
     fn bad_rids_paths_and_handles_are_refused() {
         assert_eq!(Via::method(""), Err(Error::InvalidArgument));
         assert_eq!(Via::method("1f&x=2"), Err(Error::InvalidArgument));
+        assert_eq!(Via::method("a%20"), Err(Error::InvalidArgument));
+        let longest = "A-_.~z".repeat(10) + "0123";
+        assert!(Via::method(&longest).is_ok(), "64 unreserved characters");
         assert_eq!(
             Via::method(&"a".repeat(MAX_RID_LEN + 1)),
             Err(Error::InvalidArgument)

@@ -83,10 +83,7 @@ impl<'a> Settings<'a> {
             sas: None,
             keep_alive_s: 240,
             clean_session: false,
-            backoff: BackoffConfig {
-                base_ms: 1_000,
-                max_ms: 120_000,
-            },
+            backoff: BackoffConfig::DEFAULT,
             connect_timeout_ms: 10_000,
             ack_timeout_ms: 10_000,
             request_timeout_ms: 30_000,

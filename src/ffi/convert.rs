@@ -101,7 +101,9 @@ pub(crate) fn settings(c: &nimbus_config_t) -> Result<Settings<'static>> {
     s.clean_session = c.clean_session;
     s.backoff.base_ms = or(c.backoff_min_ms, s.backoff.base_ms);
     s.backoff.max_ms = or(c.backoff_max_ms, s.backoff.max_ms);
-    if s.backoff.base_ms > s.backoff.max_ms {
+    s.backoff.stable_ms = or(c.backoff_stable_ms, s.backoff.stable_ms);
+    s.backoff.min_interval_ms = or(c.connect_interval_ms, s.backoff.min_interval_ms);
+    if !s.backoff.is_valid() {
         return Err(Error::InvalidArgument);
     }
     s.request_timeout_ms = or(c.request_timeout_ms, s.request_timeout_ms);

@@ -52,6 +52,11 @@ pub enum nimbus_err_t {
     NIMBUS_ERR_REFUSED_UNKNOWN = -30,
     /// TLS handshake or certificate verification failed (reported by ports).
     NIMBUS_ERR_TLS_FAILED = -31,
+    /// Connections keep ending soon after their CONNACK (reported by
+    /// `on_error` after 3 in a row): another client connected with the same
+    /// client id, the cloud's policy denies a publish or subscribe, or a
+    /// topic the cloud refuses.
+    NIMBUS_ERR_UNSTABLE_CONNECTION = -32,
     /// A packet from the network is malformed (bad fixed header, flags,
     /// lengths or fields).
     NIMBUS_ERR_MALFORMED_PACKET = -40,
@@ -138,6 +143,7 @@ impl From<Error> for nimbus_err_t {
             Error::RefusedNotAuthorized => nimbus_err_t::NIMBUS_ERR_REFUSED_NOT_AUTHORIZED,
             Error::RefusedUnknown => nimbus_err_t::NIMBUS_ERR_REFUSED_UNKNOWN,
             Error::TlsFailed => nimbus_err_t::NIMBUS_ERR_TLS_FAILED,
+            Error::UnstableConnection => nimbus_err_t::NIMBUS_ERR_UNSTABLE_CONNECTION,
             Error::MalformedPacket => nimbus_err_t::NIMBUS_ERR_MALFORMED_PACKET,
             Error::PacketTooLarge => nimbus_err_t::NIMBUS_ERR_PACKET_TOO_LARGE,
             Error::UnexpectedPacket => nimbus_err_t::NIMBUS_ERR_UNEXPECTED_PACKET,

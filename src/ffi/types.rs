@@ -299,6 +299,13 @@ pub struct nimbus_config_t {
     pub backoff_min_ms: u32,
     /// Largest reconnect delay in ms (default 120000).
     pub backoff_max_ms: u32,
+    /// How long a connection must stay up before the backoff starts again
+    /// from `backoff_min_ms`, in ms (default 60000); one that ends sooner
+    /// counts as a failed attempt.
+    pub backoff_stable_ms: u32,
+    /// Shortest time between two connection attempts in ms (default 1000:
+    /// AWS IoT accepts 1 CONNECT per second per client id).
+    pub connect_interval_ms: u32,
     /// Time a request may wait for its answer in ms (default 30000).
     pub request_timeout_ms: u32,
     /// Time a shadow/twin request may wait in ms (default 10000).

@@ -2,8 +2,12 @@
 //!
 //! The n-th consecutive failed attempt (n = 0, 1, ...) waits a random time
 //! in `[0, min(max_ms, base_ms · 2^n)]`, drawn from the port's
-//! [`Random`](super::Random) source; a successful CONNACK starts again at
-//! n = 0.
+//! [`Random`](super::Random) source, and never less than `min_interval_ms`
+//! after the previous CONNECT. A connection counts as a success, and starts
+//! again at n = 0, only once it has stayed up for `stable_ms`: one that
+//! dies sooner after its CONNACK (a duplicate client id, a policy denial, a
+//! forbidden topic) counts as a failed attempt, so a device that is
+//! accepted and dropped at once backs off like one that is refused.
 
 use super::transport::Random;
 
@@ -14,15 +18,35 @@ pub struct BackoffConfig {
     pub base_ms: u32,
     /// The largest delay ever used.
     pub max_ms: u32,
+    /// How long a connection must stay up after its CONNACK before the
+    /// backoff starts again from `base_ms`; 0 resets it at every CONNACK.
+    pub stable_ms: u32,
+    /// The shortest time between two CONNECT attempts, whatever the drawn
+    /// delay (AWS IoT accepts 1 CONNECT per second per client id).
+    pub min_interval_ms: u32,
+}
+
+impl BackoffConfig {
+    /// 1 s doubling up to 2 minutes, stable after 60 s, CONNECTs at least
+    /// 1 s apart.
+    pub const DEFAULT: Self = BackoffConfig {
+        base_ms: 1_000,
+        max_ms: 120_000,
+        stable_ms: 60_000,
+        min_interval_ms: 1_000,
+    };
+
+    /// Whether the bounds make sense: a base delay above zero and not above
+    /// the cap. Zero would retry a failing attempt in the same poll.
+    pub const fn is_valid(&self) -> bool {
+        self.base_ms > 0 && self.base_ms <= self.max_ms
+    }
 }
 
 impl Default for BackoffConfig {
-    /// 1 s doubling up to 2 minutes.
+    /// [`BackoffConfig::DEFAULT`].
     fn default() -> Self {
-        BackoffConfig {
-            base_ms: 1_000,
-            max_ms: 120_000,
-        }
+        Self::DEFAULT
     }
 }
 
@@ -51,7 +75,7 @@ impl Backoff {
         self.attempt
     }
 
-    /// Starts again from the first delay (after a successful CONNACK).
+    /// Starts again from the first delay (after a stable connection).
     pub fn reset(&mut self) {
         self.attempt = 0;
     }
@@ -66,6 +90,7 @@ mod tests {
         let cfg = BackoffConfig {
             base_ms: 100,
             max_ms: 1_000,
+            ..BackoffConfig::DEFAULT
         };
         let mut b = Backoff::default();
         let mut caps = [0u32; 40];
@@ -85,6 +110,7 @@ mod tests {
         let cfg = BackoffConfig {
             base_ms: 100,
             max_ms: 1_000,
+            ..BackoffConfig::DEFAULT
         };
         let mut b = Backoff::default();
         let mut zero = || 0u32;
@@ -100,6 +126,7 @@ mod tests {
         let cfg = BackoffConfig {
             base_ms: u32::MAX,
             max_ms: u32::MAX,
+            ..BackoffConfig::DEFAULT
         };
         let mut b = Backoff::default();
         for _ in 0..100 {

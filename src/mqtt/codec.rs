@@ -518,10 +518,20 @@ pub fn decode_body(first: u8, body: &[u8]) -> Result<Packet<'_>> {
     }
 }
 
+/// A received topic name: UTF-8 without U+0000 or a wildcard (MQTT 3.1.1
+/// §1.5.3, §4.7.1: a receiver treats anything else as a protocol
+/// violation). Errors: [`Error::InvalidTopic`].
+pub fn decode_topic_name(topic: &[u8]) -> Result<&str> {
+    if topic.iter().any(|&b| matches!(b, 0 | b'+' | b'#')) {
+        return Err(Error::InvalidTopic);
+    }
+    core::str::from_utf8(topic).map_err(|_| Error::InvalidTopic)
+}
+
 /// Decodes the body of a PUBLISH. A QoS 2 PUBLISH is
 /// [`Error::UnexpectedPacket`] (the clouds never send one), QoS 3 or DUP on
-/// QoS 0 is [`Error::MalformedPacket`], an empty or non-UTF-8 topic is
-/// [`Error::InvalidTopic`].
+/// QoS 0 is [`Error::MalformedPacket`], an empty or non-UTF-8 topic, or one
+/// with U+0000 or a wildcard, is [`Error::InvalidTopic`].
 #[inline(always)]
 pub fn decode_publish(first: u8, body: &[u8]) -> Result<Publish<'_>> {
     let qos = match first & 0x06 {
@@ -551,7 +561,7 @@ pub fn decode_publish(first: u8, body: &[u8]) -> Result<Publish<'_>> {
     } else {
         (0, rest)
     };
-    let topic = core::str::from_utf8(topic).map_err(|_| Error::InvalidTopic)?;
+    let topic = decode_topic_name(topic)?;
     Ok(Publish {
         topic,
         payload,

@@ -57,4 +57,30 @@ pub enum Event<'a> {
     },
     /// An incoming PUBLISH (a QoS 1 message is acknowledged by the engine).
     Message(Publish<'a>),
+    /// An incoming PUBLISH longer than the receive buffer. It is not
+    /// fatal: its bytes are read and discarded as they arrive (never
+    /// buffered), and a QoS 1 one is acknowledged once its last byte is
+    /// read, so that the broker does not deliver it again. Reported once,
+    /// as soon as its topic is known.
+    Oversized {
+        /// The topic, when it fits the receive buffer (then the event comes
+        /// before the payload is discarded); `None` when it does not (then
+        /// the event comes after).
+        topic: Option<&'a str>,
+        /// The packet id of a QoS 1 message (acknowledged by the engine).
+        packet_id: Option<u16>,
+        /// The whole packet's length in bytes.
+        len: usize,
+    },
+    /// Connections keep ending soon after their CONNACK (within the
+    /// backoff's `stable_ms`): `early_drops` in a row so far. Sent after
+    /// the [`Event::Disconnected`] that reaches
+    /// [`UNSTABLE_AFTER`](super::UNSTABLE_AFTER), and again at every further
+    /// multiple of it. Likely causes: another client connected with the
+    /// same client id, the cloud's policy denies a publish or subscribe,
+    /// or a topic the cloud refuses.
+    Unstable {
+        /// Consecutive connections that died before they were stable.
+        early_drops: u8,
+    },
 }

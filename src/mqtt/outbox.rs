@@ -124,9 +124,21 @@ pub struct Outbox<'b, const INFLIGHT: usize, const SUBS: usize> {
     pub(crate) subs: Slab<'b, Sub, SUBS>,
     pub(crate) writing: Option<Cursor>,
     pub(crate) next_packet_id: u16,
+    /// When bytes were last written to / read from the transport.
     pub(crate) last_send_ms: u64,
+    pub(crate) last_recv_ms: u64,
+    /// A probe (PINGREQ) is due or outstanding: the link is dead unless
+    /// something comes back before this time.
     pub(crate) ping_deadline_ms: Option<u64>,
+    /// The due PINGREQ did not fit the transmit queue yet.
+    pub(crate) ping_unsent: bool,
     pub(crate) backoff: Backoff,
+    /// When the current connection's CONNACK arrived.
+    pub(crate) connected_at_ms: Option<u64>,
+    /// When the last CONNECT attempt started (opening the link).
+    pub(crate) last_attempt_ms: Option<u64>,
+    /// Consecutive connections that ended before they were stable.
+    pub(crate) early_drops: u8,
     /// Where a password that changes over time (a renewed SAS token) is
     /// kept; see [`Session::set_password`](super::Session::set_password).
     pub(crate) secret: &'b mut [u8],
@@ -151,8 +163,13 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
             writing: None,
             next_packet_id: 1,
             last_send_ms: 0,
+            last_recv_ms: 0,
             ping_deadline_ms: None,
+            ping_unsent: false,
             backoff: Backoff::default(),
+            connected_at_ms: None,
+            last_attempt_ms: None,
+            early_drops: 0,
             secret: &mut [],
             secret_len: None,
         }
@@ -171,8 +188,9 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
     /// Queues a PUBLISH and returns its packet id (`None` for QoS 0).
     ///
     /// - QoS 1 is accepted in any state: it is encoded into the in-flight
-    ///   area, sent when connected, resent (DUP) until its PUBACK, and kept
-    ///   across reconnects. [`Error::Busy`] when the in-flight table is full
+    ///   area, sent when connected and kept until its PUBACK: after each
+    ///   reconnect it is sent again (with DUP on a resumed session, as a
+    ///   new publish on a new one), never twice on one connection. [`Error::Busy`] when the in-flight table is full
     ///   or the area lacks space *now*; [`Error::PayloadTooLarge`] when the
     ///   packet is larger than the whole area.
     /// - QoS 0 needs a live connection ([`Error::NotConnected`]) and goes
@@ -372,6 +390,7 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
     pub(crate) fn drop_link(&mut self) {
         self.tx.clear();
         self.ping_deadline_ms = None;
+        self.ping_unsent = false;
         if self.writing.take().is_some() {
             self.inflight.retain(|m, _| !m.acked);
         }
@@ -449,8 +468,11 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
             } => {
                 refusal(return_code)?;
                 self.link = Link::Connected;
-                self.backoff.reset();
+                // The backoff restarts only once this connection proved
+                // stable (see `Session::fail`).
+                self.connected_at_ms = Some(now_ms);
                 self.ping_deadline_ms = None;
+                self.ping_unsent = false;
                 self.last_send_ms = now_ms;
                 let dropped = self.resume(session_present);
                 handler(Event::Connected { session_present }, self);
@@ -474,10 +496,15 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                 handler(Event::Message(publish), self);
             }
             Packet::PubAck { packet_id } => {
-                let idx = self
+                // A PUBACK for no stored message is harmless: a late second
+                // acknowledgement, or one for a message given up
+                // (`cancel`). Ignoring it keeps a working link up.
+                let Some(idx) = self
                     .inflight
                     .position(|m, _| m.packet_id == packet_id && !m.acked)
-                    .ok_or(Error::UnknownPacketId)?;
+                else {
+                    return Ok(true);
+                };
                 let writing = matches!(self.writing, Some(c) if c.packet_id == packet_id);
                 match self.inflight.meta_mut(idx) {
                     Some(m) if writing => m.acked = true,
@@ -526,13 +553,18 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                 self.subs.remove(idx);
                 handler(Event::Unsubscribed { id }, self);
             }
-            Packet::PingResp => self.ping_deadline_ms = None,
+            // Anything received proves the link alive; a PINGRESP also
+            // answers the probe.
+            Packet::PingResp => {
+                self.ping_deadline_ms = None;
+                self.ping_unsent = false;
+            }
         }
         Ok(true)
     }
 
-    /// Connection-level timers: CONNACK deadline, keepalive, ping timeout,
-    /// ack timeout (marks messages for retransmission).
+    /// Connection-level timers: CONNACK and closing deadlines, keepalive,
+    /// the probe's deadline, and the ack timeout (which starts a probe).
     pub(crate) fn check_timers(&mut self, now_ms: u64) -> Result<()> {
         match self.link {
             Link::AwaitConnack { deadline_ms } if now_ms >= deadline_ms => {
@@ -540,23 +572,12 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
             }
             Link::Closing { deadline_ms, .. } if now_ms >= deadline_ms => Err(Error::Timeout),
             Link::Connected => {
-                let keep_alive_ms = u64::from(self.config.keep_alive_s) * 1000;
-                match self.ping_deadline_ms {
-                    Some(deadline) if now_ms >= deadline => return Err(Error::PingTimeout),
-                    Some(_) => {}
-                    None if keep_alive_ms > 0
-                        && now_ms >= self.last_send_ms.saturating_add(keep_alive_ms)
-                        && self.tx.fits(PINGREQ.len()) =>
-                    {
-                        self.tx.push(PINGREQ.len(), |out| {
-                            *out.first_chunk_mut().ok_or(Error::BufferTooSmall)? = PINGREQ;
-                            Ok(PINGREQ.len())
-                        })?;
-                        self.ping_deadline_ms =
-                            Some(now_ms.saturating_add(u64::from(self.config.ping_timeout_ms)));
+                if let Some(deadline) = self.ping_deadline_ms {
+                    if now_ms >= deadline {
+                        return Err(Error::PingTimeout);
                     }
-                    None => {}
                 }
+                let mut probe = self.keepalive_due_ms().is_some_and(|due| now_ms >= due);
                 let ack_timeout = u64::from(self.config.ack_timeout_ms);
                 if ack_timeout > 0 {
                     for idx in 0..self.inflight.len() {
@@ -564,15 +585,67 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                             if m.state == MsgState::Sent
                                 && now_ms >= m.sent_at_ms.saturating_add(ack_timeout)
                             {
-                                m.state = MsgState::Queued;
+                                // Not resent here (MQTT 3.1.1 resends only
+                                // on a new connection): the link is probed,
+                                // and the wait starts again.
+                                m.sent_at_ms = now_ms;
+                                probe = true;
                             }
                         }
                     }
                 }
-                Ok(())
+                if probe && self.ping_deadline_ms.is_none() {
+                    self.ping_deadline_ms =
+                        Some(now_ms.saturating_add(u64::from(self.config.ping_timeout_ms)));
+                    self.ping_unsent = true;
+                }
+                self.queue_ping()
             }
             _ => Ok(()),
         }
+    }
+
+    /// Queues the due PINGREQ once it fits the transmit queue. A queue that
+    /// never drains leaves it unsent, and the probe's deadline ends the link.
+    pub(crate) fn queue_ping(&mut self) -> Result<()> {
+        if self.ping_unsent && self.tx.fits(PINGREQ.len()) {
+            self.tx.push(PINGREQ.len(), |out| {
+                *out.first_chunk_mut().ok_or(Error::BufferTooSmall)? = PINGREQ;
+                Ok(PINGREQ.len())
+            })?;
+            self.ping_unsent = false;
+        }
+        Ok(())
+    }
+
+    /// When keepalive asks for a PINGREQ: `keep_alive_s` after the last
+    /// byte sent or the last byte received, whichever is earlier.
+    fn keepalive_due_ms(&self) -> Option<u64> {
+        let keep_alive_ms = u64::from(self.config.keep_alive_s) * 1000;
+        (keep_alive_ms > 0).then(|| {
+            self.last_send_ms
+                .min(self.last_recv_ms)
+                .saturating_add(keep_alive_ms)
+        })
+    }
+
+    /// Gives up a stored QoS 1 message (a request superseded by a newer
+    /// one): it is not sent again, and a PUBACK that still comes for it is
+    /// ignored. Returns whether it was stored. A message being written is
+    /// removed once its write completes (packets are never cut short).
+    pub fn cancel(&mut self, packet_id: u16) -> bool {
+        let Some(idx) = self
+            .inflight
+            .position(|m, _| m.packet_id == packet_id && !m.acked)
+        else {
+            return false;
+        };
+        let writing = matches!(self.writing, Some(c) if c.packet_id == packet_id);
+        match self.inflight.meta_mut(idx) {
+            Some(m) if writing => m.acked = true,
+            _ => self.inflight.remove(idx),
+        }
+        true
     }
 
     /// Index of the next stored message to write, if any.
@@ -590,14 +663,12 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
             | Link::AwaitConnack { deadline_ms }
             | Link::Closing { deadline_ms, .. } => deadline_ms,
             Link::Connected => {
-                let keep_alive_ms = u64::from(self.config.keep_alive_s) * 1000;
                 let mut next = match self.ping_deadline_ms {
                     Some(deadline) => deadline,
-                    None if keep_alive_ms > 0 => self.last_send_ms.saturating_add(keep_alive_ms),
-                    None => u64::MAX,
+                    None => self.keepalive_due_ms().unwrap_or(u64::MAX),
                 };
                 let ack_timeout = u64::from(self.config.ack_timeout_ms);
-                if ack_timeout > 0 {
+                if ack_timeout > 0 && self.ping_deadline_ms.is_none() {
                     for m in self.inflight.metas() {
                         if m.state == MsgState::Sent {
                             next = next.min(m.sent_at_ms.saturating_add(ack_timeout));

@@ -15,11 +15,16 @@ pub const MIN_RX_BUFFER: usize = 16;
 /// waiting, `poll` returns "now" so the port calls it again at once.
 pub const MAX_PACKETS_PER_POLL: usize = 16;
 
+/// Connections in a row that end before they are stable after which
+/// [`Event::Unstable`] is reported (and again at every multiple).
+pub const UNSTABLE_AFTER: u8 = 3;
+
 /// The caller-provided memory of a session (its RAM beyond the struct).
 pub struct Buffers<'b> {
     /// Receive buffer: bounds the largest incoming packet (topic, payload
-    /// and up to 5 header bytes); a larger one is [`Error::PacketTooLarge`].
-    /// At least [`MIN_RX_BUFFER`] bytes.
+    /// and up to 5 header bytes). A larger PUBLISH is discarded as it
+    /// arrives and reported ([`Event::Oversized`]); any other packet that
+    /// large is [`Error::PacketTooLarge`]. At least [`MIN_RX_BUFFER`] bytes.
     pub rx: &'b mut [u8],
     /// Transmit queue: CONNECT, QoS 0 PUBLISH, PUBACK, (UN)SUBSCRIBE and
     /// PINGREQ wait here for the transport. Must hold the CONNECT.
@@ -62,6 +67,27 @@ pub struct Session<'b, T, R, const INFLIGHT: usize = 8, const SUBS: usize = 8> {
     more_work: bool,
     /// A complete packet waits in `rx` for room in the transmit queue.
     rx_blocked: bool,
+    /// An oversized PUBLISH being discarded.
+    skip: Option<Skip>,
+}
+
+/// What is left of an oversized PUBLISH being read and discarded (a
+/// remaining length is below 2^28, so `u32` holds every offset).
+#[derive(Clone, Copy, Debug)]
+struct Skip {
+    /// Bytes still to discard.
+    left: u32,
+    /// The whole packet's length.
+    len: u32,
+    /// Offset in the packet of the two packet-id bytes when they are picked
+    /// up while discarding (QoS 1 with a topic that did not fit), else
+    /// `u32::MAX`.
+    id_at: u32,
+    /// The packet id of a QoS 1 message (0 until read).
+    packet_id: u16,
+    qos1: bool,
+    /// The event is still to be sent (the topic did not fit).
+    report: bool,
 }
 
 impl<'b, T, R, const INFLIGHT: usize, const SUBS: usize> Session<'b, T, R, INFLIGHT, SUBS>
@@ -89,6 +115,7 @@ where
             outbox: Outbox::new(config, buffers.tx, buffers.inflight, buffers.filters),
             more_work: false,
             rx_blocked: false,
+            skip: None,
         })
     }
 
@@ -97,7 +124,11 @@ where
     pub fn connect(&mut self) {
         if self.outbox.link == Link::Stopped {
             self.outbox.backoff.reset();
-            self.outbox.link = Link::Waiting { until_ms: 0 };
+            self.outbox.early_drops = 0;
+            let until_ms = self.outbox.last_attempt_ms.map_or(0, |at| {
+                at.saturating_add(u64::from(self.outbox.config.backoff.min_interval_ms))
+            });
+            self.outbox.link = Link::Waiting { until_ms };
         }
     }
 
@@ -281,6 +312,9 @@ where
     fn open_link(&mut self, now_ms: u64) -> Result<()> {
         let deadline_ms = match self.outbox.link {
             Link::Waiting { until_ms } if now_ms >= until_ms => {
+                // `config_mut` may have changed the timers since `new`.
+                self.outbox.config.check_timers()?;
+                self.outbox.last_attempt_ms = Some(now_ms);
                 let deadline =
                     now_ms.saturating_add(u64::from(self.outbox.config.connect_timeout_ms));
                 self.outbox.link = Link::Opening {
@@ -313,6 +347,7 @@ where
             .push(len, |out| codec::encode_connect(out, &connect))?;
         self.outbox.link = Link::AwaitConnack { deadline_ms };
         self.outbox.last_send_ms = now_ms;
+        self.outbox.last_recv_ms = now_ms;
         Ok(())
     }
 
@@ -371,6 +406,7 @@ where
                 return Err(Error::TransportFailed);
             }
             self.rx_len += n;
+            self.outbox.last_recv_ms = now_ms;
         }
     }
 
@@ -380,6 +416,9 @@ where
     where
         H: FnMut(Event<'_>, &mut Outbox<'b, INFLIGHT, SUBS>),
     {
+        if self.skip.is_some() {
+            return self.discard(handler);
+        }
         let end = self.rx_start + self.rx_len;
         let buf = self.rx.get(self.rx_start..end).unwrap_or(&[]);
         let Some(header) = codec::decode_fixed_header(buf)? else {
@@ -387,7 +426,7 @@ where
         };
         let total = header.packet_length();
         if total > self.rx.len() {
-            return Err(Error::PacketTooLarge);
+            return self.start_skip(header, buf.len(), handler);
         }
         if total > self.rx.len() - self.rx_start {
             // It fits the buffer, but not from here: move it to the front.
@@ -409,6 +448,161 @@ where
             self.rx_blocked = true;
             Ok(None)
         }
+    }
+
+    /// Starts discarding a packet longer than the receive buffer: a PUBLISH
+    /// is skipped (reported, and acknowledged when QoS 1); any other
+    /// packet that long is malformed. Returns the bytes consumed, or `None`
+    /// while the topic is still arriving.
+    fn start_skip<H>(
+        &mut self,
+        header: codec::FixedHeader,
+        have: usize,
+        handler: &mut H,
+    ) -> Result<Option<usize>>
+    where
+        H: FnMut(Event<'_>, &mut Outbox<'b, INFLIGHT, SUBS>),
+    {
+        let first = header.first_byte;
+        if first >> 4 != 3 {
+            return Err(Error::PacketTooLarge);
+        }
+        let qos1 = match first & 0x06 {
+            0 if first & DUP_FLAG == 0 => false,
+            2 => true,
+            4 => return Err(Error::UnexpectedPacket),
+            _ => return Err(Error::MalformedPacket),
+        };
+        let total = header.packet_length();
+        let at = header.header_length;
+        // The topic length: at most 5 + 2 bytes in, so it always fits.
+        let Some(len) = self.wait_for(at + 2, have)? else {
+            return Ok(None);
+        };
+        let topic_len = usize::from(u16::from_be_bytes(len));
+        let id_len = if qos1 { 2 } else { 0 };
+        let prefix = at + 2 + topic_len + id_len;
+        if topic_len == 0 || prefix > total {
+            return Err(Error::MalformedPacket);
+        }
+        // A remaining length is below 2^28: `total` fits.
+        let total32 = total as u32;
+        let mut skip = Skip {
+            left: total32,
+            len: total32,
+            id_at: u32::MAX,
+            packet_id: 0,
+            qos1,
+            report: false,
+        };
+        if prefix > self.rx.len() {
+            // The topic does not fit either: discard it too, and pick up the
+            // packet id on the way.
+            if qos1 {
+                skip.id_at = (prefix - id_len) as u32;
+            }
+            skip.report = true;
+            self.skip = Some(skip);
+            return self.discard(handler);
+        }
+        if self.wait_for(prefix, have)?.is_none() {
+            return Ok(None);
+        }
+        let start = self.rx_start + at + 2;
+        let bytes = self
+            .rx
+            .get(start..start + topic_len + id_len)
+            .unwrap_or(&[]);
+        let (topic, id) = bytes.split_at(topic_len.min(bytes.len()));
+        let topic = codec::decode_topic_name(topic)?;
+        skip.packet_id = match id {
+            [hi, lo] => u16::from_be_bytes([*hi, *lo]),
+            _ => 0,
+        };
+        if qos1 && skip.packet_id == 0 {
+            return Err(Error::MalformedPacket);
+        }
+        skip.left = (total - prefix) as u32;
+        handler(
+            Event::Oversized {
+                topic: Some(topic),
+                packet_id: qos1.then_some(skip.packet_id),
+                len: total,
+            },
+            &mut self.outbox,
+        );
+        self.skip = Some(skip);
+        Ok(Some(prefix))
+    }
+
+    /// The two bytes at `pos..pos + 2` of the packet at the front, once
+    /// `pos` bytes of it are buffered (moving it to the front of the
+    /// buffer if it would not fit from where it starts); `None` until then.
+    fn wait_for(&mut self, pos: usize, have: usize) -> Result<Option<[u8; 2]>> {
+        if have >= pos {
+            let at = self.rx_start + pos - 2;
+            return Ok(self.rx.get(at..at + 2).and_then(|b| b.try_into().ok()));
+        }
+        if self.rx_start + pos > self.rx.len() {
+            let end = self.rx_start + self.rx_len;
+            bytes::move_down(self.rx, self.rx_start..end, 0)?;
+            self.rx_start = 0;
+        }
+        Ok(None)
+    }
+
+    /// Discards what is buffered of the packet being skipped; once its last
+    /// byte is read, queues its PUBACK (waiting for room in the transmit
+    /// queue) and reports it if the topic did not fit.
+    fn discard<H>(&mut self, handler: &mut H) -> Result<Option<usize>>
+    where
+        H: FnMut(Event<'_>, &mut Outbox<'b, INFLIGHT, SUBS>),
+    {
+        let Some(mut skip) = self.skip else {
+            return Ok(None);
+        };
+        let end = self.rx_start + self.rx_len;
+        let buf = self.rx.get(self.rx_start..end).unwrap_or(&[]);
+        let used = buf.len().min(skip.left as usize);
+        if skip.id_at != u32::MAX {
+            // Offsets in the packet: `len - left` bytes were discarded.
+            let done = (skip.len - skip.left) as usize;
+            for i in 0..2 {
+                let at = (skip.id_at as usize + i).checked_sub(done);
+                if let Some(&b) = at.filter(|&o| o < used).and_then(|o| buf.get(o)) {
+                    skip.packet_id |= u16::from(b) << (8 - 8 * i);
+                }
+            }
+        }
+        skip.left -= used as u32;
+        self.skip = Some(skip);
+        if skip.left > 0 {
+            return Ok(if used > 0 { Some(used) } else { None });
+        }
+        if skip.qos1 {
+            if skip.packet_id == 0 {
+                return Err(Error::MalformedPacket);
+            }
+            if !self.outbox.tx.fits(4) {
+                self.rx_blocked = true;
+                return Ok(if used > 0 { Some(used) } else { None });
+            }
+            self.outbox
+                .tx
+                .push(4, |out| codec::encode_puback(out, skip.packet_id))?;
+        }
+        self.skip = None;
+        if skip.report {
+            handler(
+                Event::Oversized {
+                    topic: None,
+                    packet_id: skip.qos1.then_some(skip.packet_id),
+                    len: skip.len as usize,
+                },
+                &mut self.outbox,
+            );
+        }
+        Ok(Some(used))
     }
 
     /// Writes queued bytes until done or the transport would block: first
@@ -457,6 +651,9 @@ where
                 let n = send(&mut self.transport, out.tx.pending())?;
                 out.tx.advance(n);
                 n
+            } else if out.ping_unsent {
+                out.queue_ping()?;
+                continue;
             } else if out.link == Link::Connected {
                 if out.queue_subscriptions()? {
                     continue;
@@ -503,18 +700,33 @@ where
     {
         let stopping = matches!(self.outbox.link, Link::Closing { .. } | Link::Stopped);
         self.close_link();
+        let out = &mut self.outbox;
+        let backoff = out.config.backoff;
+        // A connection that stayed up for the stability window was a
+        // success; one that died sooner counts as a failed attempt.
+        let mut unstable = None;
+        if let Some(at) = out.connected_at_ms.take() {
+            if now_ms >= at.saturating_add(u64::from(backoff.stable_ms)) {
+                out.backoff.reset();
+                out.early_drops = 0;
+            } else {
+                out.early_drops = out.early_drops.saturating_add(1);
+                if out.early_drops % UNSTABLE_AFTER == 0 {
+                    unstable = Some(out.early_drops);
+                }
+            }
+        }
         let reconnect_in_ms = if stopping {
-            self.outbox.link = Link::Stopped;
+            out.link = Link::Stopped;
             None
         } else {
-            let delay = self
-                .outbox
-                .backoff
-                .next_delay_ms(&self.outbox.config.backoff, &mut self.random);
-            self.outbox.link = Link::Waiting {
-                until_ms: now_ms.saturating_add(u64::from(delay)),
-            };
-            Some(delay)
+            let drawn = out.backoff.next_delay_ms(&backoff, &mut self.random);
+            let floor = out.last_attempt_ms.map_or(now_ms, |at| {
+                at.saturating_add(u64::from(backoff.min_interval_ms))
+            });
+            let until_ms = now_ms.saturating_add(u64::from(drawn)).max(floor);
+            out.link = Link::Waiting { until_ms };
+            Some(u32::try_from(until_ms - now_ms).unwrap_or(u32::MAX))
         };
         handler(
             Event::Disconnected {
@@ -523,11 +735,15 @@ where
             },
             &mut self.outbox,
         );
+        if let Some(early_drops) = unstable {
+            handler(Event::Unstable { early_drops }, &mut self.outbox);
+        }
     }
 
     fn close_link(&mut self) {
         self.transport.close();
         self.reset_rx();
+        self.skip = None;
         self.outbox.drop_link();
     }
 }
@@ -547,6 +763,7 @@ fn send<T: Transport>(transport: &mut T, bytes: &[u8]) -> Result<usize> {
 
 /// Checks what `Session::new` can check of the configuration.
 fn check_config(config: &Config<'_>, tx_len: usize) -> Result<()> {
+    config.check_timers()?;
     if let Some(will) = &config.will {
         topic::validate_topic_name(will.topic)?;
     }

@@ -57,6 +57,8 @@ pub struct Request {
     pub id: RequestId,
     /// Payload length at the start of the caller's buffer (0: empty payload).
     pub len: usize,
+    /// The earlier get this one replaces ([`Twin::on_connected`]).
+    pub superseded: Option<RequestId>,
 }
 
 /// An AWS shadow response topic, as classified by the dialect layer.
@@ -311,9 +313,36 @@ impl<'a, const N: usize> Twin<'a, N> {
     /// Asks for the whole document; the answer comes as [`Event::Document`].
     /// AWS payload `{"clientToken":"<id>"}`, Azure an empty payload.
     ///
-    /// Errors: [`Error::Busy`], [`Error::BufferTooSmall`].
+    /// Errors: [`Error::Busy`] (also while another get is pending: at most
+    /// one get is ever outstanding), [`Error::BufferTooSmall`].
     pub fn get(&mut self, out: &mut [u8], now_ms: u64) -> Result<Request> {
+        if self.pending.get_op().is_some() {
+            return Err(Error::Busy);
+        }
         self.get_request(false, out, now_ms)
+    }
+
+    /// The get waiting for its answer, if any, and whether it is the one
+    /// [`Twin::on_connected`] issued.
+    pub fn pending_get(&self) -> Option<(RequestId, bool)> {
+        self.pending.get_op().map(|e| (e.id, e.sync))
+    }
+
+    /// Completes a request whose answer could not be read (larger than the
+    /// receive buffer) as [`Event::Failed`] with `error`: the request `id`
+    /// names, or without an id (an AWS answer, whose `clientToken` is in
+    /// the lost payload) the oldest pending request for `op`. `None` when
+    /// nothing matches.
+    pub fn fail(&mut self, id: Option<RequestId>, op: Op, error: Error) -> Option<Event<'static>> {
+        let e = match id {
+            Some(id) => self.pending.take(id, None)?,
+            None => self.pending.take_oldest(op)?,
+        };
+        Some(Event::Failed {
+            id: e.id,
+            op: e.op,
+            error,
+        })
     }
 
     /// Call after every (re)connect and publish the request it returns: it
@@ -321,7 +350,12 @@ impl<'a, const N: usize> Twin<'a, N> {
     /// was offline are delivered (once, as [`Event::Desired`], if newer than
     /// the last delivered; otherwise the answer is [`Ignored::Stale`]).
     /// A rejection or timeout of this get is reported like any other; call
-    /// again to retry.
+    /// again to retry. A get from an earlier call still pending is
+    /// superseded: it is forgotten (no event) and its id returned in
+    /// [`Request::superseded`], so that its publish can be dropped rather
+    /// than resent beside its replacement. While an application's
+    /// [`Twin::get`] is pending this is [`Error::Busy`]: its answer serves
+    /// (call again once it completed).
     ///
     /// On AWS the version counts every update, reported ones included, so
     /// after a reconnect the desired section is delivered again whenever the
@@ -329,7 +363,14 @@ impl<'a, const N: usize> Twin<'a, N> {
     ///
     /// Errors: [`Error::Busy`], [`Error::BufferTooSmall`].
     pub fn on_connected(&mut self, out: &mut [u8], now_ms: u64) -> Result<Request> {
-        self.get_request(true, out, now_ms)
+        let superseded = match self.pending.get_op() {
+            Some(e) if e.sync => self.pending.take(e.id, None).map(|e| e.id),
+            Some(_) => return Err(Error::Busy),
+            None => None,
+        };
+        let mut request = self.get_request(true, out, now_ms)?;
+        request.superseded = superseded;
+        Ok(request)
     }
 
     fn get_request(&mut self, sync: bool, out: &mut [u8], now_ms: u64) -> Result<Request> {
@@ -604,7 +645,12 @@ impl<'a, const N: usize> Twin<'a, N> {
             return Err(Error::Busy);
         }
         self.next_id = id.value().wrapping_add(1);
-        Ok(Request { op, id, len })
+        Ok(Request {
+            op,
+            id,
+            len,
+            superseded: None,
+        })
     }
 }
 

@@ -62,6 +62,25 @@ impl<const N: usize> Table<N> {
         slot.take()
     }
 
+    /// The pending get, if any (there is at most one).
+    pub fn get_op(&self) -> Option<Entry> {
+        self.slots
+            .iter()
+            .flatten()
+            .find(|e| e.op == Op::Get)
+            .copied()
+    }
+
+    /// Removes and returns the oldest pending request for `op`.
+    pub fn take_oldest(&mut self, op: Op) -> Option<Entry> {
+        let slot = self
+            .slots
+            .iter_mut()
+            .filter(|s| s.is_some_and(|e| e.op == op))
+            .min_by_key(|s| s.map_or(u64::MAX, |e| e.deadline_ms))?;
+        slot.take()
+    }
+
     /// Removes and returns the expired request with the earliest deadline.
     pub fn take_expired(&mut self, now_ms: u64) -> Option<Entry> {
         let slot = self

@@ -284,6 +284,12 @@ pub enum Ev {
         retain: bool,
         dup: bool,
     },
+    Oversized {
+        topic: Option<String>,
+        packet_id: Option<u16>,
+        len: usize,
+    },
+    Unstable(u8),
 }
 
 impl Ev {
@@ -308,6 +314,16 @@ impl Ev {
                 retain: m.retain,
                 dup: m.dup,
             },
+            Event::Oversized {
+                topic,
+                packet_id,
+                len,
+            } => Ev::Oversized {
+                topic: topic.map(str::to_string),
+                packet_id,
+                len,
+            },
+            Event::Unstable { early_drops } => Ev::Unstable(early_drops),
         }
     }
 }
@@ -358,6 +374,10 @@ pub fn config() -> Config<'static> {
     c.ack_timeout_ms = 3_000;
     c.backoff.base_ms = 100;
     c.backoff.max_ms = 1_000;
+    // The CONNECT floor and the stability window have tests of their own;
+    // the rest of the suite counts delays from the drawn backoff alone.
+    c.backoff.min_interval_ms = 0;
+    c.backoff.stable_ms = 0;
     c
 }
 

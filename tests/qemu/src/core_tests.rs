@@ -123,6 +123,7 @@ const ERRORS: &[(Error, u16)] = &[
     (Error::RefusedNotAuthorized, 29),
     (Error::RefusedUnknown, 30),
     (Error::TlsFailed, 31),
+    (Error::UnstableConnection, 32),
     (Error::MalformedPacket, 40),
     (Error::PacketTooLarge, 41),
     (Error::UnexpectedPacket, 42),

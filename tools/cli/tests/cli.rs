@@ -239,7 +239,7 @@ fn refusals_exit_non_zero_with_a_reason() {
                 "azure",
                 "--device",
                 "d1",
-                "$iothub/methods/POST/x/?$rid=zz",
+                "$iothub/methods/POST/x/?$rid=a%20b",
             ],
             1,
             "percent-encoding",
