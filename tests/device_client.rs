@@ -131,8 +131,12 @@ impl Harness {
     }
 
     fn try_new(settings: Settings<'static>) -> nimbus::Result<Harness> {
+        Self::with_rx(settings, 4096)
+    }
+
+    fn with_rx(settings: Settings<'static>, rx: usize) -> nimbus::Result<Harness> {
         let buffers = Buffers {
-            rx: leak(4096),
+            rx: leak(rx),
             tx: leak(4096),
             inflight: leak(16384),
             filters: leak(512),
@@ -681,4 +685,183 @@ fn sas_token_is_sent_and_renewed_before_expiry() {
     let renewed = String::from_utf8(renewed.expect("a new CONNECT")).unwrap();
     assert!(renewed.ends_with("&se=1700006500"), "{renewed}");
     assert_ne!(renewed, first);
+}
+
+// --- hardening: oversized messages, one get across reconnects, unstable
+// connections ---
+
+fn small(cloud: Cloud) -> Harness {
+    let mut s = Settings::new(cloud, "dev1");
+    if cloud == Cloud::Azure {
+        s.hub_host = Some("hub.example.net");
+    }
+    Harness::with_rx(s, 1024).unwrap()
+}
+
+fn error_413(path: &str) -> String {
+    format!(r#"{{"status":413,"error":"payload too large","path":"{path}"}}"#)
+}
+
+#[test]
+fn oversized_requests_are_answered_413_and_the_next_request_is_served() {
+    let big = vec![b'x'; 8 * 1024];
+    for (cloud, topic, answer) in [
+        (Cloud::Aws, "dev1/request/echo/x", "dev1/response/echo/x"),
+        (
+            Cloud::Azure,
+            "$iothub/methods/POST/echo.x/?$rid=2a",
+            "$iothub/methods/res/413/?$rid=2a",
+        ),
+        (
+            Cloud::Azure,
+            "devices/dev1/messages/devicebound/subtopic=request.echo.x",
+            "devices/dev1/messages/events/subtopic=response.echo.x",
+        ),
+    ] {
+        let mut h = small(cloud);
+        h.client.register_handler("echo/+", Handler::Echo).unwrap();
+        h.connect();
+        h.feed(&broker::publish(topic, &big, 1, 91, false, false));
+        let sent = h.exchange();
+        assert!(sent.contains(&Sent::PubAck(91)), "{topic}: {sent:?}");
+        let published: Vec<Out> = sent
+            .into_iter()
+            .filter_map(|p| match p {
+                Sent::Publish {
+                    topic,
+                    payload,
+                    qos,
+                    ..
+                } => Some(Out {
+                    topic,
+                    payload: String::from_utf8_lossy(&payload).into(),
+                    qos,
+                }),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(published, [out(answer, &error_413("echo/x"))], "{topic}");
+        assert_eq!(
+            h.app().errors,
+            [(Error::PacketTooLarge, topic.to_string())],
+            "reported once"
+        );
+        assert!(h.app().requests.is_empty(), "the handler never saw it");
+        // The connection is still up and the next request is answered.
+        assert_eq!(h.client.state(), nimbus::mqtt::State::Connected);
+        let small_topic = topic
+            .replace("echo.x", "echo.y")
+            .replace("echo/x", "echo/y");
+        let sent = h.request(&small_topic, b"{}");
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(h.app().requests.len(), 1);
+        assert_eq!(h.client.transport().opens, 1, "never reconnected");
+    }
+}
+
+/// The request id of the first shadow/twin get among `sent`.
+fn get_id(sent: &[Sent]) -> String {
+    sent.iter()
+        .find_map(|p| match p {
+            Sent::Publish { topic, payload, .. } if topic.starts_with("$iothub/twin/GET/") => {
+                Some(topic.rsplit('=').next().unwrap().to_string())
+            }
+            Sent::Publish { topic, payload, .. } if topic.ends_with("/shadow/get") => {
+                let text = String::from_utf8_lossy(payload);
+                Some(text.split('"').nth(3).unwrap().to_string())
+            }
+            _ => None,
+        })
+        .expect("a get")
+}
+
+#[test]
+fn a_twin_answer_too_large_to_read_fails_its_get_instead_of_reconnecting() {
+    let big = format!(
+        r#"{{"desired":{{"a":"{}"}},"reported":{{}}}}"#,
+        "x".repeat(4000)
+    );
+    let mut h = small(Cloud::Azure);
+    let rid = get_id(&h.connect());
+    let topic = format!("$iothub/twin/res/200/?$rid={rid}");
+    h.feed(&broker::publish(&topic, big.as_bytes(), 0, 0, false, false));
+    h.exchange();
+    assert_eq!(h.app().errors, [(Error::PacketTooLarge, topic)]);
+    assert_eq!(h.app().twin.len(), 1, "{:?}", h.app().twin);
+    assert!(
+        h.app().twin[0].contains("PacketTooLarge"),
+        "{:?}",
+        h.app().twin
+    );
+    assert_eq!(h.client.transport().opens, 1);
+    // AWS: the clientToken is in the lost payload; the one get fails.
+    let mut h = small(Cloud::Aws);
+    h.connect();
+    let topic = "$aws/things/dev1/shadow/get/accepted";
+    h.feed(&broker::publish(topic, big.as_bytes(), 1, 5, false, false));
+    let sent = h.exchange();
+    assert!(sent.contains(&Sent::PubAck(5)));
+    assert!(
+        h.app().twin[0].contains("PacketTooLarge"),
+        "{:?}",
+        h.app().twin
+    );
+    assert_eq!(h.client.transport().opens, 1);
+}
+
+#[test]
+fn reconnects_never_pile_up_shadow_gets() {
+    for cloud in [Cloud::Aws, Cloud::Azure] {
+        let mut h = small(cloud);
+        h.client.connect(h.now).unwrap();
+        let mut gets_per_connection = Vec::new();
+        for round in 0..5 {
+            // CONNECT, CONNACK (session resumed), SUBACKs; the gets are
+            // never acknowledged nor answered: the broker is slow.
+            h.poll();
+            h.feed(&broker::connack(round > 0, 0));
+            h.poll();
+            let sent = decode_sent(&std::mem::take(&mut h.client.transport_mut().sent));
+            for p in &sent {
+                if let Sent::Subscribe { packet_id, .. } = p {
+                    h.feed(&broker::suback(*packet_id, 1));
+                }
+            }
+            h.poll();
+            let gets = sent
+                .iter()
+                .filter(|p| {
+                    matches!(p, Sent::Publish { topic, .. }
+                        if topic.ends_with("/shadow/get") || topic.starts_with("$iothub/twin/GET/"))
+                })
+                .count();
+            gets_per_connection.push(gets);
+            h.client.transport_mut().recv_error = Some(nimbus::mqtt::TransportError::Closed);
+            h.poll();
+            h.now += 2_000;
+        }
+        assert_eq!(gets_per_connection, [1; 5], "{cloud:?}: one get each time");
+    }
+}
+
+#[test]
+fn connections_dropped_right_after_connack_are_reported_as_unstable() {
+    let mut h = small(Cloud::Aws);
+    h.client.connect(h.now).unwrap();
+    for _ in 0..3 {
+        h.now += 130_000;
+        h.poll();
+        h.feed(&broker::connack(false, 0));
+        h.poll();
+        h.now += 10;
+        h.client.transport_mut().recv_error = Some(nimbus::mqtt::TransportError::Closed);
+        h.poll();
+    }
+    let unstable: Vec<_> = h
+        .app()
+        .errors
+        .iter()
+        .filter(|e| e.0 == Error::UnstableConnection)
+        .collect();
+    assert_eq!(unstable.len(), 1, "{:?}", h.app().errors);
 }
