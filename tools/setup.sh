@@ -8,6 +8,9 @@
 #   python  a venv in build/venv with tests/e2e/requirements.txt (the
 #           end-to-end tests and the demo's cloud side)
 #
+#   --test  also what only the test suite needs: a nightly toolchain with
+#           Miri and rust-src, and cargo-fuzz (tools/test.sh passes it)
+#
 # Assumed present (a stock CI machine has them): rustup with a stable
 # toolchain, cargo, git, and apt-get/dpkg-query.
 set -euo pipefail
@@ -95,6 +98,22 @@ if ! cbindgen --version 2>/dev/null | grep -qx "cbindgen $CBINDGEN_VERSION"; the
     say "installing cbindgen $CBINDGEN_VERSION (a few minutes, once)"
     cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION" ||
         die "cargo install cbindgen failed"
+fi
+
+# The test suite's own tools: Miri (the C API's unsafe boundary checked for
+# aliasing) and cargo-fuzz (tools/fuzz.sh) run on nightly.
+if [[ ${1:-} == --test ]]; then
+    if ! rustup +nightly component list --installed 2>/dev/null | grep -q '^miri'; then
+        say "installing the nightly toolchain with miri and rust-src (once)"
+        rustup toolchain install nightly --profile minimal --component miri rust-src >/dev/null 2>&1 ||
+            die "rustup toolchain install nightly failed"
+    fi
+    CARGO_FUZZ_VERSION=0.13.2
+    if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+        say "installing cargo-fuzz $CARGO_FUZZ_VERSION (a few minutes, once)"
+        cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" ||
+            die "cargo install cargo-fuzz failed"
+    fi
 fi
 
 # --- python ---

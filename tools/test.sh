@@ -17,6 +17,10 @@
 #   qemu         the core's tests on an emulated Cortex-M3, with peak stack
 #   size         tools/size-report.sh: flash and RAM on a Cortex-M4F
 #   bench        tools/bench.sh: callgrind instruction counts
+#   miri         the C API's Rust-level tests (tests/c_api.rs) under Miri:
+#                the unsafe boundary checked for aliasing (Stacked Borrows)
+#   fuzz         tools/fuzz.sh: every fuzz target for FUZZ_SECONDS (30) each
+#                under ASan + LeakSanitizer, with the liveness assertions
 #   freertos *   the FreeRTOS port: unit tests on the stand-in kernel, the
 #                end-to-end test (both clouds, broker restart) and the
 #                ESP32-C3 (rv32imc) cross-compile check with its sizes
@@ -88,11 +92,12 @@ e2e_tests() {
 
 export -f qemu_run host_tests e2e_tests
 
-step setup 1200 bash tools/setup.sh
+step setup 1800 bash tools/setup.sh --test
 step fmt 120 cargo fmt --all --check
 step "fmt (standalone crates)" 120 bash -c \
     'cargo fmt --check --manifest-path tests/qemu/Cargo.toml &&
-     cargo fmt --check --manifest-path tools/size/probe/Cargo.toml'
+     cargo fmt --check --manifest-path tools/size/probe/Cargo.toml &&
+     cargo fmt --check --manifest-path fuzz/Cargo.toml'
 step clippy 1200 cargo clippy --workspace --all-targets -- -D warnings
 step "clippy (all features)" 1200 cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "clippy (qemu harness)" 900 bash -c 'cd tests/qemu && cargo clippy --release -- -D warnings'
@@ -119,6 +124,9 @@ step "qemu build" 900 bash -c 'cd tests/qemu && cargo build --release'
 step qemu 60 qemu_run
 step size 900 bash tools/size-report.sh
 step bench 1200 bash tools/bench.sh
+step "miri (C API)" 900 env MIRIFLAGS=-Zmiri-strict-provenance \
+    cargo +nightly miri test -p nimbus --test c_api
+step fuzz 1200 bash tools/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 echo
 echo "==> all steps passed"

@@ -75,7 +75,7 @@ fn init(
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 pub unsafe extern "C" fn nimbus_deinit(client: *mut nimbus_client_t) -> nimbus_err_t {
-    result(Storage::get(client).and_then(|s| s.retire(client)))
+    result(Storage::get(client).and_then(|s| s.retire()))
 }
 
 /// Bytes `config->memory.buffer` must have for this configuration (0 for

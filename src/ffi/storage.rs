@@ -17,7 +17,9 @@ pub(crate) type CClient = Client<'static, CTransport, CRandom, CApp>;
 /// Written by `nimbus_init` at the start of a `nimbus_client_t`.
 #[repr(C)]
 pub(crate) struct Storage {
-    magic: u32,
+    /// `MAGIC` while the client is in use; `nimbus_deinit` clears it
+    /// through the shared reference (hence a `Cell`).
+    magic: Cell<u32>,
     /// A call is using the client (`nimbus_poll`, or any other call that
     /// needs it whole): callbacks may only act through `actions`.
     busy: Cell<bool>,
@@ -40,7 +42,7 @@ impl Storage {
     /// Puts a new client into `at`.
     pub(crate) fn install(at: *mut nimbus_client_t, client: CClient) {
         let storage = Storage {
-            magic: MAGIC,
+            magic: Cell::new(MAGIC),
             busy: Cell::new(false),
             actions: Cell::new(ptr::null_mut()),
             last_now_ms: Cell::new(0),
@@ -79,14 +81,14 @@ impl Storage {
         self.busy.get()
     }
 
-    /// Forgets the client (`nimbus_deinit`).
-    pub(crate) fn retire(&self, at: *mut nimbus_client_t) -> Result<()> {
+    /// Forgets the client (`nimbus_deinit`): later calls fail cleanly.
+    /// The marker is cleared through `self` (a `Cell`), not through a raw
+    /// pointer that `self` also covers.
+    pub(crate) fn retire(&self) -> Result<()> {
         if self.busy.get() {
             return Err(Error::InvalidState);
         }
-        // SAFETY: `at` is this storage's address (checked non-null by `get`);
-        // overwriting the marker only makes later calls fail cleanly.
-        unsafe { ptr::write(at.cast::<u32>(), 0) };
+        self.magic.set(0);
         Ok(())
     }
 
