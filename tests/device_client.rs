@@ -244,6 +244,14 @@ fn out(topic: &str, payload: &str) -> Out {
     }
 }
 
+/// An answer to a direct method: always QoS 0, as the hub calls them.
+fn method_out(topic: &str, payload: &str) -> Out {
+    Out {
+        qos: 0,
+        ..out(topic, payload)
+    }
+}
+
 #[test]
 fn aws_connect_subscribes_and_fetches_the_shadow() {
     let mut h = Harness::aws();
@@ -300,7 +308,7 @@ fn azure_method_and_c2d_reach_the_same_handler_and_answer_their_own_way() {
     h.client.register_handler("echo/+", Handler::Echo).unwrap();
     h.connect();
     let sent = h.request("$iothub/methods/POST/echo.x/?$rid=1f", b"{}");
-    assert_eq!(sent, [out("$iothub/methods/res/200/?$rid=1f", "{}")]);
+    assert_eq!(sent, [method_out("$iothub/methods/res/200/?$rid=1f", "{}")]);
     let sent = h.request(
         "devices/dev1/messages/devicebound/%24.mid=7&subtopic=request.echo.y",
         b"[1]",
@@ -421,7 +429,10 @@ fn a_deferred_answer_goes_back_once_and_not_after_expiry() {
     let (first, second) = (h.app().deferred[0], h.app().deferred[1]);
     let now = h.now;
     h.client.actions(now).respond(first, 204, b"").unwrap();
-    assert_eq!(h.published(), [out("$iothub/methods/res/204/?$rid=10", "")]);
+    assert_eq!(
+        h.published(),
+        [method_out("$iothub/methods/res/204/?$rid=10", "")]
+    );
     assert_eq!(
         h.client.actions(now).respond(first, 200, b"{}"),
         Err(Error::UnknownRequest),
@@ -740,7 +751,12 @@ fn oversized_requests_are_answered_413_and_the_next_request_is_served() {
                 _ => None,
             })
             .collect();
-        assert_eq!(published, [out(answer, &error_413("echo/x"))], "{topic}");
+        let qos = u8::from(!answer.starts_with("$iothub/methods/"));
+        let expected = Out {
+            qos,
+            ..out(answer, &error_413("echo/x"))
+        };
+        assert_eq!(published, [expected], "{topic}");
         assert_eq!(
             h.app().errors,
             [(Error::PacketTooLarge, topic.to_string())],
@@ -864,4 +880,44 @@ fn connections_dropped_right_after_connack_are_reported_as_unstable() {
         .filter(|e| e.0 == Error::UnstableConnection)
         .collect();
     assert_eq!(unstable.len(), 1, "{:?}", h.app().errors);
+}
+
+#[test]
+fn a_burst_of_requests_beyond_the_in_flight_table_is_refused_503_not_dropped() {
+    // AWS requests are answered at QoS 1: with the in-flight table full
+    // (no PUBACK yet), further answers are refused 503 at QoS 0.
+    let mut h = Harness::aws();
+    h.client.register_handler("echo/+", Handler::Echo).unwrap();
+    h.connect();
+    for i in 0..(bounds::MAX_INFLIGHT + 3) {
+        h.feed(&broker::publish(
+            &format!("dev1/request/echo/{i}"),
+            b"{}",
+            0,
+            0,
+            false,
+            false,
+        ));
+    }
+    h.poll();
+    let sent = decode_sent(&std::mem::take(&mut h.client.transport_mut().sent));
+    let statuses: Vec<(u8, Option<i64>)> = sent
+        .iter()
+        .filter_map(|p| match p {
+            Sent::Publish { payload, qos, .. } => {
+                let body: serde_json::Value = serde_json::from_slice(payload).ok()?;
+                Some((*qos, body.get("status").and_then(|s| s.as_i64())))
+            }
+            _ => None,
+        })
+        .collect();
+    let answered = statuses.iter().filter(|s| **s == (1, None)).count();
+    let refused = statuses.iter().filter(|s| **s == (0, Some(503))).count();
+    assert_eq!(
+        (answered, refused),
+        (bounds::MAX_INFLIGHT, 3),
+        "{statuses:?}"
+    );
+    let busy = h.app().errors.iter().filter(|e| e.0 == Error::Busy).count();
+    assert_eq!(busy, 3, "each refusal is reported too");
 }

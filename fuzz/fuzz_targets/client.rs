@@ -212,8 +212,12 @@ fuzz_target!(|data: &[u8]| {
             _ => {
                 let mut actions = client.actions(now);
                 match input.byte() % 6 {
-                    0 => drop(actions.report(input.bytes(64))),
-                    1 => drop(actions.get_twin()),
+                    0 => {
+                        let _ = actions.report(input.bytes(64));
+                    }
+                    1 => {
+                        let _ = actions.get_twin();
+                    }
                     2 => {
                         drop(actions.publish_event(input.bytes(64), nimbus::mqtt::QoS::AtLeastOnce))
                     }

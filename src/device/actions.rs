@@ -91,7 +91,7 @@ impl Actions<'_, '_> {
             status,
             &mut topic,
         )?;
-        let qos = self.core.settings.response_qos;
+        let qos = answer_qos(&pending.via, &self.core.settings);
         publish_checked(self.outbox, &self.core.dialect, topic, payload, qos)?;
         self.core.pending.take(handle, self.now_ms)?;
         Ok(())
@@ -241,6 +241,17 @@ pub(crate) fn publish_checked(
 ) -> Result<Option<u16>> {
     dialect.check_publish(topic, qos as u8, payload.len())?;
     outbox.publish(topic, payload, qos, false)
+}
+
+/// The QoS of an answer: an Azure direct method is answered at QoS 0 (the
+/// hub delivers the call at QoS 0 and its caller's timeout is the retry;
+/// an answer waiting for a PUBACK would only hold an in-flight slot), every
+/// other route at the configured `response_qos`.
+pub(crate) fn answer_qos(via: &Via, settings: &Settings<'_>) -> QoS {
+    match via {
+        Via::Method { .. } => QoS::AtMostOnce,
+        Via::Topic | Via::C2d => settings.response_qos,
+    }
 }
 
 /// The topic of the answer to a request that came by `via` for `path`.

@@ -475,8 +475,9 @@ impl<A: App> Dispatch<'_, '_, A> {
 
     /// A message too large for the receive buffer (already discarded, and
     /// acknowledged by the session): a request is answered 413 where its
-    /// way back is known, a shadow/twin answer completes its request as
-    /// failed, and the application hears of it once through `on_error`.
+    /// way back is known, a twin answer (Azure, by its rid) or shadow get
+    /// answer (AWS) completes its request as failed, and the application
+    /// hears of it once through `on_error`.
     fn oversized(&mut self, topic: Option<&str>, actions: &mut Actions<'_, '_>) {
         let Some(topic) = topic else {
             return self.app.on_error(Error::PacketTooLarge, "");
@@ -509,15 +510,19 @@ impl<A: App> Dispatch<'_, '_, A> {
                         .fail(Some(id), twin::Op::Get, Error::PacketTooLarge)
                 })
             }
-            Ok(Incoming::Shadow(shadow)) if shadow.shadow == actions.core.settings.shadow_name => {
-                // The clientToken is in the lost payload: the oldest request
-                // of the kind is the one answered (at most one get is pending).
-                let op = match shadow.op {
-                    ShadowOp::GetAccepted | ShadowOp::GetRejected => Some(twin::Op::Get),
-                    ShadowOp::UpdateAccepted | ShadowOp::UpdateRejected => Some(twin::Op::Report),
-                    _ => None,
-                };
-                op.and_then(|op| actions.core.twin.fail(None, op, Error::PacketTooLarge))
+            // The clientToken is in the lost payload. Only the device asks
+            // for its shadow and at most one get is pending, so a get answer
+            // is that get's; an update answer may be of anyone's update
+            // (AWS sends them all), so a report it may have answered times
+            // out instead of being guessed.
+            Ok(Incoming::Shadow(shadow))
+                if shadow.shadow == actions.core.settings.shadow_name
+                    && matches!(shadow.op, ShadowOp::GetAccepted | ShadowOp::GetRejected) =>
+            {
+                actions
+                    .core
+                    .twin
+                    .fail(None, twin::Op::Get, Error::PacketTooLarge)
             }
             _ => None,
         };
@@ -664,9 +669,40 @@ impl<A: App> Dispatch<'_, '_, A> {
             };
             if let Err(e) = sent {
                 self.app.on_error(e, path);
+                if e == Error::Busy {
+                    // No room for the answer now (a burst of requests): a
+                    // short refusal, at most once, rather than silence.
+                    let refused = actions
+                        .core
+                        .pending
+                        .take(handle, actions.now_ms)
+                        .and_then(|p| {
+                            let len = model::error_body(self.reply, 503, "busy", path)?;
+                            let body = self.reply.get(..len).unwrap_or_default();
+                            refuse(actions, &p.via, path, body)
+                        });
+                    if let Err(e) = refused {
+                        self.app.on_error(e, path);
+                    }
+                }
             }
         }
     }
+}
+
+/// Refuses a request with 503 at QoS 0 (it needs only room in the
+/// transmit queue, not an in-flight slot).
+fn refuse(actions: &mut Actions<'_, '_>, via: &Via, path: &str, body: &[u8]) -> Result<()> {
+    let mut topic = [0u8; MAX_TOPIC_LEN];
+    let topic = actions::response_topic(&actions.core.dialect, via, path, 503, &mut topic)?;
+    actions::publish_checked(
+        actions.outbox,
+        &actions.core.dialect,
+        topic,
+        body,
+        QoS::AtMostOnce,
+    )
+    .map(|_| ())
 }
 
 /// Answers a request that has no slot in the pending table.
@@ -679,7 +715,7 @@ fn answer_directly(
 ) -> Result<()> {
     let mut topic = [0u8; MAX_TOPIC_LEN];
     let topic = actions::response_topic(&actions.core.dialect, via, path, status, &mut topic)?;
-    let qos = actions.core.settings.response_qos;
+    let qos = actions::answer_qos(via, &actions.core.settings);
     actions::publish_checked(actions.outbox, &actions.core.dialect, topic, body, qos).map(|_| ())
 }
 

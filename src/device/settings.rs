@@ -52,7 +52,8 @@ pub struct Settings<'a> {
     pub telemetry_period_ms: u32,
     /// QoS of the automatic telemetry.
     pub telemetry_qos: QoS,
-    /// QoS of answers to requests.
+    /// QoS of answers to AWS requests and Azure C2D requests (Azure direct
+    /// methods are always answered at QoS 0, as the hub calls them).
     pub response_qos: QoS,
     /// Encoding of sensor readings.
     pub encoding: Encoding,
