@@ -232,7 +232,13 @@ typedef struct {
   uint8_t *buffer;
   // Its size in bytes.
   size_t len;
-  // Largest incoming message + 5 bytes (default 2048).
+  // Largest incoming message + 5 bytes (default 2048). A larger message
+  // is never fatal: it is read and discarded as it arrives, acknowledged
+  // when QoS 1 (so the cloud does not deliver it again), reported once
+  // through `on_error` with `NIMBUS_ERR_PACKET_TOO_LARGE` and its topic;
+  // a request among them is answered 413 (AWS request topic, Azure
+  // method or C2D), a shadow/twin answer completes its request as
+  // `NIMBUS_TWIN_FAILED` with the same error.
   size_t rx_len;
   // Control packets and QoS 0 publishes waiting to be sent (default 1024).
   size_t tx_len;
@@ -294,7 +300,11 @@ typedef struct {
   // A request expired unanswered (its handle is no longer valid).
   void (*on_request_expired)(void *user, uint32_t handle, const char *path, size_t path_len);
   // Something the client could not act on: the error and what it
-  // concerned (a topic or a short word), not NUL-terminated.
+  // concerned (a topic or a short word), not NUL-terminated. Among
+  // them: `NIMBUS_ERR_PACKET_TOO_LARGE` (a message larger than `rx_len`,
+  // skipped), `NIMBUS_ERR_UNSTABLE_CONNECTION` (connections keep ending
+  // right after CONNACK), `NIMBUS_ERR_BUSY` (a request that found no room
+  // for its answer; it was refused 503 where that fitted).
   void (*on_error)(void *user, int32_t error, const char *what, size_t what_len);
 } nimbus_callbacks_t;
 
@@ -636,6 +646,8 @@ nimbus_err_t nimbus_report(nimbus_client_t *client,
                            uint32_t *request_id);
 
 // Asks for the whole shadow/twin document; it comes to `on_twin`.
+// At most one get is outstanding: `NIMBUS_ERR_BUSY` while one is (also
+// the one the client sends itself after every connection).
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.

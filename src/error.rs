@@ -168,7 +168,7 @@ impl Error {
             Error::RefusedNotAuthorized => "connection refused: not authorised\0",
             Error::RefusedUnknown => "connection refused: unknown return code\0",
             Error::TlsFailed => "TLS handshake or verification failed\0",
-            Error::UnstableConnection => "connections keep ending right after CONNACK (duplicate client id, policy denial or forbidden topic?)\0",
+            Error::UnstableConnection => "connections keep ending right after CONNACK\0",
             Error::MalformedPacket => "malformed MQTT packet\0",
             Error::PacketTooLarge => "MQTT packet larger than the receive buffer\0",
             Error::UnexpectedPacket => "unexpected MQTT packet type\0",

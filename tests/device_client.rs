@@ -639,6 +639,25 @@ fn bad_settings_are_refused() {
         Some(Error::InvalidArgument),
         "no SAS on AWS"
     );
+    // Timers that would make the client retry or expire in the same poll.
+    type Change = fn(&mut Settings<'static>);
+    let zero: [Change; 6] = [
+        |s| s.connect_timeout_ms = 0,
+        |s| s.twin_timeout_ms = 0,
+        |s| s.request_timeout_ms = 0,
+        |s| s.backoff.base_ms = 0,
+        |s| s.backoff.max_ms = s.backoff.base_ms - 1,
+        |s| s.publish_rate_per_s = 0,
+    ];
+    for change in zero {
+        let mut s = Settings::new(Cloud::Aws, "dev1");
+        change(&mut s);
+        assert_eq!(
+            Harness::try_new(s).err(),
+            Some(Error::InvalidArgument),
+            "{s:?}"
+        );
+    }
 }
 
 #[test]

@@ -109,6 +109,8 @@ impl Actions<'_, '_> {
 
     /// Asks for the whole shadow/twin document; it comes to
     /// [`App::on_twin`](super::App::on_twin) as `TwinResult::Document`.
+    /// Errors: `Busy` while a get is pending (at most one is outstanding,
+    /// the client's own after each connection included), the publish errors.
     pub fn get_twin(&mut self) -> Result<RequestId> {
         let request = self.core.twin.get(self.core.work, self.now_ms)?;
         self.send_twin(TwinOp::Get, request)
@@ -117,7 +119,9 @@ impl Actions<'_, '_> {
     /// Fetches the document for a new connection: at most one get is ever
     /// outstanding, so an earlier sync get is superseded (its publish is
     /// dropped, not resent beside this one) and a pending application get
-    /// is waited for.
+    /// is waited for. Out of line: its topic buffer stays off the stack of
+    /// the message path that checks for a deferred sync.
+    #[inline(never)]
     pub(crate) fn sync_twin(&mut self) -> Result<()> {
         let request = match self.core.twin.on_connected(self.core.work, self.now_ms) {
             Err(Error::Busy) if self.core.twin.pending_get().is_some() => {

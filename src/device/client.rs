@@ -10,7 +10,7 @@ use crate::cloud::{self, azure, Cloud, Dialect, Incoming, ShadowOp};
 use crate::device::actions::{self, Actions, Core, MAX_TOPIC_LEN};
 use crate::device::app::{Answer, App, Connection, Request, Route, TwinResult};
 use crate::device::model;
-use crate::device::pending::{PendingTable, Via};
+use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::route::{Router, MAX_PATH_LEN};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{SensorInfo, Sensors};
@@ -71,7 +71,8 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
     ///
     /// Errors: `InvalidName` (device, module or shadow name), `InvalidArgument`
     /// (Azure without `hub_host`, a module on AWS, SAS on AWS, a SAS
-    /// lifetime under [`MIN_SAS_LIFETIME_S`]),
+    /// lifetime under [`MIN_SAS_LIFETIME_S`], a zero connect, twin or
+    /// request timeout, a zero backoff base or one above its cap),
     /// `BufferTooSmall` / `StorageTooSmall` (a buffer cannot hold what it must).
     pub fn new(
         settings: Settings<'b>,
@@ -84,6 +85,8 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         if settings
             .sas
             .is_some_and(|sas| sas.lifetime_s < MIN_SAS_LIFETIME_S)
+            || settings.twin_timeout_ms == 0
+            || settings.request_timeout_ms == 0
         {
             return Err(Error::InvalidArgument);
         }
@@ -477,7 +480,9 @@ impl<A: App> Dispatch<'_, '_, A> {
     /// acknowledged by the session): a request is answered 413 where its
     /// way back is known, a twin answer (Azure, by its rid) or shadow get
     /// answer (AWS) completes its request as failed, and the application
-    /// hears of it once through `on_error`.
+    /// hears of it once through `on_error`. Out of line: its buffers stay
+    /// off the stack of the usual paths.
+    #[inline(never)]
     fn oversized(&mut self, topic: Option<&str>, actions: &mut Actions<'_, '_>) {
         let Some(topic) = topic else {
             return self.app.on_error(Error::PacketTooLarge, "");
@@ -672,15 +677,7 @@ impl<A: App> Dispatch<'_, '_, A> {
                 if e == Error::Busy {
                     // No room for the answer now (a burst of requests): a
                     // short refusal, at most once, rather than silence.
-                    let refused = actions
-                        .core
-                        .pending
-                        .take(handle, actions.now_ms)
-                        .and_then(|p| {
-                            let len = model::error_body(self.reply, 503, "busy", path)?;
-                            let body = self.reply.get(..len).unwrap_or_default();
-                            refuse(actions, &p.via, path, body)
-                        });
+                    let refused = refuse(actions, handle, path, self.reply);
                     if let Err(e) = refused {
                         self.app.on_error(e, path);
                     }
@@ -690,11 +687,23 @@ impl<A: App> Dispatch<'_, '_, A> {
     }
 }
 
-/// Refuses a request with 503 at QoS 0 (it needs only room in the
-/// transmit queue, not an in-flight slot).
-fn refuse(actions: &mut Actions<'_, '_>, via: &Via, path: &str, body: &[u8]) -> Result<()> {
+/// Refuses the request `handle` names with 503 at QoS 0 (that needs only
+/// room in the transmit queue, not an in-flight slot); `reply` is scratch
+/// for the body. Out of line: its buffers stay off the stack of the usual
+/// answer path.
+#[inline(never)]
+fn refuse(
+    actions: &mut Actions<'_, '_>,
+    handle: RequestHandle,
+    path: &str,
+    reply: &mut [u8],
+) -> Result<()> {
+    let pending = actions.core.pending.take(handle, actions.now_ms)?;
+    let len = model::error_body(reply, 503, "busy", path)?;
+    let body = reply.get(..len).unwrap_or_default();
     let mut topic = [0u8; MAX_TOPIC_LEN];
-    let topic = actions::response_topic(&actions.core.dialect, via, path, 503, &mut topic)?;
+    let topic =
+        actions::response_topic(&actions.core.dialect, &pending.via, path, 503, &mut topic)?;
     actions::publish_checked(
         actions.outbox,
         &actions.core.dialect,

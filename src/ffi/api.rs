@@ -296,6 +296,8 @@ pub unsafe extern "C" fn nimbus_report(
 }
 
 /// Asks for the whole shadow/twin document; it comes to `on_twin`.
+/// At most one get is outstanding: `NIMBUS_ERR_BUSY` while one is (also
+/// the one the client sends itself after every connection).
 ///
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.

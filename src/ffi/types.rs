@@ -227,7 +227,11 @@ pub struct nimbus_callbacks_t {
     pub on_request_expired:
         Option<extern "C" fn(user: *mut c_void, handle: u32, path: *const c_char, path_len: usize)>,
     /// Something the client could not act on: the error and what it
-    /// concerned (a topic or a short word), not NUL-terminated.
+    /// concerned (a topic or a short word), not NUL-terminated. Among
+    /// them: `NIMBUS_ERR_PACKET_TOO_LARGE` (a message larger than `rx_len`,
+    /// skipped), `NIMBUS_ERR_UNSTABLE_CONNECTION` (connections keep ending
+    /// right after CONNACK), `NIMBUS_ERR_BUSY` (a request that found no room
+    /// for its answer; it was refused 503 where that fitted).
     pub on_error:
         Option<extern "C" fn(user: *mut c_void, error: i32, what: *const c_char, what_len: usize)>,
 }
@@ -241,7 +245,13 @@ pub struct nimbus_buffer_t {
     pub buffer: *mut u8,
     /// Its size in bytes.
     pub len: usize,
-    /// Largest incoming message + 5 bytes (default 2048).
+    /// Largest incoming message + 5 bytes (default 2048). A larger message
+    /// is never fatal: it is read and discarded as it arrives, acknowledged
+    /// when QoS 1 (so the cloud does not deliver it again), reported once
+    /// through `on_error` with `NIMBUS_ERR_PACKET_TOO_LARGE` and its topic;
+    /// a request among them is answered 413 (AWS request topic, Azure
+    /// method or C2D), a shadow/twin answer completes its request as
+    /// `NIMBUS_TWIN_FAILED` with the same error.
     pub rx_len: usize,
     /// Control packets and QoS 0 publishes waiting to be sent (default 1024).
     pub tx_len: usize,

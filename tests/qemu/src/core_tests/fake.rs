@@ -122,6 +122,10 @@ pub enum Seen {
         qos: QoS,
         packet_id: u16,
     },
+    /// `Event::Oversized` (a PUBLISH larger than the receive buffer, skipped).
+    Oversized { packet_id: Option<u16>, len: usize },
+    /// `Event::Unstable`.
+    Unstable { early_drops: u8 },
     /// An event that did not fit the log.
     Overflow,
 }
@@ -166,6 +170,8 @@ impl Log {
                 },
                 _ => Seen::Overflow,
             },
+            Event::Oversized { packet_id, len, .. } => Seen::Oversized { packet_id, len },
+            Event::Unstable { early_drops } => Seen::Unstable { early_drops },
         };
         if self.events.push(seen).is_err() {
             if let Some(last) = self.events.last_mut() {

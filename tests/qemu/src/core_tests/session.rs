@@ -270,9 +270,10 @@ pub fn malformed_packet_ends_connection() -> bool {
     let before =
         poll(&mut s, &mut log, retry_at.saturating_sub(1)) == retry_at && s.transport().opens == 1;
     poll(&mut s, &mut log, retry_at);
-    // Full jitter over [0, 1000] ms: the random value modulo 1001.
+    // Full jitter over [0, 1000] ms (the random value modulo 1001), but
+    // never sooner than 1 s after the previous attempt (at 0).
     ended
-        && retry_at == 10 + u64::from(fixed_random() % 1_001)
+        && retry_at == (10 + u64::from(fixed_random() % 1_001)).max(1_000)
         && before
         && s.transport().opens == 2
         && s.transport_mut().took(&connect_packet())
