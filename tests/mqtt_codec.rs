@@ -435,3 +435,29 @@ fn qos_from_wire_values() {
     assert_eq!(QoS::from_u8(2), Ok(QoS::ExactlyOnce));
     assert_eq!(QoS::from_u8(3), Err(Error::InvalidArgument));
 }
+
+#[test]
+fn topic_names_are_checked_exactly_for_nul_and_wildcards() {
+    use nimbus::mqtt::codec::decode_topic_name;
+    fn reference(t: &[u8]) -> Result<&str, nimbus::Error> {
+        if t.iter().any(|&b| matches!(b, 0 | b'+' | b'#')) {
+            Err(nimbus::Error::InvalidTopic)
+        } else {
+            std::str::from_utf8(t).map_err(|_| nimbus::Error::InvalidTopic)
+        }
+    }
+    // Every byte value at every position of every length up to 24, in a
+    // topic of '$' (below the fast test's threshold) and of 'a' (above).
+    for len in 1..=24usize {
+        for fill in [b'a', b'$'] {
+            for pos in 0..len {
+                for b in 0..=255u8 {
+                    let mut t = vec![fill; len];
+                    t[pos] = b;
+                    assert_eq!(decode_topic_name(&t), reference(&t), "{t:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(decode_topic_name("é/ü".as_bytes()), Ok("é/ü"));
+}

@@ -81,9 +81,13 @@ pub const MAX_RID_LEN: usize = 64;
 /// 1–64 bytes of `A-Z a-z 0-9 - _ . ~`, so it needs no encoding in the
 /// query string. AWS carries it as the `clientToken` (also ≤ 64 bytes).
 pub fn check_rid(rid: &str) -> Result<()> {
-    if rid.is_empty() || rid.len() > MAX_RID_LEN || !rid.bytes().all(super::percent::is_unreserved)
-    {
+    if rid.is_empty() || rid.len() > MAX_RID_LEN {
         return Err(Error::InvalidArgument);
+    }
+    for &b in rid.as_bytes() {
+        if !super::percent::is_unreserved(b) {
+            return Err(Error::InvalidArgument);
+        }
     }
     Ok(())
 }

@@ -490,11 +490,7 @@ impl<A: App> Dispatch<'_, '_, A> {
         let failed = match actions.core.dialect.classify(topic) {
             Ok(Incoming::Request(request)) => {
                 let mut path_buf = [0u8; MAX_PATH_LEN];
-                let via = match request.via() {
-                    cloud::Via::Topic => Ok(Via::Topic),
-                    cloud::Via::C2d(_) => Ok(Via::C2d),
-                    cloud::Via::Method { rid } => Via::method(rid),
-                };
+                let via = device_via(&request.via());
                 let answered = via.and_then(|via| {
                     let path = request.path(&mut path_buf)?;
                     let len = model::error_body(self.reply, 413, "payload too large", path)?;
@@ -619,33 +615,22 @@ impl<A: App> Dispatch<'_, '_, A> {
         let Ok(path) = request.path(&mut path_buf) else {
             return self.app.on_error(Error::TopicTooLong, topic);
         };
-        let (via, route) = match request.via() {
-            cloud::Via::Topic => (Via::Topic, Route::Topic),
-            cloud::Via::C2d(_) => (Via::C2d, Route::C2d),
-            cloud::Via::Method { rid } => match Via::method(rid) {
-                Ok(via) => (via, Route::Method),
-                Err(e) => return self.app.on_error(e, topic),
-            },
+        let via = request.via();
+        let route = match via {
+            cloud::Via::Topic => Route::Topic,
+            cloud::Via::C2d(_) => Route::C2d,
+            cloud::Via::Method { .. } => Route::Method,
         };
         let timeout = actions.core.settings.request_timeout_ms;
         let handle = match actions
             .core
             .pending
-            .open(via.clone(), path, actions.now_ms, timeout)
+            .open_incoming(&via, path, actions.now_ms, timeout)
         {
             Ok(handle) => handle,
             Err(Error::Busy) => {
                 // Every slot waits for an answer: say so rather than drop it.
-                let answered = model::error_body(self.reply, 503, "busy", path).and_then(|len| {
-                    answer_directly(
-                        actions,
-                        &via,
-                        path,
-                        503,
-                        self.reply.get(..len).unwrap_or_default(),
-                    )
-                });
-                if let Err(e) = answered {
+                if let Err(e) = refuse_unrecorded(actions, &via, path, self.reply) {
                     self.app.on_error(e, topic);
                 }
                 return;
@@ -712,6 +697,35 @@ fn refuse(
         QoS::AtMostOnce,
     )
     .map(|_| ())
+}
+
+/// Answers 503 to a request that found no slot in the pending table. Out
+/// of line, like `refuse`.
+#[inline(never)]
+fn refuse_unrecorded(
+    actions: &mut Actions<'_, '_>,
+    via: &cloud::Via<'_>,
+    path: &str,
+    reply: &mut [u8],
+) -> Result<()> {
+    let via = device_via(via)?;
+    let len = model::error_body(reply, 503, "busy", path)?;
+    answer_directly(
+        actions,
+        &via,
+        path,
+        503,
+        reply.get(..len).unwrap_or_default(),
+    )
+}
+
+/// The way back of a classified request, owned.
+fn device_via(via: &cloud::Via<'_>) -> Result<Via> {
+    Ok(match via {
+        cloud::Via::Topic => Via::Topic,
+        cloud::Via::C2d(_) => Via::C2d,
+        cloud::Via::Method { rid } => Via::method(rid)?,
+    })
 }
 
 /// Answers a request that has no slot in the pending table.

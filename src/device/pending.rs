@@ -82,10 +82,21 @@ impl RequestHandle {
     }
 }
 
+/// A slot keeps its `Pending` between uses (written in place, never moved:
+/// it is some 150 bytes); `used` says whether it waits for an answer.
 #[derive(Clone, Debug)]
 struct Slot {
     generation: u16,
-    entry: Option<Pending>,
+    used: bool,
+    entry: Pending,
+}
+
+impl Pending {
+    const EMPTY: Pending = Pending {
+        via: Via::Topic,
+        path: String::new(),
+        deadline_ms: 0,
+    };
 }
 
 /// A fixed table of at most `N` (≤ 255) pending requests.
@@ -111,7 +122,8 @@ impl<const N: usize> PendingTable<N> {
             slots: [const {
                 Slot {
                     generation: 0,
-                    entry: None,
+                    used: false,
+                    entry: Pending::EMPTY,
                 }
             }; N],
         }
@@ -127,55 +139,106 @@ impl<const N: usize> PendingTable<N> {
         now_ms: u64,
         timeout_ms: u32,
     ) -> Result<RequestHandle> {
-        let path = String::try_from(path).map_err(|_| Error::TopicTooLong)?;
+        let (kind, rid) = match &via {
+            Via::Topic => (Kind::Topic, ""),
+            Via::C2d => (Kind::C2d, ""),
+            Via::Method { rid } => (Kind::Method, rid.as_str()),
+        };
+        self.fill(kind, rid, path, now_ms, timeout_ms)
+    }
+
+    /// [`open`](Self::open) for a request as the dialect classified it: its
+    /// `$rid` was checked by [`check_rid`](crate::cloud::check_rid) then,
+    /// and is copied straight into the slot.
+    pub fn open_incoming(
+        &mut self,
+        via: &crate::cloud::Via<'_>,
+        path: &str,
+        now_ms: u64,
+        timeout_ms: u32,
+    ) -> Result<RequestHandle> {
+        let (kind, rid) = match via {
+            crate::cloud::Via::Topic => (Kind::Topic, ""),
+            crate::cloud::Via::C2d(_) => (Kind::C2d, ""),
+            crate::cloud::Via::Method { rid } => (Kind::Method, *rid),
+        };
+        self.fill(kind, rid, path, now_ms, timeout_ms)
+    }
+
+    /// Writes a request into a free slot, in place.
+    fn fill(
+        &mut self,
+        kind: Kind,
+        rid: &str,
+        path: &str,
+        now_ms: u64,
+        timeout_ms: u32,
+    ) -> Result<RequestHandle> {
+        if path.len() > MAX_PATH_LEN {
+            return Err(Error::TopicTooLong);
+        }
         let (index, slot) = self
             .slots
             .iter_mut()
             .enumerate()
-            .find(|(_, s)| s.entry.is_none())
+            .find(|(_, s)| !s.used)
             .ok_or(Error::Busy)?;
+        let entry = &mut slot.entry;
+        match kind {
+            Kind::Topic => entry.via = Via::Topic,
+            Kind::C2d => entry.via = Via::C2d,
+            Kind::Method => {
+                if !matches!(entry.via, Via::Method { .. }) {
+                    entry.via = Via::Method { rid: String::new() };
+                }
+                if let Via::Method { rid: kept } = &mut entry.via {
+                    kept.clear();
+                    kept.push_str(rid).map_err(|_| Error::InvalidArgument)?;
+                }
+            }
+        }
+        entry.path.clear();
+        entry.path.push_str(path).map_err(|_| Error::TopicTooLong)?;
+        entry.deadline_ms = now_ms.saturating_add(u64::from(timeout_ms));
         // Generations run 1..=u16::MAX so that no handle is ever zero.
         slot.generation = slot.generation.checked_add(1).unwrap_or(1);
-        slot.entry = Some(Pending {
-            via,
-            path,
-            deadline_ms: now_ms.saturating_add(u64::from(timeout_ms)),
-        });
+        slot.used = true;
         Ok(RequestHandle::new(index, slot.generation))
     }
 
-    /// Takes the request `handle` names, to answer it. Each request can be
-    /// taken once; a handle that is unknown, answered or past its deadline
-    /// gives `UnknownRequest` (an expired entry is removed).
-    pub fn take(&mut self, handle: RequestHandle, now_ms: u64) -> Result<Pending> {
+    /// Takes the request `handle` names, to answer it: it no longer waits,
+    /// and the entry stays readable until the slot is used again. Each
+    /// request can be taken once; a handle that is unknown, answered or
+    /// past its deadline gives `UnknownRequest` (an expired entry is
+    /// removed).
+    pub fn take(&mut self, handle: RequestHandle, now_ms: u64) -> Result<&Pending> {
         let slot = self
             .slots
             .get_mut(handle.slot())
-            .filter(|s| s.generation == handle.generation())
+            .filter(|s| s.used && s.generation == handle.generation())
             .ok_or(Error::UnknownRequest)?;
-        let pending = slot.entry.take().ok_or(Error::UnknownRequest)?;
-        if now_ms >= pending.deadline_ms {
+        slot.used = false;
+        if now_ms >= slot.entry.deadline_ms {
             return Err(Error::UnknownRequest);
         }
-        Ok(pending)
+        Ok(&slot.entry)
     }
 
     /// The request `handle` names, if it still waits (not removed).
     pub fn get(&self, handle: RequestHandle) -> Option<&Pending> {
         self.slots
             .get(handle.slot())
-            .filter(|s| s.generation == handle.generation())
-            .and_then(|s| s.entry.as_ref())
+            .filter(|s| s.used && s.generation == handle.generation())
+            .map(|s| &s.entry)
     }
 
     /// Removes every request whose deadline has passed, handing each to
     /// `expired` so that nothing disappears unreported.
-    pub fn expire(&mut self, now_ms: u64, mut expired: impl FnMut(RequestHandle, Pending)) {
+    pub fn expire(&mut self, now_ms: u64, mut expired: impl FnMut(RequestHandle, &Pending)) {
         for (index, slot) in self.slots.iter_mut().enumerate() {
-            if slot.entry.as_ref().is_some_and(|p| now_ms >= p.deadline_ms) {
-                if let Some(p) = slot.entry.take() {
-                    expired(RequestHandle::new(index, slot.generation), p);
-                }
+            if slot.used && now_ms >= slot.entry.deadline_ms {
+                slot.used = false;
+                expired(RequestHandle::new(index, slot.generation), &slot.entry);
             }
         }
     }
@@ -184,19 +247,28 @@ impl<const N: usize> PendingTable<N> {
     pub fn next_deadline(&self) -> Option<u64> {
         self.slots
             .iter()
-            .filter_map(|s| s.entry.as_ref().map(|p| p.deadline_ms))
+            .filter(|s| s.used)
+            .map(|s| s.entry.deadline_ms)
             .min()
     }
 
     /// How many requests wait for an answer.
     pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.entry.is_some()).count()
+        self.slots.iter().filter(|s| s.used).count()
     }
 
     /// Whether no request waits.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Which way back, while a slot is written.
+#[derive(Clone, Copy)]
+enum Kind {
+    Topic,
+    C2d,
+    Method,
 }
 
 #[cfg(test)]
@@ -210,8 +282,8 @@ mod tests {
         assert_ne!(h.to_raw(), 0);
         let p = t.take(h, 10).unwrap();
         assert_eq!(
-            (p.via, p.path.as_str(), p.deadline_ms),
-            (Via::Topic, "sensor/list", 1000)
+            (&p.via, p.path.as_str(), p.deadline_ms),
+            (&Via::Topic, "sensor/list", 1000)
         );
         assert_eq!(t.take(h, 10), Err(Error::UnknownRequest));
     }

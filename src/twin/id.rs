@@ -53,16 +53,24 @@ impl RequestId {
         if text.is_empty() || text.len() > MAX_REQUEST_ID_LEN || text.first() == Some(&b'0') {
             return None;
         }
+        // The text is canonical once it parses: keep it rather than
+        // render the value again.
         let mut value = 0u32;
-        for &b in text {
+        let mut kept = [0u8; MAX_REQUEST_ID_LEN];
+        for (&b, slot) in text.iter().zip(kept.iter_mut()) {
             let d = match b {
                 b'0'..=b'9' => b - b'0',
                 b'a'..=b'f' => b - b'a' + 10,
                 _ => return None,
             };
             value = (value << 4) | u32::from(d);
+            *slot = b;
         }
-        Self::new(value)
+        Some(RequestId {
+            value,
+            len: text.len() as u8,
+            text: kept,
+        })
     }
 
     /// The numeric value.
