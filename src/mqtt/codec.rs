@@ -566,7 +566,7 @@ const fn below_0x2c(v: usize) -> usize {
 /// (setting bit 3 maps 0x23 onto 0x2B, and nothing else onto it).
 #[inline(always)]
 const fn forbidden(v: usize) -> usize {
-    zero_byte(v) | zero_byte((v | LO * 0x08) ^ (LO * 0x2B))
+    zero_byte(v) | zero_byte((v | (LO * 0x08)) ^ (LO * 0x2B))
 }
 
 /// Bit 7 set in each byte of `x` that is zero, exactly.

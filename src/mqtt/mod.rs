@@ -48,5 +48,5 @@ pub use codec::{Publish, QoS, Will};
 pub use config::Config;
 pub use event::{Event, SubscriptionId};
 pub use outbox::{Outbox, SubscriptionInfo};
-pub use session::{Buffers, Session, State, MAX_PACKETS_PER_POLL, MIN_RX_BUFFER};
+pub use session::{Buffers, Session, State, MAX_PACKETS_PER_POLL, MIN_RX_BUFFER, UNSTABLE_AFTER};
 pub use transport::{OpenState, Random, Transport, TransportError};
