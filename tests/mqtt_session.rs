@@ -1559,3 +1559,42 @@ fn topic_names_with_nul_or_wildcards_are_refused() {
         );
     }
 }
+
+#[test]
+fn a_requested_disconnect_is_no_early_drop() {
+    let mut c = config();
+    c.backoff.stable_ms = 10_000;
+    let mut h = Harness::with(c, Sizes::default());
+    // Up, then closed by the application at once (a SAS renewal does
+    // this), then an attempt that fails before its CONNACK: not an early
+    // drop, so two real early drops after it are not yet "unstable".
+    h.connect(false);
+    h.advance(10);
+    h.session.disconnect(h.now);
+    h.settle();
+    h.link().open_script.push_back(Err(TransportError::Failed));
+    h.session.connect();
+    h.poll();
+    for _ in 0..2 {
+        h.advance(5_000);
+        h.poll();
+        h.feed(&broker::connack(false, 0));
+        h.poll();
+        assert!(h.session.is_connected());
+        h.link().recv_error = Some(TransportError::Closed);
+        h.poll();
+    }
+    let events = h.take_events();
+    assert!(
+        !events.iter().any(|e| matches!(e, Ev::Unstable(_))),
+        "{events:?}"
+    );
+    // The third real one is.
+    h.advance(5_000);
+    h.poll();
+    h.feed(&broker::connack(false, 0));
+    h.poll();
+    h.link().recv_error = Some(TransportError::Closed);
+    h.poll();
+    assert!(h.take_events().contains(&Ev::Unstable(3)));
+}

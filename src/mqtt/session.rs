@@ -699,13 +699,15 @@ where
         H: FnMut(Event<'_>, &mut Outbox<'b, INFLIGHT, SUBS>),
     {
         let stopping = matches!(self.outbox.link, Link::Closing { .. } | Link::Stopped);
+        let was_up = self.outbox.link == Link::Connected;
         self.close_link();
         let out = &mut self.outbox;
         let backoff = out.config.backoff;
         // A connection that stayed up for the stability window was a
-        // success; one that died sooner counts as a failed attempt.
+        // success; one that died sooner counts as a failed attempt. (An
+        // attempt that failed before its CONNACK is a failed attempt too.)
         let mut unstable = None;
-        if let Some(at) = out.connected_at_ms.take() {
+        if let Some(at) = out.connected_at_ms.take().filter(|_| was_up) {
             if now_ms >= at.saturating_add(u64::from(backoff.stable_ms)) {
                 out.backoff.reset();
                 out.early_drops = 0;
