@@ -355,7 +355,9 @@ typedef struct {
   bool clean_session;
   // Smallest reconnect delay cap in ms (default 1000).
   uint32_t backoff_min_ms;
-  // Largest reconnect delay in ms (default 120000).
+  // Largest reconnect delay in ms (default 30000): after an outage of
+  // any length the first attempt comes within it (plus one connect
+  // timeout), or at once after `nimbus_network_up`.
   uint32_t backoff_max_ms;
   // How long a connection must stay up before the backoff starts again
   // from `backoff_min_ms`, in ms (default 60000); one that ends sooner
@@ -601,6 +603,20 @@ nimbus_err_t nimbus_connect(nimbus_client_t *client, uint64_t now_ms);
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
 nimbus_err_t nimbus_disconnect(nimbus_client_t *client, uint64_t now_ms);
+
+// Tells the client that the network came back (call it from the RTOS's
+// network-up event, e.g. Zephyr's `NET_EVENT_L4_CONNECTED` or ESP-IDF's
+// `IP_EVENT_STA_GOT_IP`): a client waiting for its backoff delay tries
+// again at once (still at least `connect_interval_ms` after its last
+// attempt), a connected one probes its link with a PINGREQ. The next
+// `nimbus_poll` does the work: call it (or wake the thread that does).
+// May be called from a callback.
+//
+// Errors: NULL arguments, `NIMBUS_ERR_INVALID_STATE` (not initialised).
+//
+// # Safety
+// Pointers are NULL or valid for what they point to, as documented.
+nimbus_err_t nimbus_network_up(nimbus_client_t *client, uint64_t now_ms);
 
 // Does all pending work at `now_ms` (a monotonic millisecond clock):
 // sends, receives, calls the callbacks, retries, keeps alive. Stores in

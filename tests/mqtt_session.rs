@@ -1598,3 +1598,40 @@ fn a_requested_disconnect_is_no_early_drop() {
     h.poll();
     assert!(h.take_events().contains(&Ev::Unstable(3)));
 }
+
+#[test]
+fn network_up_tries_at_once_and_probes_a_connected_link() {
+    let mut c = config();
+    c.backoff.min_interval_ms = 1_000;
+    c.backoff.base_ms = 60_000;
+    c.backoff.max_ms = 60_000;
+    let mut h = Harness::with(c, Sizes::default());
+    h.session.random_mut().last = 60_000;
+    h.link().open_script.push_back(Err(TransportError::Failed));
+    h.session.connect();
+    h.poll();
+    assert_eq!(
+        h.take_events(),
+        vec![Ev::Disconnected(Some(Error::TransportFailed), Some(60_000))]
+    );
+    // The network comes back 300 ms later: the next attempt is due at the
+    // CONNECT floor (1 s after the last one), not in a minute.
+    h.advance(300);
+    h.session.outbox().network_up(h.now);
+    assert_eq!(h.poll(), 1_000);
+    h.now = 1_000;
+    h.poll();
+    assert!(matches!(h.take_sent()[..], [Sent::Connect { .. }]));
+    h.feed(&broker::connack(false, 0));
+    h.poll();
+    assert!(h.session.is_connected());
+    // Connected: the link is probed, and found dead without an answer.
+    h.session.outbox().network_up(h.now);
+    h.poll();
+    assert_eq!(h.take_sent(), vec![Sent::PingReq]);
+    h.advance(2_000);
+    h.poll();
+    assert!(h
+        .take_events()
+        .contains(&Ev::Disconnected(Some(Error::PingTimeout), Some(60_000))));
+}

@@ -446,6 +446,18 @@ nimbus_err_t nimbus_freertos_get_twin(nimbus_freertos_t *nf, uint32_t *request_i
     return e;
 }
 
+nimbus_err_t nimbus_freertos_network_up(nimbus_freertos_t *nf)
+{
+    nimbus_err_t e;
+    nimbus_client_t *c = enter(nf, &e);
+    if (c == NULL) {
+        return e;
+    }
+    e = nimbus_network_up(c, nimbus_freertos_now_ms());
+    nimbus_freertos_unlock(nf);
+    return e;
+}
+
 nimbus_err_t nimbus_freertos_set_telemetry_period(nimbus_freertos_t *nf, uint32_t period_ms)
 {
     nimbus_err_t e;

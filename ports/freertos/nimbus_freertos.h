@@ -218,6 +218,10 @@ nimbus_err_t nimbus_freertos_report(nimbus_freertos_t *nf, const char *json, siz
                                     uint32_t *request_id);
 /** nimbus_get_twin() from any task. */
 nimbus_err_t nimbus_freertos_get_twin(nimbus_freertos_t *nf, uint32_t *request_id);
+/** nimbus_network_up() from any task (e.g. an IP_EVENT_STA_GOT_IP
+ *  handler): a waiting client tries again at once, a connected one probes
+ *  its link; the Nimbus task is woken to do it. */
+nimbus_err_t nimbus_freertos_network_up(nimbus_freertos_t *nf);
 /** nimbus_set_telemetry_period() from any task. */
 nimbus_err_t nimbus_freertos_set_telemetry_period(nimbus_freertos_t *nf, uint32_t period_ms);
 

@@ -200,6 +200,17 @@ void nimbus_zephyr_unlock(void)
     (void)k_mutex_unlock(&client_lock);
 }
 
+int32_t nimbus_zephyr_network_up(void)
+{
+    if (client == NULL) {
+        return NIMBUS_ERR_INVALID_STATE;
+    }
+    nimbus_zephyr_lock();
+    int32_t r = nimbus_network_up(client, nimbus_zephyr_now_ms());
+    nimbus_zephyr_unlock();
+    return r;
+}
+
 int32_t nimbus_zephyr_run_once(uint32_t max_wait_ms)
 {
     static nimbus_state_t last = NIMBUS_STATE_STOPPED;

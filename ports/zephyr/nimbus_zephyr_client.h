@@ -60,6 +60,13 @@ int32_t nimbus_zephyr_run_once(uint32_t max_wait_ms);
  *  started. */
 int32_t nimbus_zephyr_start(void);
 
+/**
+ * The network came back (call it from a NET_EVENT_L4_CONNECTED handler):
+ * nimbus_network_up() under the client lock. The Nimbus thread acts on it
+ * at its next wake-up, within CONFIG_NIMBUS_MAX_WAIT_MS.
+ */
+int32_t nimbus_zephyr_network_up(void);
+
 /** Takes the client for a call from another thread. */
 void nimbus_zephyr_lock(void);
 

@@ -600,7 +600,7 @@ static void usage(FILE *f)
         "                            connected (default 1; 0: never give up). Once\n"
         "                            connected, the device reconnects with backoff.\n"
         "  --backoff-max-ms N        longest delay between reconnect attempts\n"
-        "                            (default 120000; delays start at 1 s and double)\n"
+        "                            (default 30000; delays start at 1 s and double)\n"
         "  -v, --verbose             also log acknowledgements and packet ids\n",
         DEMO_MAX_SENSORS);
 }

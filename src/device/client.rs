@@ -191,6 +191,13 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         Ok(())
     }
 
+    /// The port's network came back: see
+    /// [`Outbox::network_up`](crate::mqtt::Outbox::network_up) (try at once
+    /// when waiting, probe the link when connected).
+    pub fn network_up(&mut self, now_ms: u64) {
+        self.session.outbox().network_up(now_ms);
+    }
+
     /// Disconnects cleanly (queued messages are kept for a later connect).
     pub fn disconnect(&mut self, now_ms: u64) {
         self.renewing = false;

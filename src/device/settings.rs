@@ -69,7 +69,7 @@ pub struct Settings<'a> {
 
 impl<'a> Settings<'a> {
     /// Settings for `device_id` on `cloud` with the defaults: keepalive
-    /// 240 s, persistent session, backoff 1 s doubling to 2 min, 10 s
+    /// 240 s, persistent session, backoff 1 s doubling to 30 s, 10 s
     /// connect/ack/twin timeouts, 30 s to answer a request, telemetry off
     /// at QoS 1, answers at QoS 1, JSON readings, spaces refused, 100
     /// publishes/s.

@@ -199,6 +199,31 @@ pub unsafe extern "C" fn nimbus_disconnect(
     }))
 }
 
+/// Tells the client that the network came back (call it from the RTOS's
+/// network-up event, e.g. Zephyr's `NET_EVENT_L4_CONNECTED` or ESP-IDF's
+/// `IP_EVENT_STA_GOT_IP`): a client waiting for its backoff delay tries
+/// again at once (still at least `connect_interval_ms` after its last
+/// attempt), a connected one probes its link with a PINGREQ. The next
+/// `nimbus_poll` does the work: call it (or wake the thread that does).
+/// May be called from a callback.
+///
+/// Errors: NULL arguments, `NIMBUS_ERR_INVALID_STATE` (not initialised).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_network_up(
+    client: *mut nimbus_client_t,
+    now_ms: u64,
+) -> nimbus_err_t {
+    result(Storage::get(client).and_then(|s| {
+        s.with_actions(|a| {
+            a.outbox.network_up(now_ms);
+            Ok(())
+        })
+    }))
+}
+
 /// Does all pending work at `now_ms` (a monotonic millisecond clock):
 /// sends, receives, calls the callbacks, retries, keeps alive. Stores in
 /// `*next_wake_ms` (if not NULL) the time by which it must be called again;

@@ -307,7 +307,9 @@ pub struct nimbus_config_t {
     pub clean_session: bool,
     /// Smallest reconnect delay cap in ms (default 1000).
     pub backoff_min_ms: u32,
-    /// Largest reconnect delay in ms (default 120000).
+    /// Largest reconnect delay in ms (default 30000): after an outage of
+    /// any length the first attempt comes within it (plus one connect
+    /// timeout), or at once after `nimbus_network_up`.
     pub backoff_max_ms: u32,
     /// How long a connection must stay up before the backoff starts again
     /// from `backoff_min_ms`, in ms (default 60000); one that ends sooner

@@ -27,11 +27,15 @@ pub struct BackoffConfig {
 }
 
 impl BackoffConfig {
-    /// 1 s doubling up to 2 minutes, stable after 60 s, CONNECTs at least
-    /// 1 s apart.
+    /// 1 s doubling up to 30 s, stable after 60 s, CONNECTs at least 1 s
+    /// apart. With full jitter the wait is at most 30 s, so after an outage
+    /// of any length the first attempt once the network is back comes
+    /// within 30 s plus one connect timeout (an attempt under way when it
+    /// came back), and at once when the port reports it
+    /// ([`Outbox::network_up`](super::Outbox::network_up)).
     pub const DEFAULT: Self = BackoffConfig {
         base_ms: 1_000,
-        max_ms: 120_000,
+        max_ms: 30_000,
         stable_ms: 60_000,
         min_interval_ms: 1_000,
     };

@@ -629,6 +629,31 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
         })
     }
 
+    /// The port's network came back (an RTOS network-up event): a session
+    /// waiting for its backoff delay tries again at once (no sooner than
+    /// `min_interval_ms` after its last attempt, and the backoff keeps
+    /// counting), and a connected one probes its link with a PINGREQ, so
+    /// a connection that died with the network is found within the ping
+    /// timeout. Otherwise nothing changes.
+    pub fn network_up(&mut self, now_ms: u64) {
+        match self.link {
+            Link::Waiting { until_ms } => {
+                let floor = self.last_attempt_ms.map_or(now_ms, |at| {
+                    at.saturating_add(u64::from(self.config.backoff.min_interval_ms))
+                });
+                self.link = Link::Waiting {
+                    until_ms: until_ms.min(floor.max(now_ms)),
+                };
+            }
+            Link::Connected if self.ping_deadline_ms.is_none() => {
+                self.ping_deadline_ms =
+                    Some(now_ms.saturating_add(u64::from(self.config.ping_timeout_ms)));
+                self.ping_unsent = true;
+            }
+            _ => {}
+        }
+    }
+
     /// Gives up a stored QoS 1 message (a request superseded by a newer
     /// one): it is not sent again, and a PUBACK that still comes for it is
     /// ignored. Returns whether it was stored. A message being written is

@@ -27,6 +27,7 @@ void start(void)
     (void)nimbus_publish_reading(c, 0, 0, 0, 0, NULL);
     (void)nimbus_publish_telemetry(c, 0, 0, NULL);
     (void)nimbus_set_telemetry_period(c, 0);
+    (void)nimbus_network_up(c, 0);
     (void)nimbus_disconnect(c, 0);
     (void)nimbus_deinit(c);
     (void)nimbus_strerror(0);

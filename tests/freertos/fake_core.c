@@ -157,6 +157,14 @@ nimbus_err_t nimbus_get_twin(nimbus_client_t *c, uint32_t *request_id)
     return NIMBUS_OK;
 }
 
+nimbus_err_t nimbus_network_up(nimbus_client_t *c, uint64_t now_ms)
+{
+    (void)c;
+    (void)now_ms;
+    fake.network_ups++;
+    return NIMBUS_OK;
+}
+
 nimbus_err_t nimbus_set_telemetry_period(nimbus_client_t *c, uint32_t period_ms)
 {
     (void)c;

@@ -13,7 +13,7 @@
 typedef struct fake_core {
     nimbus_transport_t transport;     /**< from nimbus_init */
     nimbus_platform_t platform;       /**< from nimbus_init */
-    int inits, deinits, connects, polls, disconnects, events, reports;
+    int inits, deinits, connects, polls, disconnects, events, reports, network_ups;
     bool open;                        /**< transport open returned 1 */
     int32_t last_open;                /**< last transport open result */
     uint8_t rx[256];                  /**< bytes received, in order */

@@ -423,6 +423,9 @@ static void calls_from_other_tasks_wake_the_task(void **state)
     assert_int_equal(nimbus_freertos_publish_reading(&nf, 0, 2150, 2, 0, NULL), 0);
     assert_int_equal(nimbus_freertos_publish_reading(&nf, 0, 2150, 19, 0, NULL), -100);
     assert_int_equal(nimbus_freertos_set_telemetry_period(&nf, 1000), 0);
+    int ups = fake.network_ups;
+    assert_int_equal(nimbus_freertos_network_up(&nf), 0);
+    assert_int_equal(fake.network_ups, ups + 1);
     stop_and_free(lfd, peer);
 }
 

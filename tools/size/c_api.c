@@ -73,6 +73,7 @@ void nimbus_size_c_api(void) {
     r += nimbus_report(&client, "{}", 2, &id);
     r += nimbus_get_twin(&client, &id);
     r += nimbus_set_telemetry_period(&client, nimbus_size_input);
+    r += nimbus_network_up(&client, nimbus_size_input);
     r += nimbus_respond(&client, nimbus_size_input, 200, buffer, 0);
     r += nimbus_state(&client, &state);
     r += nimbus_disconnect(&client, nimbus_size_input);
