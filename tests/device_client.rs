@@ -199,22 +199,7 @@ impl Harness {
 
     /// The publishes among `exchange`'s packets.
     fn published(&mut self) -> Vec<Out> {
-        self.exchange()
-            .into_iter()
-            .filter_map(|p| match p {
-                Sent::Publish {
-                    topic,
-                    payload,
-                    qos,
-                    ..
-                } => Some(Out {
-                    topic,
-                    payload: String::from_utf8_lossy(&payload).into(),
-                    qos,
-                }),
-                _ => None,
-            })
-            .collect()
+        publishes(self.exchange())
     }
 
     /// Connects; returns what the client sent after the CONNACK.
@@ -234,6 +219,25 @@ impl Harness {
         self.feed(&broker::publish(topic, payload, 1, 77, false, false));
         self.published()
     }
+}
+
+/// The publishes among `sent`.
+fn publishes(sent: Vec<Sent>) -> Vec<Out> {
+    sent.into_iter()
+        .filter_map(|p| match p {
+            Sent::Publish {
+                topic,
+                payload,
+                qos,
+                ..
+            } => Some(Out {
+                topic,
+                payload: String::from_utf8_lossy(&payload).into(),
+                qos,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 fn out(topic: &str, payload: &str) -> Out {
@@ -754,22 +758,7 @@ fn oversized_requests_are_answered_413_and_the_next_request_is_served() {
         h.feed(&broker::publish(topic, &big, 1, 91, false, false));
         let sent = h.exchange();
         assert!(sent.contains(&Sent::PubAck(91)), "{topic}: {sent:?}");
-        let published: Vec<Out> = sent
-            .into_iter()
-            .filter_map(|p| match p {
-                Sent::Publish {
-                    topic,
-                    payload,
-                    qos,
-                    ..
-                } => Some(Out {
-                    topic,
-                    payload: String::from_utf8_lossy(&payload).into(),
-                    qos,
-                }),
-                _ => None,
-            })
-            .collect();
+        let published = publishes(sent);
         let qos = u8::from(!answer.starts_with("$iothub/methods/"));
         let expected = Out {
             qos,

@@ -1519,31 +1519,29 @@ fn an_oversized_publish_whose_topic_does_not_fit_is_still_acknowledged() {
 
 #[test]
 fn oversized_packets_other_than_publish_and_bad_oversized_publishes_are_fatal() {
-    let mut h = small_rx();
     // A SUBACK claiming 100 return codes.
     let mut suback = vec![0x90, 102, 0, 1];
     suback.extend([0u8; 100]);
-    h.feed(&suback);
-    h.poll();
-    assert_eq!(
-        h.take_events(),
-        vec![Ev::Disconnected(Some(Error::PacketTooLarge), Some(0))]
-    );
-    // An oversized QoS 2 PUBLISH, and one whose topic has a wildcard.
-    let mut h = small_rx();
-    h.feed(&broker::publish("t", &[0u8; 100], 2, 5, false, false));
-    h.poll();
-    assert_eq!(
-        h.take_events(),
-        vec![Ev::Disconnected(Some(Error::UnexpectedPacket), Some(0))]
-    );
-    let mut h = small_rx();
-    h.feed(&broker::publish("t/#", &[0u8; 100], 0, 0, false, false));
-    h.poll();
-    assert_eq!(
-        h.take_events(),
-        vec![Ev::Disconnected(Some(Error::InvalidTopic), Some(0))]
-    );
+    for (bytes, error) in [
+        (suback, Error::PacketTooLarge),
+        // An oversized QoS 2 PUBLISH, and one whose topic has a wildcard.
+        (
+            broker::publish("t", &[0u8; 100], 2, 5, false, false),
+            Error::UnexpectedPacket,
+        ),
+        (
+            broker::publish("t/#", &[0u8; 100], 0, 0, false, false),
+            Error::InvalidTopic,
+        ),
+    ] {
+        let mut h = small_rx();
+        h.feed(&bytes);
+        h.poll();
+        assert_eq!(
+            h.take_events(),
+            vec![Ev::Disconnected(Some(error), Some(0))]
+        );
+    }
 }
 
 #[test]

@@ -84,29 +84,13 @@ fn publish(input: &mut Input<'_>, out: &mut Vec<u8>) {
         .to_vec();
     topic.extend(input.bytes(12));
     let qos = input.byte() % 2;
-    let mut body = Vec::new();
-    body.extend((topic.len() as u16).to_be_bytes());
-    body.extend(&topic);
-    if qos == 1 {
-        body.extend(input.u16().max(1).to_be_bytes());
-    }
-    let payload = input.bytes(255);
-    body.extend(payload);
+    let id = input.u16().max(1);
+    let mut payload = input.bytes(255).to_vec();
     // Sometimes far larger than the receive buffer.
     if input.byte() == 0xff {
-        body.extend(std::iter::repeat_n(b' ', 5000));
+        payload.extend(std::iter::repeat_n(b' ', 5000));
     }
-    out.push(0x30 | (qos << 1));
-    let mut n = body.len();
-    loop {
-        let b = (n % 128) as u8;
-        n /= 128;
-        out.push(if n > 0 { b | 0x80 } else { b });
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(body);
+    nimbus_fuzz::publish(out, &topic, qos, id, &payload);
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -219,7 +203,8 @@ fuzz_target!(|data: &[u8]| {
                         let _ = actions.get_twin();
                     }
                     2 => {
-                        drop(actions.publish_event(input.bytes(64), nimbus::mqtt::QoS::AtLeastOnce))
+                        let _ =
+                            actions.publish_event(input.bytes(64), nimbus::mqtt::QoS::AtLeastOnce);
                     }
                     3 => {
                         drop(actions);

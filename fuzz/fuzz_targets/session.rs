@@ -26,25 +26,8 @@ fn packet(input: &mut Input<'_>, out: &mut Vec<u8>) {
         _ => {
             let qos = input.byte() % 2;
             let topic = input.bytes(300);
-            let payload_len = usize::from(input.u16()) % 3000;
-            let mut body = Vec::new();
-            body.extend((topic.len() as u16).to_be_bytes());
-            body.extend(topic);
-            if qos == 1 {
-                body.extend(id.to_be_bytes());
-            }
-            body.extend(std::iter::repeat_n(0x61, payload_len));
-            out.push(0x30 | (qos << 1));
-            let mut n = body.len();
-            loop {
-                let b = (n % 128) as u8;
-                n /= 128;
-                out.push(if n > 0 { b | 0x80 } else { b });
-                if n == 0 {
-                    break;
-                }
-            }
-            out.extend(body);
+            let payload = vec![0x61; usize::from(input.u16()) % 3000];
+            nimbus_fuzz::publish(out, topic, qos, id, &payload);
         }
     }
 }

@@ -45,6 +45,28 @@ impl<'a> Input<'a> {
     }
 }
 
+/// Appends a PUBLISH from the broker (QoS 0 or 1) to `out`.
+pub fn publish(out: &mut Vec<u8>, topic: &[u8], qos: u8, packet_id: u16, payload: &[u8]) {
+    let mut body = Vec::with_capacity(4 + topic.len() + payload.len());
+    body.extend((topic.len() as u16).to_be_bytes());
+    body.extend(topic);
+    if qos == 1 {
+        body.extend(packet_id.to_be_bytes());
+    }
+    body.extend(payload);
+    out.push(0x30 | (qos << 1));
+    let mut n = body.len();
+    loop {
+        let b = (n % 128) as u8;
+        n /= 128;
+        out.push(if n > 0 { b | 0x80 } else { b });
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(body);
+}
+
 /// A link whose incoming bytes and send budget the target scripts.
 #[derive(Default)]
 pub struct Link {

@@ -64,6 +64,16 @@ def azure_username(hub: str, device: str) -> str:
     return f"{hub}/{device}/?api-version={API_VERSION}"
 
 
+def missing_readings(cloud, last: int, timeout: float = 10.0) -> list[int]:
+    """The seqs 1..last the cloud has not received, once every one arrived
+    or `timeout` passed."""
+    want = set(range(1, last + 1))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not set(cloud.seqs(cloud.telemetry())) >= want:
+        time.sleep(0.1)
+    return sorted(want - set(cloud.seqs(cloud.telemetry())))
+
+
 # ------------------------------------------------------------------ PKI
 
 

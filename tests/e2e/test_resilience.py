@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import AZURE_DEVICE, HUB, azure_username, sas_token
+from conftest import AZURE_DEVICE, HUB, azure_username, missing_readings, sas_token
 
 KEY = "bmltYnVzLWUyZS1kZXZpY2Uta2V5LTMyLWJ5dGVzISE="
 
@@ -58,10 +58,7 @@ def test_broker_killed_mid_run_loses_no_qos1_reading(kind, broker, cloud_of, run
     assert done, out()
     last = int(done[2][2])
     assert last >= 20, out()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not set(cloud.seqs(cloud.telemetry())) >= set(range(1, last + 1)):
-        time.sleep(0.1)
-    missing = sorted(set(range(1, last + 1)) - set(cloud.seqs(cloud.telemetry())))
+    missing = missing_readings(cloud, last)
     assert not missing, f"readings lost: {missing}\n{out()}"
 
 
