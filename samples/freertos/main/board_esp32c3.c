@@ -35,6 +35,17 @@ static int read_die_temperature(int32_t *centi)
     return 0;
 }
 
+/* The station got its address again (Wi-Fi back after an outage): the
+ * client tries at once instead of waiting out its backoff delay. */
+static void on_got_ip(void *arg, esp_event_base_t base, int32_t id, void *data)
+{
+    (void)arg;
+    (void)base;
+    (void)id;
+    (void)data;
+    (void)nimbus_freertos_network_up(app_client());
+}
+
 void app_main(void)
 {
     esp_err_t err = nvs_flash_init();
@@ -83,5 +94,7 @@ void app_main(void)
     /* The port's ESP-IDF defaults: esp_fill_random, ESP_LOGx, time(). */
     if (app_start(&s) != NIMBUS_OK) {
         ESP_LOGE(TAG, "Nimbus did not start");
+        return;
     }
+    ESP_ERROR_CHECK(esp_event_handler_register(IP_EVENT, IP_EVENT_STA_GOT_IP, on_got_ip, NULL));
 }

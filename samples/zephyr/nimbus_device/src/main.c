@@ -10,6 +10,11 @@
 #include <zephyr/usb/usb_device.h>
 #endif
 
+#if defined(CONFIG_NET_MGMT_EVENT)
+#include <zephyr/net/net_mgmt.h>
+#include <zephyr/net/net_event.h>
+#endif
+
 #include <nimbus_zephyr_client.h>
 
 LOG_MODULE_REGISTER(nimbus_device, LOG_LEVEL_INF);
@@ -62,6 +67,22 @@ static void on_error(void *user, int32_t error, const char *what, size_t what_le
     LOG_WRN("%.*s: %s", (int)what_len, what, nimbus_strerror(error));
 }
 
+#if defined(CONFIG_NET_MGMT_EVENT)
+/* The network is back (L4 connected again after an outage): the client
+ * tries at once instead of waiting out its backoff delay. (Zephyr 4.1's
+ * handler signature; 4.2 passes the event as uint64_t.) */
+static struct net_mgmt_event_callback net_cb;
+
+static void on_net_event(struct net_mgmt_event_callback *cb, uint32_t event, struct net_if *iface)
+{
+    ARG_UNUSED(cb);
+    ARG_UNUSED(iface);
+    if (event == NET_EVENT_L4_CONNECTED) {
+        (void)nimbus_zephyr_network_up();
+    }
+}
+#endif
+
 int main(void)
 {
     nimbus_config_t cfg;
@@ -100,6 +121,11 @@ int main(void)
     r = nimbus_zephyr_start();
     if (r != NIMBUS_OK) {
         LOG_ERR("start: %s", nimbus_strerror(r));
+        return 0;
     }
+#if defined(CONFIG_NET_MGMT_EVENT)
+    net_mgmt_init_event_callback(&net_cb, on_net_event, NET_EVENT_L4_CONNECTED);
+    net_mgmt_add_event_callback(&net_cb);
+#endif
     return 0;
 }
