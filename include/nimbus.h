@@ -327,6 +327,17 @@ typedef struct {
   // Seconds since the Unix epoch, or a negative number while the time
   // is unknown. Needed for Azure SAS tokens only (NULL otherwise).
   int64_t (*unix_time_s)(void *ctx);
+  // The store for persistent records (both NULL: none). Reads record
+  // `id` into `buf` (`cap` bytes): its length, 0 when there is none, or
+  // a negative `nimbus_err_t`. With a store the boot counter and the
+  // readings' `seq` survive reboots, and readings carry `boot`: two
+  // records of 17 bytes at most, ids 1 and 2, written in turn, one write
+  // per 256 readings (and one at init). A write torn by a power cut is
+  // caught by the record's CRC-32 and the other record used.
+  int32_t (*store_read)(void *ctx, uint16_t id, uint8_t *buf, size_t cap);
+  // Writes record `id` whole (`len` bytes), replacing what was there:
+  // 0 or a negative `nimbus_err_t`.
+  int32_t (*store_write)(void *ctx, uint16_t id, const uint8_t *data, size_t len);
 } nimbus_platform_t;
 
 // Everything `nimbus_init` needs. Strings are NUL-terminated and must

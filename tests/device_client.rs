@@ -15,6 +15,9 @@ use nimbus::device::{
 use nimbus::twin::reported::{DeviceInfo, Identity};
 use nimbus::{bounds, Error};
 
+/// A port's store as the tests keep it: record id -> bytes.
+type Store = std::rc::Rc<std::cell::RefCell<std::collections::BTreeMap<u16, Vec<u8>>>>;
+
 /// What the test's handlers do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Handler {
@@ -34,6 +37,13 @@ struct TestApp {
     expired: Vec<String>,
     connections: Vec<Connection>,
     unix_time_s: Option<u64>,
+    /// The port's store, if it has one: record id -> bytes; shared, so a
+    /// test can hand it to the next "boot".
+    store: Option<Store>,
+    /// Store writes fail while set.
+    store_broken: bool,
+    /// Store writes are torn (half written, as by a power cut) while set.
+    store_tears: bool,
 }
 
 impl HmacSha256 for TestApp {
@@ -103,6 +113,34 @@ impl App for TestApp {
 
     fn on_error(&mut self, error: Error, topic: &str) {
         self.errors.push((error, topic.into()));
+    }
+
+    fn has_store(&self) -> bool {
+        self.store.is_some()
+    }
+
+    fn store_read(&mut self, id: u16, buf: &mut [u8]) -> nimbus::Result<Option<usize>> {
+        let store = self.store.as_ref().ok_or(Error::NotFound)?.borrow();
+        let Some(record) = store.get(&id) else {
+            return Ok(None);
+        };
+        let out = buf.get_mut(..record.len()).ok_or(Error::BufferTooSmall)?;
+        out.copy_from_slice(record);
+        Ok(Some(record.len()))
+    }
+
+    fn store_write(&mut self, id: u16, data: &[u8]) -> nimbus::Result<()> {
+        if self.store_broken {
+            return Err(Error::TransportFailed);
+        }
+        let store = self.store.as_ref().ok_or(Error::NotFound)?;
+        let kept = if self.store_tears {
+            &data[..data.len() / 2]
+        } else {
+            data
+        };
+        store.borrow_mut().insert(id, kept.to_vec());
+        Ok(())
     }
 }
 
@@ -928,4 +966,138 @@ fn a_burst_of_requests_beyond_the_in_flight_table_is_refused_503_not_dropped() {
     );
     let busy = h.app().errors.iter().filter(|e| e.0 == Error::Busy).count();
     assert_eq!(busy, 3, "each refusal is reported too");
+}
+
+// --- the boot counter and seq across reboots, with the port's store ---
+
+/// A connected AWS client with sensor 0 on `store` (one "boot").
+fn boot_on(store: &Store) -> Harness {
+    boot_with(store, false)
+}
+
+/// `boot_on`, with every store write torn when `tears`.
+fn boot_with(store: &Store, tears: bool) -> Harness {
+    let buffers = Buffers {
+        rx: leak(4096),
+        tx: leak(4096),
+        inflight: leak(16384),
+        filters: leak(512),
+        work: leak(2048),
+        reply: leak(1024),
+        credentials: leak(1024),
+    };
+    let app = TestApp {
+        store: Some(store.clone()),
+        store_tears: tears,
+        ..TestApp::default()
+    };
+    let client = Client::new(
+        Settings::new(Cloud::Aws, "dev1"),
+        FakeTransport::default(),
+        ScriptedRandom::default(),
+        app,
+        buffers,
+    )
+    .unwrap();
+    let mut h = Harness { client, now: 1_000 };
+    h.client
+        .register_sensor(
+            SensorInfo {
+                id: 0,
+                kind: "temperature",
+                unit: "Cel",
+            },
+            215,
+        )
+        .unwrap();
+    h.connect();
+    h
+}
+
+/// Publishes `n` readings and returns their (boot, seq).
+fn readings(h: &mut Harness, n: usize) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        h.now += 20; // within the 100/s publish rate
+        h.client
+            .publish_sensor(0, nimbus::mqtt::QoS::AtLeastOnce, h.now)
+            .unwrap();
+        for p in h.published() {
+            let v: serde_json::Value = serde_json::from_str(&p.payload).unwrap();
+            out.push((v["boot"].as_u64().unwrap(), v["seq"].as_u64().unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn seq_continues_across_reboots_and_every_reading_carries_its_boot() {
+    let store = Store::default();
+    let mut first = boot_on(&store);
+    let taken = readings(&mut first, 300);
+    assert_eq!(taken.first(), Some(&(1, 1)));
+    assert_eq!(taken.last(), Some(&(1, 300)));
+    assert!(taken.windows(2).all(|w| w[1].1 == w[0].1 + 1));
+    // One write at boot, then one per 256 readings (ahead of need).
+    assert_eq!(store.borrow().len(), 2, "both records in use");
+    // Power cut: the next boot continues past everything reserved, never
+    // reusing a number.
+    let mut second = boot_on(&store);
+    let taken = readings(&mut second, 3);
+    assert_eq!(taken[0].0, 2);
+    assert!(taken[0].1 > 300, "{taken:?}");
+    assert_eq!(taken[0].1, 512 + 1, "the second block ended at 512");
+    // The third boot's first write is torn by a power cut (so it took no
+    // reading); the fourth falls back to the other record, counts boot 3
+    // and again uses no number of an earlier boot.
+    drop(boot_with(&store, true));
+    let mut fourth = boot_on(&store);
+    let taken = readings(&mut fourth, 1);
+    assert_eq!(taken, [(3, 768 + 1)]);
+}
+
+#[test]
+fn without_a_store_readings_carry_no_boot_and_a_failing_store_is_reported() {
+    let mut h = Harness::aws();
+    h.client
+        .register_sensor(
+            SensorInfo {
+                id: 0,
+                kind: "temperature",
+                unit: "Cel",
+            },
+            215,
+        )
+        .unwrap();
+    h.connect();
+    h.client
+        .publish_sensor(0, nimbus::mqtt::QoS::AtLeastOnce, h.now)
+        .unwrap();
+    let p = h.published();
+    assert!(!p[0].payload.contains("boot"), "{p:?}");
+    // A store whose writes fail: reported, and no number is used that is
+    // not reserved (the first block was; past it readings are refused).
+    let store = Store::default();
+    let mut h = boot_on(&store);
+    h.client.app_mut().store_broken = true;
+    let mut refused = 0;
+    for _ in 0..300 {
+        h.now += 20;
+        match h
+            .client
+            .publish_sensor(0, nimbus::mqtt::QoS::AtLeastOnce, h.now)
+        {
+            Ok(_) => {
+                h.published();
+            }
+            Err(Error::Busy) => refused += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(refused, 300 - 256);
+    assert!(h
+        .app()
+        .errors
+        .iter()
+        .any(|(e, w)| *e == Error::TransportFailed && w == "store"));
 }

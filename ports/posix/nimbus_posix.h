@@ -145,6 +145,28 @@ void nimbus_posix_transport_close(void *ctx);
  */
 int32_t nimbus_posix_wait(nimbus_posix_transport_t *t, uint32_t timeout_ms);
 
+/**
+ * The store of the client's persistent records (nimbus_platform_t's
+ * store_read/store_write with ctx = the store): one file per record in a
+ * directory, `<dir>/<id>.rec`, each replaced atomically (temporary file,
+ * fsync, rename, directory fsync), so a kill or a crash leaves the old
+ * record or the new one, never a mix.
+ */
+typedef struct nimbus_posix_store {
+    char dir[240]; /**< the directory, NUL-terminated */
+} nimbus_posix_store_t;
+
+/** Uses (and creates, mode 0700) the directory dir. Returns 0, -1 (NULL)
+ *  or -2 (empty or too long a path), -20 (it cannot be created). */
+int32_t nimbus_posix_store_init(nimbus_posix_store_t *s, const char *dir);
+
+/** store_read: record id into buf (cap bytes); its length, 0 when there
+ *  is none, or -1, -2 (longer than cap), -20 (I/O error). */
+int32_t nimbus_posix_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap);
+
+/** store_write: record id, len bytes of data, atomically; 0, -1, -20. */
+int32_t nimbus_posix_store_write(void *ctx, uint16_t id, const uint8_t *data, size_t len);
+
 /** Milliseconds from CLOCK_MONOTONIC (never goes back; arbitrary epoch). */
 uint64_t nimbus_posix_now_ms(void);
 

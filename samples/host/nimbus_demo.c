@@ -69,6 +69,7 @@ typedef struct {
     uint32_t run_for_s;
     uint32_t connect_attempts;
     uint32_t backoff_max_ms;
+    const char *store;
     bool verbose;
 } demo_options_t;
 
@@ -89,6 +90,8 @@ typedef struct {
     uint64_t last_seq;
     unsigned connections;
     uint32_t sensor_reads[DEMO_MAX_SENSORS];
+    nimbus_posix_store_t store; /* with --store */
+    uint64_t boot;              /* the readings' boot number, 0 if none */
 } demo_t;
 
 static nimbus_client_t client;
@@ -303,6 +306,14 @@ static void trace(demo_t *d, bool out, const mqtt_trace_packet_t *p)
                     }
                     d->last_seq = seq;
                     d->readings++;
+                    static const char boot_key[] = "\"boot\":";
+                    for (size_t j = i; j + sizeof boot_key - 1 < p->payload_len; j++) {
+                        if (memcmp(p->payload + j, boot_key, sizeof boot_key - 1) == 0) {
+                            d->boot = strtoull((const char *)p->payload + j + sizeof boot_key - 1,
+                                               NULL, 10);
+                            break;
+                        }
+                    }
                     break;
                 }
             }
@@ -422,6 +433,19 @@ static int32_t demo_hmac(void *ctx, const uint8_t *key, size_t key_len, const ui
     return nimbus_posix_hmac_sha256(key, key_len, msg, msg_len, out) == 0
                ? 0
                : NIMBUS_ERR_INVALID_CREDENTIALS;
+}
+
+/** The store's functions get the demo as their context. */
+static int32_t demo_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap)
+{
+    demo_t *d = ctx;
+    return nimbus_posix_store_read(&d->store, id, buf, cap);
+}
+
+static int32_t demo_store_write(void *ctx, uint16_t id, const uint8_t *data, size_t len)
+{
+    demo_t *d = ctx;
+    return nimbus_posix_store_write(&d->store, id, data, len);
 }
 
 /** The wall clock, or with --fake-unix-time a clock that starts there. */
@@ -601,6 +625,8 @@ static void usage(FILE *f)
         "                            connected, the device reconnects with backoff.\n"
         "  --backoff-max-ms N        longest delay between reconnect attempts\n"
         "                            (default 30000; delays start at 1 s and double)\n"
+        "  --store DIR               keep the boot counter and the readings' seq in\n"
+        "                            DIR across runs (readings then carry \"boot\")\n"
         "  -v, --verbose             also log acknowledgements and packet ids\n",
         DEMO_MAX_SENSORS);
 }
@@ -628,7 +654,7 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
     enum {
         O_CLOUD = 256, O_HOST, O_PORT, O_ADDR, O_DEVICE, O_HUB, O_CA, O_CERT, O_KEY, O_SAS,
         O_SAS_LIFE, O_FAKE_TIME, O_PLAIN, O_SENSORS, O_PERIOD, O_QOS, O_RUN_FOR, O_ATTEMPTS,
-        O_BACKOFF, O_HELP
+        O_BACKOFF, O_STORE, O_HELP
     };
     static const struct option longs[] = {
         {"cloud", required_argument, NULL, O_CLOUD},
@@ -650,6 +676,7 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
         {"run-for-s", required_argument, NULL, O_RUN_FOR},
         {"connect-attempts", required_argument, NULL, O_ATTEMPTS},
         {"backoff-max-ms", required_argument, NULL, O_BACKOFF},
+        {"store", required_argument, NULL, O_STORE},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -744,6 +771,7 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
             }
             o->backoff_max_ms = v;
             break;
+        case O_STORE: o->store = optarg; break;
         case 'v': o->verbose = true; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
@@ -901,6 +929,15 @@ int main(int argc, char **argv)
         .hmac_sha256 = demo_hmac,
         .unix_time_s = demo_unix_time,
     };
+    if (o->store != NULL) {
+        rc = nimbus_posix_store_init(&d->store, o->store);
+        if (rc != 0) {
+            fprintf(stderr, "nimbus-demo: cannot use the store %s (%d)\n", o->store, (int)rc);
+            return 1;
+        }
+        cfg.platform.store_read = demo_store_read;
+        cfg.platform.store_write = demo_store_write;
+    }
     size_t need = nimbus_buffer_len(&cfg);
     if (need == 0 || need > sizeof client_memory) {
         fprintf(stderr, "nimbus-demo: the client needs %zu bytes of buffer, the demo has %zu\n",
@@ -992,10 +1029,14 @@ int main(int argc, char **argv)
     }
     uint64_t ran_ms = nimbus_posix_now_ms() - d->started_ms;
     if (d->readings > 0) {
+        char boot[32] = "";
+        if (d->boot != 0) {
+            snprintf(boot, sizeof boot, ", boot %" PRIu64, d->boot);
+        }
         say("--", "done after %" PRIu64 ".%01" PRIu64 " s: %u connection(s), %" PRIu64
-                   " readings published (seq %" PRIu64 "..%" PRIu64 "), %zu unacknowledged",
+                   " readings published (seq %" PRIu64 "..%" PRIu64 "), %zu unacknowledged%s",
              ran_ms / 1000u, ran_ms % 1000u / 100u, d->connections, d->readings, d->first_seq,
-             d->last_seq, unacked);
+             d->last_seq, unacked, boot);
     } else {
         say("--", "done after %" PRIu64 ".%01" PRIu64 " s: %u connection(s), no readings",
              ran_ms / 1000u, ran_ms % 1000u / 100u, d->connections);

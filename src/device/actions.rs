@@ -35,6 +35,8 @@ pub struct Core<'b> {
     pub(crate) rate: TokenBucket,
     pub(crate) info: Option<DeviceInfo<'b>>,
     pub(crate) seq: u32,
+    /// With a store: the boot number and how far `seq` is reserved.
+    pub(crate) counters: Option<crate::device::boot::Counters>,
     pub(crate) started_ms: Option<u64>,
     /// The packet id of the publish of the shadow/twin get last sent,
     /// until its PUBACK: what to drop when a new session supersedes it.
@@ -202,7 +204,16 @@ impl Actions<'_, '_> {
         let info = *self.core.sensors.find(id).ok_or(Error::NotFound)?;
         let encoding = self.core.settings.encoding;
         let seq = self.core.seq.wrapping_add(1);
-        let len = sensor::write_reading(&info, reading, Some(seq), encoding, self.core.work)?;
+        // With a store, a number is used only once it is reserved there
+        // (the client reserves the next block well before; `Busy` only if
+        // the store could not be written).
+        let boot = match self.core.counters {
+            Some(c) if seq > c.seq_limit => return Err(Error::Busy),
+            Some(c) => Some(c.boot),
+            None => None,
+        };
+        let stamp = sensor::Stamp { seq, boot };
+        let len = sensor::write_reading(&info, reading, Some(stamp), encoding, self.core.work)?;
         let props = content_type(self.core.dialect.cloud(), encoding);
         let mut topic = [0u8; MAX_TOPIC_LEN];
         let topic = self.core.dialect.telemetry_topic(id, props, &mut topic)?;

@@ -141,6 +141,26 @@ pub trait App: HmacSha256 {
         None
     }
 
+    /// Whether the port gives the client a store for persistent records
+    /// ([`store_read`](App::store_read), [`store_write`](App::store_write)).
+    /// With one, the boot counter and the readings' `seq` survive reboots
+    /// (see [`boot`](crate::device::boot)); readings then carry `boot`.
+    fn has_store(&self) -> bool {
+        false
+    }
+
+    /// Reads persistent record `id` into `buf`: its length, or `None` when
+    /// there is none. Errors: the port's (the record is then skipped).
+    fn store_read(&mut self, _id: u16, _buf: &mut [u8]) -> Result<Option<usize>> {
+        Ok(None)
+    }
+
+    /// Writes persistent record `id` whole, replacing what was there (a
+    /// torn write is caught by the record's CRC). Errors: the port's.
+    fn store_write(&mut self, _id: u16, _data: &[u8]) -> Result<()> {
+        Err(Error::NotFound)
+    }
+
     /// The link came up or went down.
     fn on_connection(&mut self, _event: Connection, _actions: &mut Actions<'_, '_>) {}
 

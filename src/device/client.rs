@@ -9,6 +9,7 @@ use crate::cloud::sas::{self, Renewal};
 use crate::cloud::{self, azure, Cloud, Dialect, Incoming, ShadowOp};
 use crate::device::actions::{self, Actions, Core, MAX_TOPIC_LEN};
 use crate::device::app::{Answer, App, Connection, Request, Route, TwinResult};
+use crate::device::boot::{Counters, SEQ_BLOCK};
 use crate::device::model;
 use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::route::{Router, MAX_PATH_LEN};
@@ -78,7 +79,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         settings: Settings<'b>,
         transport: T,
         mut random: R,
-        app: A,
+        mut app: A,
         buffers: Buffers<'b>,
     ) -> Result<Self> {
         let dialect = Dialect::new(settings.cloud, settings.device_id, settings.module_id)?;
@@ -119,6 +120,15 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             inflight: buffers.inflight,
             filters: buffers.filters,
         };
+        // With a store: count this boot and reserve the first seq block.
+        let (counters, seq) = match Counters::start(&mut app) {
+            Ok(Some((counters, seq))) => (Some(counters), seq),
+            Ok(None) => (None, 0),
+            Err(e) => {
+                app.on_error(e, "store");
+                (None, 0)
+            }
+        };
         let mut session = Session::new(transport, random, config, mqtt_buffers)?;
         if settings.sas.is_some() {
             session.set_password_storage(password_storage);
@@ -136,7 +146,8 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
                 schedule: Schedule::new(0, 0),
                 rate,
                 info: None,
-                seq: 0,
+                seq,
+                counters,
                 started_ms: None,
                 get_packet: None,
                 resync: false,
@@ -283,6 +294,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             };
             cx.event(event, &mut actions);
         }));
+        self.reserve_seq();
         if self.renewing && self.session.state() == State::Stopped {
             self.renewing = false;
             self.session.connect();
@@ -333,6 +345,19 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
                 if let Err(e) = sent {
                     app.on_error(e, info.kind);
                 }
+            }
+        }
+    }
+
+    /// With a store, reserves the next block of `seq` numbers once half of
+    /// the current one is used, so readings never wait for the store.
+    fn reserve_seq(&mut self) {
+        let Some(counters) = self.core.counters.as_mut() else {
+            return;
+        };
+        if self.core.seq.saturating_add(SEQ_BLOCK / 2) >= counters.seq_limit {
+            if let Err(e) = counters.reserve(&mut self.app) {
+                self.app.on_error(e, "store");
             }
         }
     }

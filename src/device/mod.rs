@@ -23,6 +23,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod boot;
 mod client;
 mod model;
 pub mod pending;

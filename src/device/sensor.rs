@@ -31,6 +31,23 @@ pub struct Reading {
     pub decimals: u8,
 }
 
+/// What numbers a reading: its sequence number, and with a store the boot
+/// it was taken in (so that `(boot, seq)` tells a reboot from a replay).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// Counts the readings of the device (across reboots with a store).
+    pub seq: u32,
+    /// The boot number, with a store.
+    pub boot: Option<u32>,
+}
+
+impl Stamp {
+    /// A sequence number alone (no store, no boot number).
+    pub const fn seq(seq: u32) -> Self {
+        Stamp { seq, boot: None }
+    }
+}
+
 /// How readings are encoded on the wire.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Encoding {
@@ -156,7 +173,7 @@ pub fn sensor_in_path(path: &str) -> Option<u16> {
 pub fn write_reading(
     sensor: &SensorInfo<'_>,
     reading: Reading,
-    seq: Option<u32>,
+    stamp: Option<Stamp>,
     encoding: Encoding,
     out: &mut [u8],
 ) -> Result<usize> {
@@ -171,10 +188,15 @@ pub fn write_reading(
             w.raw(",")?;
             w.key("value")?;
             w.decimal(reading.mantissa, reading.decimals)?;
-            if let Some(seq) = seq {
+            if let Some(stamp) = stamp {
                 w.raw(",")?;
                 w.key("seq")?;
-                w.uint(u64::from(seq))?;
+                w.uint(u64::from(stamp.seq))?;
+                if let Some(boot) = stamp.boot {
+                    w.raw(",")?;
+                    w.key("boot")?;
+                    w.uint(u64::from(boot))?;
+                }
             }
             w.raw("}")?;
             Ok(w.len())
@@ -182,7 +204,12 @@ pub fn write_reading(
         Encoding::Cbor => {
             let mut e = Encoder::new(JsonWriter::new(out));
             (|| {
-                e.map(if seq.is_some() { 5 } else { 4 })?
+                let fields = match stamp {
+                    None => 4,
+                    Some(Stamp { boot: None, .. }) => 5,
+                    Some(Stamp { boot: Some(_), .. }) => 6,
+                };
+                e.map(fields)?
                     .str("id")?
                     .u16(sensor.id)?
                     .str("type")?
@@ -194,8 +221,11 @@ pub fn write_reading(
                     .array(2)?
                     .i64(-i64::from(reading.decimals))?
                     .i64(reading.mantissa)?;
-                if let Some(seq) = seq {
-                    e.str("seq")?.u32(seq)?;
+                if let Some(stamp) = stamp {
+                    e.str("seq")?.u32(stamp.seq)?;
+                    if let Some(boot) = stamp.boot {
+                        e.str("boot")?.u32(boot)?;
+                    }
                 }
                 Ok::<_, minicbor::encode::Error<_>>(())
             })()
@@ -295,13 +325,19 @@ mod tests {
             mantissa: -2345,
             decimals: 2,
         };
-        let n = write_reading(&TEMP, r, Some(7), Encoding::Json, &mut out).unwrap();
+        let n = write_reading(&TEMP, r, Some(Stamp::seq(7)), Encoding::Json, &mut out).unwrap();
         assert_eq!(
             core::str::from_utf8(&out[..n]).unwrap(),
             r#"{"id":0,"type":"temperature","unit":"Cel","value":-23.45,"seq":7}"#
         );
         assert_eq!(
-            write_reading(&TEMP, r, Some(7), Encoding::Json, &mut out[..n - 1]),
+            write_reading(
+                &TEMP,
+                r,
+                Some(Stamp::seq(7)),
+                Encoding::Json,
+                &mut out[..n - 1]
+            ),
             Err(Error::BufferTooSmall)
         );
         let bad = Reading {
@@ -321,7 +357,7 @@ mod tests {
             mantissa: 27315,
             decimals: 2,
         };
-        let n = write_reading(&TEMP, r, Some(1), Encoding::Cbor, &mut out).unwrap();
+        let n = write_reading(&TEMP, r, Some(Stamp::seq(1)), Encoding::Cbor, &mut out).unwrap();
         let b = &out[..n];
         assert_eq!(b[0], 0xa5, "map of five");
         // "value": 4([-2, 27315]), the example of RFC 8949 §3.4.4.
@@ -335,7 +371,13 @@ mod tests {
         assert_eq!(out[0], 0xa4, "a get's reading has no sequence number");
         assert!(!out[..n].windows(3).any(|w| w == b"seq"));
         assert_eq!(
-            write_reading(&TEMP, r, Some(1), Encoding::Cbor, &mut out[..n - 1]),
+            write_reading(
+                &TEMP,
+                r,
+                Some(Stamp::seq(1)),
+                Encoding::Cbor,
+                &mut out[..n - 1]
+            ),
             Err(Error::BufferTooSmall)
         );
     }

@@ -271,6 +271,30 @@ impl App for CApp {
         u64::try_from(f(self.platform.ctx)).ok()
     }
 
+    fn has_store(&self) -> bool {
+        self.platform.store_read.is_some() && self.platform.store_write.is_some()
+    }
+
+    fn store_read(&mut self, id: u16, buf: &mut [u8]) -> Result<Option<usize>> {
+        let f = self.platform.store_read.ok_or(Error::NotFound)?;
+        let n = f(self.platform.ctx, id, buf.as_mut_ptr(), buf.len());
+        match usize::try_from(n) {
+            Ok(0) => Ok(None),
+            // A port claiming more than it was given is broken.
+            Ok(n) if n <= buf.len() => Ok(Some(n)),
+            Ok(_) => Err(Error::CorruptRecord),
+            Err(_) => Err(super::error::from_c(n)),
+        }
+    }
+
+    fn store_write(&mut self, id: u16, data: &[u8]) -> Result<()> {
+        let f = self.platform.store_write.ok_or(Error::NotFound)?;
+        match f(self.platform.ctx, id, data.as_ptr(), data.len()) {
+            0 => Ok(()),
+            n => Err(super::error::from_c(n)),
+        }
+    }
+
     fn on_connection(&mut self, event: Connection, actions: &mut Actions<'_, '_>) {
         let Some(f) = self.callbacks.on_connection else {
             return;

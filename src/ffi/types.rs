@@ -102,6 +102,19 @@ pub struct nimbus_platform_t {
     /// Seconds since the Unix epoch, or a negative number while the time
     /// is unknown. Needed for Azure SAS tokens only (NULL otherwise).
     pub unix_time_s: Option<extern "C" fn(ctx: *mut c_void) -> i64>,
+    /// The store for persistent records (both NULL: none). Reads record
+    /// `id` into `buf` (`cap` bytes): its length, 0 when there is none, or
+    /// a negative `nimbus_err_t`. With a store the boot counter and the
+    /// readings' `seq` survive reboots, and readings carry `boot`: two
+    /// records of 17 bytes at most, ids 1 and 2, written in turn, one write
+    /// per 256 readings (and one at init). A write torn by a power cut is
+    /// caught by the record's CRC-32 and the other record used.
+    pub store_read:
+        Option<extern "C" fn(ctx: *mut c_void, id: u16, buf: *mut u8, cap: usize) -> i32>,
+    /// Writes record `id` whole (`len` bytes), replacing what was there:
+    /// 0 or a negative `nimbus_err_t`.
+    pub store_write:
+        Option<extern "C" fn(ctx: *mut c_void, id: u16, data: *const u8, len: usize) -> i32>,
 }
 
 /// A request from the cloud: an AWS request topic, an Azure direct method

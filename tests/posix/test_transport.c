@@ -1004,6 +1004,41 @@ static void transport_stays_small(void **state)
     assert_true(sizeof(nimbus_posix_transport_t) <= 8192u);
 }
 
+/* The store: records written whole and read back, replaced atomically,
+ * absent ones read as 0 bytes, and bad arguments refused. */
+static void store_keeps_records_in_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nimbus-store-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[sizeof dir + 8];
+    snprintf(sub, sizeof sub, "%s/s", dir);
+    nimbus_posix_store_t s;
+    assert_int_equal(nimbus_posix_store_init(&s, sub), 0);
+    assert_int_equal(nimbus_posix_store_init(NULL, sub), -NIMBUS_POSIX_E_NULL_ARGUMENT);
+    assert_int_equal(nimbus_posix_store_init(&s, ""), -NIMBUS_POSIX_E_INVALID_ARGUMENT);
+    uint8_t buf[32];
+    assert_int_equal(nimbus_posix_store_read(&s, 1, buf, sizeof buf), 0);
+    assert_int_equal(nimbus_posix_store_write(&s, 1, (const uint8_t *)"first", 5), 0);
+    assert_int_equal(nimbus_posix_store_write(&s, 2, (const uint8_t *)"other", 5), 0);
+    assert_int_equal(nimbus_posix_store_write(&s, 1, (const uint8_t *)"second!", 7), 0);
+    assert_int_equal(nimbus_posix_store_read(&s, 1, buf, sizeof buf), 7);
+    assert_memory_equal(buf, "second!", 7);
+    assert_int_equal(nimbus_posix_store_read(&s, 2, buf, sizeof buf), 5);
+    assert_memory_equal(buf, "other", 5);
+    /* A record longer than the buffer is refused, not cut. */
+    assert_int_equal(nimbus_posix_store_read(&s, 1, buf, 3), -NIMBUS_POSIX_E_INVALID_ARGUMENT);
+    assert_int_equal(nimbus_posix_store_read(&s, 1, buf, 7), 7);
+    assert_int_equal(nimbus_posix_store_write(NULL, 1, buf, 1), -NIMBUS_POSIX_E_NULL_ARGUMENT);
+    assert_int_equal(nimbus_posix_store_write(&s, 1, NULL, 1), -NIMBUS_POSIX_E_NULL_ARGUMENT);
+    /* No temporary file is left behind. */
+    char tmp[sizeof sub + 16];
+    snprintf(tmp, sizeof tmp, "%s/1.rec.new", sub);
+    assert_int_equal(access(tmp, F_OK), -1);
+    snprintf(tmp, sizeof tmp, "rm -rf '%s'", dir);
+    assert_int_equal(system(tmp), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1032,6 +1067,7 @@ int main(void)
         cmocka_unit_test(hmac_sha256_rfc4231),
         cmocka_unit_test(clock_and_random),
         cmocka_unit_test(transport_stays_small),
+        cmocka_unit_test(store_keeps_records_in_files),
     };
     fprintf(stderr, "nimbus_posix_transport_t: %zu bytes, %s\n",
             sizeof(nimbus_posix_transport_t), MBEDTLS_VERSION_STRING_FULL);

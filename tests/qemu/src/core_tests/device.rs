@@ -5,7 +5,7 @@ use core::hint::black_box;
 use nimbus::device::pending::{PendingTable, Via};
 use nimbus::device::route::{matches, Router};
 use nimbus::device::sensor::{
-    sensor_in_path, write_reading, Encoding, Reading, SensorInfo, Sensors,
+    sensor_in_path, write_reading, Encoding, Reading, SensorInfo, Sensors, Stamp,
 };
 use nimbus::writer::JsonWriter;
 use nimbus::Error;
@@ -47,7 +47,13 @@ pub fn reading_json() -> bool {
         decimals: 2,
     };
     let expected = br#"{"id":12,"type":"temperature","unit":"Cel","value":23.45,"seq":7}"#;
-    let n = write_reading(&TEMP, black_box(reading), Some(7), Encoding::Json, &mut out);
+    let n = write_reading(
+        &TEMP,
+        black_box(reading),
+        Some(Stamp::seq(7)),
+        Encoding::Json,
+        &mut out,
+    );
     let json = n == Ok(expected.len()) && out.get(..expected.len()) == Some(&expected[..]);
     let negative = Reading {
         mantissa: -5,
@@ -56,20 +62,30 @@ pub fn reading_json() -> bool {
     let n = write_reading(
         &TEMP,
         black_box(negative),
-        Some(0),
+        Some(Stamp::seq(0)),
         Encoding::Json,
         &mut out,
     );
     let expected = br#"{"id":12,"type":"temperature","unit":"Cel","value":-0.05,"seq":0}"#;
     let small = n == Ok(expected.len()) && out.get(..expected.len()) == Some(&expected[..]);
-    let short = write_reading(&TEMP, reading, Some(7), Encoding::Json, &mut [0u8; 40])
-        == Err(Error::BufferTooSmall);
+    let short = write_reading(
+        &TEMP,
+        reading,
+        Some(Stamp::seq(7)),
+        Encoding::Json,
+        &mut [0u8; 40],
+    ) == Err(Error::BufferTooSmall);
     let too_precise = Reading {
         mantissa: 1,
         decimals: 19,
     };
-    let refused = write_reading(&TEMP, too_precise, Some(7), Encoding::Json, &mut out)
-        == Err(Error::InvalidArgument);
+    let refused = write_reading(
+        &TEMP,
+        too_precise,
+        Some(Stamp::seq(7)),
+        Encoding::Json,
+        &mut out,
+    ) == Err(Error::InvalidArgument);
     json && small && short && refused
 }
 
@@ -79,7 +95,13 @@ pub fn reading_cbor() -> bool {
         mantissa: 2345,
         decimals: 2,
     };
-    let Ok(n) = write_reading(&TEMP, black_box(reading), Some(7), Encoding::Cbor, &mut out) else {
+    let Ok(n) = write_reading(
+        &TEMP,
+        black_box(reading),
+        Some(Stamp::seq(7)),
+        Encoding::Cbor,
+        &mut out,
+    ) else {
         return false;
     };
     // map(5) "id" 12 "type" "temperature" "unit" "Cel" "value"
@@ -91,8 +113,13 @@ pub fn reading_cbor() -> bool {
         b'e', b'q', 0x07,
     ];
     out.get(..n) == Some(expected)
-        && write_reading(&TEMP, reading, Some(7), Encoding::Cbor, &mut [0u8; 20])
-            == Err(Error::BufferTooSmall)
+        && write_reading(
+            &TEMP,
+            reading,
+            Some(Stamp::seq(7)),
+            Encoding::Cbor,
+            &mut [0u8; 20],
+        ) == Err(Error::BufferTooSmall)
 }
 
 pub fn json_writer_escapes() -> bool {

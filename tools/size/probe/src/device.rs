@@ -7,7 +7,7 @@ use nimbus::device::pending::{PendingTable, RequestHandle, Via};
 use nimbus::device::route::Router;
 use nimbus::device::schedule::Schedule;
 use nimbus::device::sensor::{
-    sensor_in_path, write_reading, Encoding, Reading, SensorInfo, Sensors,
+    sensor_in_path, write_reading, Encoding, Reading, SensorInfo, Sensors, Stamp,
 };
 
 /// Request routes a device registers (the probe's choice).
@@ -79,8 +79,8 @@ pub extern "C" fn nimbus_probe_device(input: u32) -> u32 {
             mantissa: i64::from(input as i32),
             decimals: (input >> 24) as u8,
         };
-        total +=
-            write_reading(sensor, reading, Some(input), encoding, &mut out).map_or(0, |n| n as u32);
+        total += write_reading(sensor, reading, Some(Stamp::seq(input)), encoding, &mut out)
+            .map_or(0, |n| n as u32);
         total += encoding.content_type().len() as u32;
     }
     total += sensors.write_list(&mut out).map_or(0, |n| n as u32);
