@@ -1101,3 +1101,82 @@ fn without_a_store_readings_carry_no_boot_and_a_failing_store_is_reported() {
         .iter()
         .any(|(e, w)| *e == Error::TransportFailed && w == "store"));
 }
+
+#[test]
+fn readings_taken_offline_wait_leave_room_for_control_and_refusals_are_counted() {
+    let mut s = Settings::new(Cloud::Aws, "dev1");
+    s.telemetry_period_ms = 100;
+    let mut h = Harness::new(s);
+    h.client
+        .register_sensor(
+            SensorInfo {
+                id: 0,
+                kind: "temperature",
+                unit: "Cel",
+            },
+            215,
+        )
+        .unwrap();
+    // Every attempt to connect fails: the device is offline for 2 s.
+    for _ in 0..64 {
+        h.client
+            .transport_mut()
+            .open_script
+            .push_back(Err(nimbus::mqtt::TransportError::Failed));
+    }
+    h.client.connect(h.now).unwrap();
+    for _ in 0..20 {
+        h.now += 100;
+        h.poll();
+    }
+    let queued = bounds::MAX_INFLIGHT - nimbus::device::actions::CONTROL_SLOTS;
+    let busy = h.app().errors.iter().filter(|e| e.0 == Error::Busy).count();
+    assert_eq!(busy, 20 - queued, "{:?}", h.app().errors);
+    // The network is back: the queued readings go out in order, with room
+    // left for the shadow get, and the next reading says how many were
+    // refused.
+    h.client.transport_mut().open_script.clear();
+    h.client.network_up(h.now);
+    h.now += 1_000; // the CONNECT floor after the last attempt
+    h.poll();
+    let connect = decode_sent(&std::mem::take(&mut h.client.transport_mut().sent));
+    assert!(
+        matches!(connect.first(), Some(Sent::Connect { .. })),
+        "{connect:?}"
+    );
+    h.feed(&broker::connack(false, 0));
+    let sent = h.exchange();
+    let seqs: Vec<u64> = publishes(sent.clone())
+        .iter()
+        .filter(|p| p.topic.ends_with("/reading"))
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(&p.payload).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, (1..=queued as u64).collect::<Vec<_>>());
+    assert!(
+        publishes(sent)
+            .iter()
+            .any(|p| p.topic == "$aws/things/dev1/shadow/get"),
+        "the shadow get found room"
+    );
+    h.now += 100;
+    let next = h.published();
+    let reading = next
+        .iter()
+        .find(|p| p.topic.ends_with("/reading"))
+        .expect("a reading");
+    let v: serde_json::Value = serde_json::from_str(&reading.payload).unwrap();
+    assert_eq!(
+        v["seq"].as_u64(),
+        Some(queued as u64 + 1),
+        "refused ones used no number"
+    );
+    // Each refusal reached the application too (one more reading came
+    // due while waiting for the CONNECT floor).
+    let busy = h.app().errors.iter().filter(|e| e.0 == Error::Busy).count();
+    assert!(busy > 20 - queued);
+    assert_eq!(v["refused"].as_u64(), Some(busy as u64));
+}

@@ -20,6 +20,14 @@ use crate::{Error, Result};
 /// topics carry a property bag).
 pub const MAX_TOPIC_LEN: usize = 320;
 
+/// In-flight slots that telemetry leaves to control traffic (twin requests,
+/// answers): 2, or fewer with a table of 4 or less.
+pub const CONTROL_SLOTS: usize = if MAX_INFLIGHT > 4 {
+    2
+} else {
+    MAX_INFLIGHT / 2
+};
+
 /// The engine's send side, as the client instantiates it.
 pub type ClientOutbox<'b> = Outbox<'b, MAX_INFLIGHT, MAX_SUBSCRIPTIONS>;
 
@@ -37,6 +45,8 @@ pub struct Core<'b> {
     pub(crate) seq: u32,
     /// With a store: the boot number and how far `seq` is reserved.
     pub(crate) counters: Option<crate::device::boot::Counters>,
+    /// Readings taken and then refused since boot.
+    pub(crate) refused: u32,
     pub(crate) started_ms: Option<u64>,
     /// The packet id of the publish of the shadow/twin get last sent,
     /// until its PUBACK: what to drop when a new session supersedes it.
@@ -212,17 +222,29 @@ impl Actions<'_, '_> {
             Some(c) => Some(c.boot),
             None => None,
         };
-        let stamp = sensor::Stamp { seq, boot };
+        let refused = self.core.refused;
+        let stamp = sensor::Stamp { seq, boot, refused };
         let len = sensor::write_reading(&info, reading, Some(stamp), encoding, self.core.work)?;
         let props = content_type(self.core.dialect.cloud(), encoding);
         let mut topic = [0u8; MAX_TOPIC_LEN];
         let topic = self.core.dialect.telemetry_topic(id, props, &mut topic)?;
-        let (work, outbox, dialect) = (&*self.core.work, &mut *self.outbox, &self.core.dialect);
-        let payload = work.get(..len).ok_or(Error::BufferTooSmall)?;
-        self.core.rate.take(self.now_ms)?;
-        let id = publish_checked(outbox, dialect, topic.as_str(), payload, qos)?;
-        self.core.seq = seq;
-        Ok(id)
+        let sent = self.telemetry_room(qos).and_then(|()| {
+            let (work, outbox, dialect) = (&*self.core.work, &mut *self.outbox, &self.core.dialect);
+            let payload = work.get(..len).ok_or(Error::BufferTooSmall)?;
+            self.core.rate.take(self.now_ms)?;
+            publish_checked(outbox, dialect, topic.as_str(), payload, qos)
+        });
+        match sent {
+            Ok(id) => {
+                self.core.seq = seq;
+                Ok(id)
+            }
+            Err(e) => {
+                // Counted, and said in the next reading that goes out.
+                self.core.refused = refused.saturating_add(1);
+                Err(e)
+            }
+        }
     }
 
     /// Publishes a payload the application encoded itself as telemetry of
@@ -231,8 +253,25 @@ impl Actions<'_, '_> {
         let mut topic = [0u8; MAX_TOPIC_LEN];
         let dialect = &self.core.dialect;
         let topic = dialect.telemetry_topic(id, EncodedProperties::NONE, &mut topic)?;
+        self.telemetry_room(qos)?;
         self.core.rate.take(self.now_ms)?;
-        publish_checked(self.outbox, dialect, topic.as_str(), payload, qos)
+        publish_checked(
+            self.outbox,
+            &self.core.dialect,
+            topic.as_str(),
+            payload,
+            qos,
+        )
+    }
+
+    /// Telemetry at QoS 1 may not take the last [`CONTROL_SLOTS`] slots of
+    /// the in-flight table: readings queued during an outage must leave
+    /// room for the shadow/twin get and the answers of the next connection.
+    fn telemetry_room(&self, qos: QoS) -> Result<()> {
+        if qos == QoS::AtLeastOnce && self.outbox.in_flight() + CONTROL_SLOTS >= MAX_INFLIGHT {
+            return Err(Error::Busy);
+        }
+        Ok(())
     }
 
     /// Changes the period of the automatic telemetry (0: off).

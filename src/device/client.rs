@@ -148,6 +148,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
                 info: None,
                 seq,
                 counters,
+                refused: 0,
                 started_ms: None,
                 get_packet: None,
                 resync: false,
@@ -333,8 +334,12 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         actions.core.pending.expire(now_ms, |handle, pending| {
             app.on_request_expired(handle, &pending.path)
         });
-        if actions.core.schedule.fire(now_ms) && actions.is_connected() {
-            let qos = actions.core.settings.telemetry_qos;
+        // QoS 1 readings are taken while offline too: they wait in the
+        // in-flight area (as far as it has room) and go out, in order,
+        // after the reconnect. QoS 0 ones could only be lost.
+        let qos = actions.core.settings.telemetry_qos;
+        if actions.core.schedule.fire(now_ms) && (actions.is_connected() || qos == QoS::AtLeastOnce)
+        {
             for (index, source) in sources.iter().enumerate() {
                 let Some(info) = actions.core.sensors.get(index).copied() else {
                     break;

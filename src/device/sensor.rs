@@ -39,12 +39,19 @@ pub struct Stamp {
     pub seq: u32,
     /// The boot number, with a store.
     pub boot: Option<u32>,
+    /// Readings refused since boot (no room, rate limit, link): written
+    /// as `refused` when not 0, so the cloud hears of every one.
+    pub refused: u32,
 }
 
 impl Stamp {
     /// A sequence number alone (no store, no boot number).
     pub const fn seq(seq: u32) -> Self {
-        Stamp { seq, boot: None }
+        Stamp {
+            seq,
+            boot: None,
+            refused: 0,
+        }
     }
 }
 
@@ -197,6 +204,11 @@ pub fn write_reading(
                     w.key("boot")?;
                     w.uint(u64::from(boot))?;
                 }
+                if stamp.refused != 0 {
+                    w.raw(",")?;
+                    w.key("refused")?;
+                    w.uint(u64::from(stamp.refused))?;
+                }
             }
             w.raw("}")?;
             Ok(w.len())
@@ -204,11 +216,9 @@ pub fn write_reading(
         Encoding::Cbor => {
             let mut e = Encoder::new(JsonWriter::new(out));
             (|| {
-                let fields = match stamp {
-                    None => 4,
-                    Some(Stamp { boot: None, .. }) => 5,
-                    Some(Stamp { boot: Some(_), .. }) => 6,
-                };
+                let fields = stamp.map_or(4, |s| {
+                    5 + u64::from(s.boot.is_some()) + u64::from(s.refused != 0)
+                });
                 e.map(fields)?
                     .str("id")?
                     .u16(sensor.id)?
@@ -225,6 +235,9 @@ pub fn write_reading(
                     e.str("seq")?.u32(stamp.seq)?;
                     if let Some(boot) = stamp.boot {
                         e.str("boot")?.u32(boot)?;
+                    }
+                    if stamp.refused != 0 {
+                        e.str("refused")?.u32(stamp.refused)?;
                     }
                 }
                 Ok::<_, minicbor::encode::Error<_>>(())
