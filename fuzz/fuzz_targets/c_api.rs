@@ -13,6 +13,41 @@ use std::ffi::CString;
 struct Link {
     incoming: Vec<u8>,
     pos: usize,
+    /// The port's store: record id -> bytes; writes are torn (half kept)
+    /// while `tear` is set, as by a power cut.
+    store: std::collections::BTreeMap<u16, Vec<u8>>,
+    tear: bool,
+}
+
+extern "C" fn store_read(ctx: *mut c_void, id: u16, buf: *mut u8, cap: usize) -> i32 {
+    // SAFETY: ctx is this target's `Link`; `buf` is valid for `cap` bytes.
+    let (link, out) = unsafe {
+        (
+            &mut *ctx.cast::<Link>(),
+            core::slice::from_raw_parts_mut(buf, cap),
+        )
+    };
+    match link.store.get(&id) {
+        None => 0,
+        Some(r) if r.len() > cap => -3,
+        Some(r) => {
+            out[..r.len()].copy_from_slice(r);
+            r.len() as i32
+        }
+    }
+}
+
+extern "C" fn store_write(ctx: *mut c_void, id: u16, data: *const u8, len: usize) -> i32 {
+    // SAFETY: ctx is this target's `Link`; `data` is valid for `len` bytes.
+    let (link, data) = unsafe {
+        (
+            &mut *ctx.cast::<Link>(),
+            core::slice::from_raw_parts(data, len),
+        )
+    };
+    let kept = if link.tear { &data[..len / 2] } else { data };
+    link.store.insert(id, kept.to_vec());
+    0
 }
 
 extern "C" fn open(_: *mut c_void) -> i32 {
@@ -40,6 +75,15 @@ extern "C" fn recv(ctx: *mut c_void, buf: *mut u8, len: usize) -> i32 {
 
 extern "C" fn close(_: *mut c_void) {}
 
+extern "C" fn read_sensor(_: *mut c_void, _id: u16, mantissa: *mut i64, decimals: *mut u8) -> i32 {
+    // SAFETY: the core passes valid out pointers.
+    unsafe {
+        *mantissa = 215;
+        *decimals = 1;
+    }
+    0
+}
+
 extern "C" fn random(_: *mut c_void) -> u32 {
     4
 }
@@ -62,7 +106,17 @@ fuzz_target!(|data: &[u8]| {
     let mut link = Link {
         incoming: Vec::new(),
         pos: 0,
+        store: Default::default(),
+        tear: false,
     };
+    // A store with records from the input (any bytes: torn, corrupt, ...).
+    let with_store = input.byte() % 2 == 0;
+    if with_store {
+        for id in [1u16, 2] {
+            link.store.insert(id, input.bytes(24).to_vec());
+        }
+        link.tear = input.byte() % 4 == 0;
+    }
     // SAFETY: an all-zero configuration is valid (NULL pointers, zeros).
     let mut config: nimbus_config_t = unsafe { core::mem::zeroed() };
     config.cloud = u32::from(input.byte() % 3);
@@ -77,6 +131,11 @@ fuzz_target!(|data: &[u8]| {
     config.memory.buffer = memory.as_mut_ptr();
     config.memory.len = memory.len();
     config.platform.random_u32 = Some(random);
+    config.platform.ctx = (&mut link as *mut Link).cast();
+    if with_store {
+        config.platform.store_read = Some(store_read);
+        config.platform.store_write = Some(store_write);
+    }
     let transport = nimbus_transport_t {
         ctx: (&mut link as *mut Link).cast(),
         open: Some(open),
@@ -94,6 +153,25 @@ fuzz_target!(|data: &[u8]| {
         if nimbus_init(c, &config, &transport) != nimbus_err_t::NIMBUS_OK {
             return;
         }
+        // Device information with fuzzed text addresses (the C side's parser).
+        let mut info: nimbus_device_info_t = core::mem::zeroed();
+        info.name = text(&mut input, &mut keep);
+        info.ipv4 = text(&mut input, &mut keep);
+        info.ipv6 = text(&mut input, &mut keep);
+        info.netmask = text(&mut input, &mut keep);
+        info.gateway = text(&mut input, &mut keep);
+        info.dns_primary = text(&mut input, &mut keep);
+        info.has_coordinates = input.byte() % 2 == 0;
+        info.latitude_udeg = i32::from(input.u16() as i16) * 1000;
+        let _ = nimbus_set_device_info(c, &info);
+        let _ = nimbus_register_sensor(
+            c,
+            0,
+            c"temperature".as_ptr(),
+            c"Cel".as_ptr(),
+            Some(read_sensor),
+            core::ptr::null_mut(),
+        );
         let _ = nimbus_connect(c, 0);
         let mut now = 0u64;
         while !input.is_empty() {
@@ -129,6 +207,18 @@ fuzz_target!(|data: &[u8]| {
                         body.as_ptr(),
                         body.len(),
                     );
+                }
+                4 if input.byte() % 2 == 0 => {
+                    let mut pid = 0u16;
+                    let _ = nimbus_publish_reading(
+                        c,
+                        0,
+                        i64::from(input.u16()),
+                        input.byte() % 20,
+                        1,
+                        &mut pid,
+                    );
+                    let _ = nimbus_network_up(c, now);
                 }
                 4 => {
                     let record = input.bytes(255);
