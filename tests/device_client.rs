@@ -15,6 +15,13 @@ use nimbus::device::{
 use nimbus::twin::reported::{DeviceInfo, Identity};
 use nimbus::{bounds, Error};
 
+/// The sensor the store and offline tests register.
+const SENSOR0: SensorInfo<'static> = SensorInfo {
+    id: 0,
+    kind: "temperature",
+    unit: "Cel",
+};
+
 /// A port's store as the tests keep it: record id -> bytes.
 type Store = std::rc::Rc<std::cell::RefCell<std::collections::BTreeMap<u16, Vec<u8>>>>;
 
@@ -1000,16 +1007,7 @@ fn boot_with(store: &Store, tears: bool) -> Harness {
     )
     .unwrap();
     let mut h = Harness { client, now: 1_000 };
-    h.client
-        .register_sensor(
-            SensorInfo {
-                id: 0,
-                kind: "temperature",
-                unit: "Cel",
-            },
-            215,
-        )
-        .unwrap();
+    h.client.register_sensor(SENSOR0, 215).unwrap();
     h.connect();
     h
 }
@@ -1059,16 +1057,7 @@ fn seq_continues_across_reboots_and_every_reading_carries_its_boot() {
 #[test]
 fn without_a_store_readings_carry_no_boot_and_a_failing_store_is_reported() {
     let mut h = Harness::aws();
-    h.client
-        .register_sensor(
-            SensorInfo {
-                id: 0,
-                kind: "temperature",
-                unit: "Cel",
-            },
-            215,
-        )
-        .unwrap();
+    h.client.register_sensor(SENSOR0, 215).unwrap();
     h.connect();
     h.client
         .publish_sensor(0, nimbus::mqtt::QoS::AtLeastOnce, h.now)
@@ -1107,16 +1096,7 @@ fn readings_taken_offline_wait_leave_room_for_control_and_refusals_are_counted()
     let mut s = Settings::new(Cloud::Aws, "dev1");
     s.telemetry_period_ms = 100;
     let mut h = Harness::new(s);
-    h.client
-        .register_sensor(
-            SensorInfo {
-                id: 0,
-                kind: "temperature",
-                unit: "Cel",
-            },
-            215,
-        )
-        .unwrap();
+    h.client.register_sensor(SENSOR0, 215).unwrap();
     // Every attempt to connect fails: the device is offline for 2 s.
     for _ in 0..64 {
         h.client
