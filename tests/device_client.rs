@@ -180,6 +180,10 @@ impl Harness {
     }
 
     fn with_rx(settings: Settings<'static>, rx: usize) -> nimbus::Result<Harness> {
+        Self::with_app(settings, rx, TestApp::default())
+    }
+
+    fn with_app(settings: Settings<'static>, rx: usize, app: TestApp) -> nimbus::Result<Harness> {
         let buffers = Buffers {
             rx: leak(rx),
             tx: leak(4096),
@@ -193,7 +197,7 @@ impl Harness {
             settings,
             FakeTransport::default(),
             ScriptedRandom::default(),
-            TestApp::default(),
+            app,
             buffers,
         )?;
         Ok(Harness { client, now: 1_000 })
@@ -984,29 +988,12 @@ fn boot_on(store: &Store) -> Harness {
 
 /// `boot_on`, with every store write torn when `tears`.
 fn boot_with(store: &Store, tears: bool) -> Harness {
-    let buffers = Buffers {
-        rx: leak(4096),
-        tx: leak(4096),
-        inflight: leak(16384),
-        filters: leak(512),
-        work: leak(2048),
-        reply: leak(1024),
-        credentials: leak(1024),
-    };
     let app = TestApp {
         store: Some(store.clone()),
         store_tears: tears,
         ..TestApp::default()
     };
-    let client = Client::new(
-        Settings::new(Cloud::Aws, "dev1"),
-        FakeTransport::default(),
-        ScriptedRandom::default(),
-        app,
-        buffers,
-    )
-    .unwrap();
-    let mut h = Harness { client, now: 1_000 };
+    let mut h = Harness::with_app(Settings::new(Cloud::Aws, "dev1"), 4096, app).unwrap();
     h.client.register_sensor(SENSOR0, 215).unwrap();
     h.connect();
     h
