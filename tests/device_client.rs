@@ -8,6 +8,7 @@ use common::{broker, decode_sent, FakeTransport, ScriptedRandom, Sent};
 use nimbus::cloud::sas::{HmacSha256, RustCryptoHmac};
 use nimbus::cloud::Cloud;
 use nimbus::device::pending::RequestHandle;
+use nimbus::device::queue::QueuePolicy;
 use nimbus::device::sensor::{Reading, SensorInfo};
 use nimbus::device::{
     Actions, Answer, App, Buffers, Client, Connection, Request, Route, Sas, Settings, TwinResult,
@@ -51,6 +52,25 @@ struct TestApp {
     store_broken: bool,
     /// Store writes are torn (half written, as by a power cut) while set.
     store_tears: bool,
+    /// Store writes so far.
+    writes: usize,
+    /// A power cut at this write: nothing written, half of it, or all of
+    /// it; every later write fails (the device is dead).
+    cut: Option<(usize, Cut)>,
+    /// The power cut happened.
+    dead: bool,
+    /// The last store write returned `Ok`.
+    last_write_ok: bool,
+    /// PUBACKs the client reported (its record deleted, if it had one).
+    published: Vec<u16>,
+}
+
+/// Where a power cut falls in a store write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cut {
+    Before,
+    Torn,
+    After,
 }
 
 impl HmacSha256 for TestApp {
@@ -114,6 +134,12 @@ impl App for TestApp {
         self.twin.push(format!("{result:?}"));
     }
 
+    fn on_published(&mut self, packet_id: u16, _actions: &mut Actions<'_, '_>) {
+        if self.last_write_ok {
+            self.published.push(packet_id);
+        }
+    }
+
     fn on_request_expired(&mut self, _handle: RequestHandle, path: &str) {
         self.expired.push(path.into());
     }
@@ -137,16 +163,41 @@ impl App for TestApp {
     }
 
     fn store_write(&mut self, id: u16, data: &[u8]) -> nimbus::Result<()> {
-        if self.store_broken {
+        self.last_write_ok = false;
+        if self.store_broken || self.dead {
             return Err(Error::TransportFailed);
         }
         let store = self.store.as_ref().ok_or(Error::NotFound)?;
-        let kept = if self.store_tears {
+        let mut kept = if self.store_tears {
             &data[..data.len() / 2]
         } else {
             data
         };
-        store.borrow_mut().insert(id, kept.to_vec());
+        let n = self.writes;
+        self.writes += 1;
+        match self.cut {
+            Some((k, Cut::Before)) if k == n => {
+                self.dead = true;
+                return Err(Error::TransportFailed);
+            }
+            Some((k, Cut::Torn)) if k == n => {
+                self.dead = true;
+                kept = &data[..data.len() / 2];
+                if !kept.is_empty() {
+                    store.borrow_mut().insert(id, kept.to_vec());
+                }
+                return Err(Error::TransportFailed);
+            }
+            Some((k, Cut::After)) if k == n => self.dead = true,
+            _ => {}
+        }
+        self.last_write_ok = true;
+        // An empty record is no record.
+        if data.is_empty() {
+            store.borrow_mut().remove(&id);
+        } else {
+            store.borrow_mut().insert(id, kept.to_vec());
+        }
         Ok(())
     }
 }
@@ -988,12 +1039,16 @@ fn boot_on(store: &Store) -> Harness {
 
 /// `boot_on`, with every store write torn when `tears`.
 fn boot_with(store: &Store, tears: bool) -> Harness {
+    boot_settings(store, tears, Settings::new(Cloud::Aws, "dev1"))
+}
+
+fn boot_settings(store: &Store, tears: bool, settings: Settings<'static>) -> Harness {
     let app = TestApp {
         store: Some(store.clone()),
         store_tears: tears,
         ..TestApp::default()
     };
-    let mut h = Harness::with_app(Settings::new(Cloud::Aws, "dev1"), 4096, app).unwrap();
+    let mut h = Harness::with_app(settings, 4096, app).unwrap();
     h.client.register_sensor(SENSOR0, 215).unwrap();
     h.connect();
     h
@@ -1051,10 +1106,26 @@ fn without_a_store_readings_carry_no_boot_and_a_failing_store_is_reported() {
         .unwrap();
     let p = h.published();
     assert!(!p[0].payload.contains("boot"), "{p:?}");
-    // A store whose writes fail: reported, and no number is used that is
-    // not reserved (the first block was; past it readings are refused).
+    // A store whose writes fail: with the queue, no reading is accepted
+    // without its record; each is refused with the store's error, counted.
     let store = Store::default();
     let mut h = boot_on(&store);
+    h.client.app_mut().store_broken = true;
+    for n in 1..=3 {
+        h.now += 20;
+        let sent = h
+            .client
+            .publish_sensor(0, nimbus::mqtt::QoS::AtLeastOnce, h.now);
+        assert_eq!(sent, Err(Error::TransportFailed));
+        assert!(h.published().is_empty());
+        assert_eq!(h.client.stats().refused, n);
+    }
+    // Without the queue, no number is used that is not reserved (the first
+    // block was; past it readings are refused).
+    let store = Store::default();
+    let mut settings = Settings::new(Cloud::Aws, "dev1");
+    settings.queue_len = 0;
+    let mut h = boot_settings(&store, false, settings);
     h.client.app_mut().store_broken = true;
     let mut refused = 0;
     for _ in 0..300 {
@@ -1146,4 +1217,368 @@ fn readings_taken_offline_wait_leave_room_for_control_and_refusals_are_counted()
     let busy = h.app().errors.iter().filter(|e| e.0 == Error::Busy).count();
     assert!(busy > 20 - queued);
     assert_eq!(v["refused"].as_u64(), Some(busy as u64));
+}
+
+// ---- The persisted queue: readings kept through outages and power cuts.
+
+/// `(seq, packet id, dup)` of every reading among `sent`.
+fn reading_ids(sent: &[Sent]) -> Vec<(u64, u16, bool)> {
+    sent.iter()
+        .filter_map(|p| match p {
+            Sent::Publish {
+                topic,
+                payload,
+                packet_id,
+                dup,
+                ..
+            } if topic.ends_with("/reading") => {
+                let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
+                Some((v["seq"].as_u64().unwrap(), *packet_id, *dup))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every attempt to connect fails from now on.
+fn go_offline(h: &mut Harness) {
+    for _ in 0..256 {
+        h.client
+            .transport_mut()
+            .open_script
+            .push_back(Err(nimbus::mqtt::TransportError::Failed));
+    }
+}
+
+/// The network is back: connects (the CONNACK says `session_present`),
+/// then exchanges (acknowledging everything) for `secs` seconds; returns
+/// what was sent after the CONNACK.
+fn come_back(h: &mut Harness, session_present: bool, secs: u64) -> Vec<Sent> {
+    h.client.transport_mut().open_script.clear();
+    h.client.network_up(h.now);
+    h.now += 1_000; // the CONNECT floor after the last attempt
+    h.poll();
+    let connect = decode_sent(&std::mem::take(&mut h.client.transport_mut().sent));
+    assert!(
+        matches!(connect.last(), Some(Sent::Connect { .. })),
+        "{connect:?}"
+    );
+    h.feed(&broker::connack(session_present, 0));
+    let mut sent = Vec::new();
+    for _ in 0..secs * 10 {
+        sent.extend(h.exchange());
+        h.now += 100;
+    }
+    sent
+}
+
+/// The store's queue records (ids 16 and up).
+fn queue_records(store: &Store) -> Vec<u16> {
+    store
+        .borrow()
+        .keys()
+        .copied()
+        .filter(|&id| id >= 16)
+        .collect()
+}
+
+fn queue_settings(len: u16, policy: QueuePolicy) -> Settings<'static> {
+    let mut s = Settings::new(Cloud::Aws, "dev1");
+    s.queue_len = len;
+    s.queue_policy = policy;
+    s
+}
+
+/// Takes `n` readings `step_ms` apart, polling in between; returns the
+/// `seq` of those accepted.
+fn take_readings(h: &mut Harness, n: usize, step_ms: u64) -> Vec<u64> {
+    let mut accepted = Vec::new();
+    for _ in 0..n {
+        h.now += step_ms;
+        h.poll();
+        if h.client.publish_sensor(0, QoS1, h.now).is_ok() {
+            accepted.push(u64::from(h.client.stats().seq));
+        }
+    }
+    accepted
+}
+
+const QOS1: nimbus::mqtt::QoS = nimbus::mqtt::QoS::AtLeastOnce;
+#[allow(non_upper_case_globals)]
+const QoS1: nimbus::mqtt::QoS = QOS1;
+
+#[test]
+fn readings_taken_offline_are_kept_past_the_window_and_delivered_in_order_at_the_rate() {
+    let store = Store::default();
+    let mut s = queue_settings(64, QueuePolicy::RefuseNew);
+    s.publish_rate_per_s = 10;
+    let mut h = boot_unconnected_with(&store, s);
+    go_offline(&mut h);
+    h.client.connect(h.now).unwrap();
+    // 40 readings offline: far more than the window of 6, all accepted.
+    let accepted = take_readings(&mut h, 40, 100);
+    assert_eq!(accepted, (1..=40).collect::<Vec<_>>());
+    let stats = h.client.stats();
+    assert_eq!((stats.queued, stats.refused, stats.dropped), (40, 0, 0));
+    assert_eq!(queue_records(&store).len(), 40, "each one in the store");
+    // Back online: all of them, in order, each once, and the store is
+    // empty once acknowledged.
+    let sent = come_back(&mut h, false, 0);
+    let mut at = vec![(h.now, reading_ids(&sent).len())];
+    let mut seqs: Vec<u64> = reading_ids(&sent).iter().map(|r| r.0).collect();
+    for _ in 0..80 {
+        let ids = reading_ids(&h.exchange());
+        at.push((h.now, ids.len()));
+        seqs.extend(ids.iter().map(|r| r.0));
+        h.now += 100;
+    }
+    assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
+    assert!(
+        queue_records(&store).is_empty(),
+        "{:?}",
+        queue_records(&store)
+    );
+    assert_eq!(h.client.stats().queued, 0);
+    // At the client's rate (10/s, a burst of 10): the 6 readings of the
+    // window go first (they were already counted), then never more than
+    // 10 in a second beyond the burst.
+    let start = at[0].0;
+    for (t, _) in &at {
+        let within: usize = at
+            .iter()
+            .filter(|(u, _)| *u >= *t && *u < *t + 1_000)
+            .map(|(_, n)| n)
+            .sum();
+        let first_second = *t < start + 1_000;
+        assert!(
+            within <= if first_second { 6 + 10 + 10 } else { 10 + 10 },
+            "{at:?}"
+        );
+    }
+    let last = at.iter().rev().find(|(_, n)| *n > 0).unwrap().0;
+    assert!(
+        last - start >= 2_000,
+        "the 34 that waited took their time: {at:?}"
+    );
+}
+
+#[test]
+fn a_full_queue_refuses_new_readings_or_drops_the_oldest_and_says_so() {
+    for policy in [QueuePolicy::RefuseNew, QueuePolicy::DropOldest] {
+        let store = Store::default();
+        let mut h = boot_unconnected_with(&store, queue_settings(8, policy));
+        go_offline(&mut h);
+        h.client.connect(h.now).unwrap();
+        let accepted = take_readings(&mut h, 12, 100);
+        let stats = h.client.stats();
+        assert_eq!(stats.queued, 8, "{policy:?}");
+        assert_eq!(queue_records(&store).len(), 8, "{policy:?}");
+        let sent = come_back(&mut h, false, 2);
+        let seqs: Vec<u64> = reading_ids(&sent).iter().map(|r| r.0).collect();
+        match policy {
+            QueuePolicy::RefuseNew => {
+                assert_eq!(accepted, (1..=8).collect::<Vec<_>>());
+                assert_eq!((stats.refused, stats.dropped), (4, 0));
+                assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+            }
+            QueuePolicy::DropOldest => {
+                assert_eq!(accepted, (1..=12).collect::<Vec<_>>());
+                assert_eq!((stats.refused, stats.dropped), (0, 4));
+                assert_eq!(seqs, (5..=12).collect::<Vec<_>>());
+            }
+        }
+        // The next reading tells the cloud.
+        h.client.publish_sensor(0, QOS1, h.now).unwrap();
+        let out = h.published();
+        let v: serde_json::Value = serde_json::from_str(&out[0].payload).unwrap();
+        match policy {
+            QueuePolicy::RefuseNew => assert_eq!(v["refused"], 4, "{v}"),
+            QueuePolicy::DropOldest => assert_eq!(v["dropped"], 4, "{v}"),
+        }
+    }
+}
+
+#[test]
+fn after_a_reboot_readings_in_flight_keep_their_packet_ids_and_go_first() {
+    for session_present in [true, false] {
+        let store = Store::default();
+        let mut h = boot_on(&store);
+        // 10 readings, never acknowledged: 6 sent (in the window), 4
+        // waiting in the store.
+        let mut sent = Vec::new();
+        for _ in 0..10 {
+            h.now += 20;
+            h.client.publish_sensor(0, QOS1, h.now).unwrap();
+            h.poll();
+            sent.extend(decode_sent(&std::mem::take(
+                &mut h.client.transport_mut().sent,
+            )));
+        }
+        let before = reading_ids(&sent);
+        assert_eq!(before.len(), 6, "{before:?}");
+        drop(h); // power cut
+        let mut h = boot_on_unconnected(&store);
+        h.client.connect(h.now).unwrap();
+        h.poll();
+        h.client.transport_mut().sent.clear();
+        h.feed(&broker::connack(session_present, 0));
+        let mut after = Vec::new();
+        for _ in 0..10 {
+            after.extend(h.exchange());
+            h.now += 100;
+        }
+        let after = reading_ids(&after);
+        let seqs: Vec<u64> = after.iter().map(|r| r.0).collect();
+        assert_eq!(seqs, (1..=10).collect::<Vec<_>>(), "in order, each once");
+        // The six that were in flight: same packet ids, DUP on a resumed
+        // session; the four that waited are new publishes.
+        for (i, (seq, id, dup)) in after.iter().enumerate() {
+            if i < 6 {
+                assert_eq!((*seq, *id), (before[i].0, before[i].1));
+                assert_eq!(*dup, session_present, "{after:?}");
+            } else {
+                assert!(!dup);
+            }
+        }
+        // And the new boot's readings come after them, numbered on.
+        h.now += 20;
+        h.client.publish_sensor(0, QOS1, h.now).unwrap();
+        let next = reading_ids(&h.exchange());
+        assert!(next[0].0 > 10);
+        assert!(queue_records(&store).is_empty());
+    }
+}
+
+#[test]
+fn a_corrupt_record_in_the_middle_costs_only_its_own_reading() {
+    let store = Store::default();
+    let mut h = boot_on_unconnected(&store);
+    go_offline(&mut h);
+    h.client.connect(h.now).unwrap();
+    let accepted = take_readings(&mut h, 10, 100);
+    assert_eq!(accepted.len(), 10);
+    drop(h);
+    // Flip one bit of the fifth record (by index: the ids follow it).
+    let ids = queue_records(&store);
+    store.borrow_mut().get_mut(&ids[4]).unwrap()[3] ^= 0x10;
+    let mut h = boot_on_unconnected(&store);
+    h.client.connect(h.now).unwrap();
+    h.poll();
+    h.client.transport_mut().sent.clear();
+    h.feed(&broker::connack(false, 0));
+    let mut sent = Vec::new();
+    for _ in 0..20 {
+        sent.extend(h.exchange());
+        h.now += 100;
+    }
+    let seqs: Vec<u64> = reading_ids(&sent).iter().map(|r| r.0).collect();
+    let mut expected = accepted.clone();
+    expected.remove(4);
+    assert_eq!(seqs, expected);
+}
+
+/// One device life cut by a power loss at write `cut` (if any): boots,
+/// connects, takes 5 readings that are acknowledged, then 10 that are not.
+/// Returns the readings accepted, those whose acknowledgement was
+/// processed (record deleted), and whether the cut happened.
+fn life(store: &Store, cut: Option<(usize, Cut)>) -> (Vec<u64>, Vec<u64>, bool, usize) {
+    let app = TestApp {
+        store: Some(store.clone()),
+        cut,
+        ..TestApp::default()
+    };
+    let mut accepted = Vec::new();
+    let mut confirmed = Vec::new();
+    let mut h = Harness::with_app(Settings::new(Cloud::Aws, "dev1"), 4096, app).unwrap();
+    h.client.register_sensor(SENSOR0, 215).unwrap();
+    let dead = |h: &mut Harness| h.app().dead;
+    if !dead(&mut h) {
+        h.connect();
+    }
+    for n in 0..15 {
+        if dead(&mut h) {
+            break;
+        }
+        h.now += 20;
+        if h.client.publish_sensor(0, QOS1, h.now).is_ok() {
+            accepted.push(u64::from(h.client.stats().seq));
+        }
+        let sent = if n < 5 {
+            h.exchange()
+        } else {
+            h.poll();
+            decode_sent(&std::mem::take(&mut h.client.transport_mut().sent))
+        };
+        let ids = reading_ids(&sent);
+        for pid in std::mem::take(&mut h.app().published) {
+            if let Some(r) = ids.iter().find(|r| r.1 == pid) {
+                confirmed.push(r.0);
+            }
+        }
+    }
+    let writes = h.app().writes;
+    (accepted, confirmed, h.app().dead, writes)
+}
+
+#[test]
+fn a_power_cut_before_during_or_after_any_store_write_loses_no_accepted_reading() {
+    let (_, _, _, writes) = life(&Store::default(), None);
+    assert!(writes > 20, "{writes}");
+    for k in 0..writes {
+        for mode in [Cut::Before, Cut::Torn, Cut::After] {
+            let store = Store::default();
+            let (accepted, confirmed, dead, _) = life(&store, Some((k, mode)));
+            assert!(dead, "the cut at write {k} happened");
+            // The next boot delivers what was accepted and not confirmed,
+            // in order, and nothing already confirmed.
+            let mut h = boot_on_unconnected(&store);
+            h.client.connect(h.now).unwrap();
+            h.poll();
+            h.client.transport_mut().sent.clear();
+            h.feed(&broker::connack(true, 0));
+            let mut sent = Vec::new();
+            for _ in 0..20 {
+                sent.extend(h.exchange());
+                h.now += 100;
+            }
+            let delivered: Vec<u64> = reading_ids(&sent).iter().map(|r| r.0).collect();
+            let what = format!("cut {mode:?} at write {k}: accepted {accepted:?}, confirmed {confirmed:?}, delivered {delivered:?}");
+            for seq in &accepted {
+                assert!(
+                    confirmed.contains(seq) || delivered.contains(seq),
+                    "{seq} lost; {what}"
+                );
+            }
+            for seq in &delivered {
+                assert!(!confirmed.contains(seq), "{seq} twice; {what}");
+            }
+            assert!(delivered.windows(2).all(|w| w[0] < w[1]), "{what}");
+            // The numbering goes on past everything of the first life.
+            h.now += 20;
+            h.client.publish_sensor(0, QOS1, h.now).unwrap();
+            let next = reading_ids(&h.exchange());
+            let last = accepted
+                .iter()
+                .chain(&delivered)
+                .max()
+                .copied()
+                .unwrap_or(0);
+            assert!(next[0].0 > last, "{what}");
+        }
+    }
+}
+
+/// A boot on `store` that registers the sensor but does not connect.
+fn boot_on_unconnected(store: &Store) -> Harness {
+    boot_unconnected_with(store, Settings::new(Cloud::Aws, "dev1"))
+}
+
+fn boot_unconnected_with(store: &Store, settings: Settings<'static>) -> Harness {
+    let app = TestApp {
+        store: Some(store.clone()),
+        ..TestApp::default()
+    };
+    let mut h = Harness::with_app(settings, 4096, app).unwrap();
+    h.client.register_sensor(SENSOR0, 215).unwrap();
+    h
 }

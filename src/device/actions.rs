@@ -7,6 +7,7 @@ use crate::bounds::{
 use crate::cloud::rate::TokenBucket;
 use crate::cloud::{azure, Cloud, Dialect, EncodedProperties, TwinOp};
 use crate::device::pending::{PendingTable, RequestHandle, Via};
+use crate::device::queue::{self, telemetry_topic, Queue, Store, HEADER_ROOM};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{self, Encoding, Reading, Sensors};
 use crate::device::settings::Settings;
@@ -45,6 +46,8 @@ pub struct Core<'b> {
     pub(crate) seq: u32,
     /// With a store: the boot number and how far `seq` is reserved.
     pub(crate) counters: Option<crate::device::boot::Counters>,
+    /// With a store: the persisted queue of QoS 1 readings.
+    pub(crate) queue: Queue,
     /// Readings taken and then refused since boot.
     pub(crate) refused: u32,
     pub(crate) started_ms: Option<u64>,
@@ -64,6 +67,9 @@ pub struct Core<'b> {
 pub struct Actions<'a, 'b> {
     pub(crate) outbox: &'a mut ClientOutbox<'b>,
     pub(crate) core: &'a mut Core<'b>,
+    /// The application's store, outside callbacks (inside one the
+    /// application itself is busy).
+    pub(crate) store: Option<&'a mut dyn Store>,
     pub(crate) now_ms: u64,
 }
 
@@ -208,8 +214,17 @@ impl Actions<'_, '_> {
 
     /// Publishes a reading of sensor `id` as telemetry
     /// (`<dev>/response/sensor/<id>/reading`), encoded as configured, with
-    /// the next sequence number. Errors: `NotFound` (no such sensor), the
-    /// publish errors.
+    /// the next sequence number. With the persisted queue (a store and
+    /// `queue_len` slots), a QoS 1 reading is in the store when this
+    /// returns `Ok`; it is sent now (its packet id is returned) or, when
+    /// readings wait before it or the window or rate limit has no room, in
+    /// order by `poll` (`Ok(None)`). Inside a callback the store cannot be
+    /// written (the application is busy): the reading then goes to the
+    /// in-flight window only, if nothing waits before it (else `Busy`).
+    /// Errors: `NotFound` (no such sensor), `Busy` (the queue or the
+    /// window is full), `BufferTooSmall` (the work buffer), the store's
+    /// write error, the publish errors. Every refused reading is counted
+    /// (`refused` in the next reading).
     pub fn publish_reading(&mut self, id: u16, reading: Reading, qos: QoS) -> Result<Option<u16>> {
         let info = *self.core.sensors.find(id).ok_or(Error::NotFound)?;
         let encoding = self.core.settings.encoding;
@@ -223,17 +238,53 @@ impl Actions<'_, '_> {
             None => None,
         };
         let refused = self.core.refused;
-        let stamp = sensor::Stamp { seq, boot, refused };
-        let len = sensor::write_reading(&info, reading, Some(stamp), encoding, self.core.work)?;
-        let props = content_type(self.core.dialect.cloud(), encoding);
-        let mut topic = [0u8; MAX_TOPIC_LEN];
-        let topic = self.core.dialect.telemetry_topic(id, props, &mut topic)?;
-        let sent = self.telemetry_room(qos).and_then(|()| {
-            let (work, outbox, dialect) = (&*self.core.work, &mut *self.outbox, &self.core.dialect);
-            let payload = work.get(..len).ok_or(Error::BufferTooSmall)?;
-            self.core.rate.take(self.now_ms)?;
-            publish_checked(outbox, dialect, topic.as_str(), payload, qos)
-        });
+        let stamp = sensor::Stamp {
+            seq,
+            boot,
+            refused,
+            dropped: self.core.queue.dropped,
+        };
+        let persist = qos == QoS::AtLeastOnce && self.core.queue.is_on();
+        let sent = match self.store.as_deref_mut() {
+            Some(store) if persist => {
+                let core = &mut *self.core;
+                let end = core.work.len().saturating_sub(4);
+                let out = core
+                    .work
+                    .get_mut(HEADER_ROOM..end)
+                    .ok_or(Error::BufferTooSmall)?;
+                let len = sensor::write_reading(&info, reading, Some(stamp), encoding, out)?;
+                let (rate, now) = (&mut core.rate, self.now_ms);
+                core.queue.accept(
+                    store,
+                    self.outbox,
+                    &core.dialect,
+                    id,
+                    encoding,
+                    core.work,
+                    len,
+                    || rate.take(now).is_ok(),
+                )
+            }
+            _ => {
+                let len =
+                    sensor::write_reading(&info, reading, Some(stamp), encoding, self.core.work)?;
+                let mut topic = [0u8; MAX_TOPIC_LEN];
+                let cbor = encoding == Encoding::Cbor;
+                let topic = telemetry_topic(&self.core.dialect, id, cbor, &mut topic)?;
+                let waiting = persist && self.core.queue.waiting();
+                let room = match waiting {
+                    true => Err(Error::Busy),
+                    false => self.telemetry_room(qos),
+                };
+                room.and_then(|()| {
+                    let core = &mut *self.core;
+                    let payload = core.work.get(..len).ok_or(Error::BufferTooSmall)?;
+                    core.rate.take(self.now_ms)?;
+                    publish_checked(self.outbox, &core.dialect, topic, payload, qos)
+                })
+            }
+        };
         match sent {
             Ok(id) => {
                 self.core.seq = seq;
@@ -254,6 +305,10 @@ impl Actions<'_, '_> {
         let dialect = &self.core.dialect;
         let topic = dialect.telemetry_topic(id, EncodedProperties::NONE, &mut topic)?;
         self.telemetry_room(qos)?;
+        if qos == QoS::AtLeastOnce && self.core.queue.waiting() {
+            // Queued readings go first.
+            return Err(Error::Busy);
+        }
         self.core.rate.take(self.now_ms)?;
         publish_checked(
             self.outbox,
@@ -268,7 +323,7 @@ impl Actions<'_, '_> {
     /// the in-flight table: readings queued during an outage must leave
     /// room for the shadow/twin get and the answers of the next connection.
     fn telemetry_room(&self, qos: QoS) -> Result<()> {
-        if qos == QoS::AtLeastOnce && self.outbox.in_flight() + CONTROL_SLOTS >= MAX_INFLIGHT {
+        if qos == QoS::AtLeastOnce && !queue::room(self.outbox) {
             return Err(Error::Busy);
         }
         Ok(())
@@ -348,19 +403,6 @@ fn write_generic<'o>(buf: &'o mut [u8], device: &str, tail: &[&str]) -> Result<&
     Ok(w.into_str())
 }
 
-/// The content-type property of a reading: Azure says CBOR out loud,
-/// JSON is the default and needs no property; AWS has no properties.
-fn content_type(cloud: Cloud, encoding: Encoding) -> EncodedProperties<'static> {
-    match (cloud, encoding) {
-        (Cloud::Azure, Encoding::Cbor) => CBOR_CONTENT_TYPE,
-        _ => EncodedProperties::NONE,
-    }
-}
-
-/// `$.ct=application/cbor`, encoded.
-const CBOR_CONTENT_TYPE: EncodedProperties<'static> =
-    EncodedProperties::from_encoded("%24.ct=application%2Fcbor");
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +413,6 @@ mod tests {
         let mut buf = [0u8; 64];
         let props = [Property::new("$.ct", "application/cbor")];
         let encoded = EncodedProperties::encode(&props, &mut buf).unwrap();
-        assert_eq!(encoded, CBOR_CONTENT_TYPE);
+        assert_eq!(encoded, queue::CBOR_CONTENT_TYPE);
     }
 }

@@ -12,6 +12,7 @@ use crate::device::app::{Answer, App, Connection, Request, Route, TwinResult};
 use crate::device::boot::{Counters, SEQ_BLOCK};
 use crate::device::model;
 use crate::device::pending::{PendingTable, RequestHandle, Via};
+use crate::device::queue::Queue;
 use crate::device::route::{Router, MAX_PATH_LEN};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{SensorInfo, Sensors};
@@ -64,6 +65,22 @@ pub struct Client<'b, T, R, A: App> {
     renewing: bool,
     /// The device information was reported since boot.
     info_reported: bool,
+}
+
+/// What became of the readings since boot ([`Client::stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// The `seq` of the last reading accepted.
+    pub seq: u32,
+    /// This boot's number (0 without a store).
+    pub boot: u32,
+    /// Readings accepted and not yet acknowledged (in the persisted queue;
+    /// 0 without one).
+    pub queued: u32,
+    /// Readings dropped from a full queue.
+    pub dropped: u32,
+    /// Readings refused (no room, rate limit, store error).
+    pub refused: u32,
 }
 
 impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
@@ -134,6 +151,18 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             session.set_password_storage(password_storage);
         }
         subscribe_all(&mut session, &dialect, settings.shadow_name)?;
+        // With a store: the readings a power cut left, back in order.
+        let queue = match counters {
+            Some(_) => Queue::start(
+                &mut app,
+                settings.queue_len,
+                settings.queue_policy,
+                session.outbox(),
+                &dialect,
+                buffers.work,
+            ),
+            None => Queue::off(),
+        };
 
         Ok(Client {
             session,
@@ -148,6 +177,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
                 info: None,
                 seq,
                 counters,
+                queue,
                 refused: 0,
                 started_ms: None,
                 get_packet: None,
@@ -226,6 +256,18 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         self.actions(now_ms).publish_reading(id, reading, qos)
     }
 
+    /// What became of the readings since boot.
+    pub fn stats(&self) -> Stats {
+        let core = &self.core;
+        Stats {
+            seq: core.seq,
+            boot: core.counters.map_or(0, |c| c.boot),
+            queued: core.queue.queued(),
+            dropped: core.queue.dropped,
+            refused: core.refused,
+        }
+    }
+
     /// The link state.
     pub fn state(&self) -> State {
         self.session.state()
@@ -256,6 +298,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         Actions {
             outbox: self.session.outbox(),
             core: &mut self.core,
+            store: Some(&mut self.app),
             now_ms,
         }
     }
@@ -270,6 +313,9 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             wake = wake.min(at);
         }
         self.run_timers(now_ms);
+        if let Some(at) = self.pump(now_ms) {
+            wake = wake.min(at);
+        }
         let Client {
             session,
             core,
@@ -291,11 +337,23 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             let mut actions = Actions {
                 outbox,
                 core: &mut *core,
+                store: None,
                 now_ms,
             };
             cx.event(event, &mut actions);
         }));
         self.reserve_seq();
+        // A connection that just came up, or acknowledgements that made
+        // room: the waiting readings may go on at once.
+        if self.core.queue.waiting() && self.session.state() == State::Connected {
+            let before = self.session.outbox().in_flight();
+            if let Some(at) = self.pump(now_ms) {
+                wake = wake.min(at);
+            }
+            if self.session.outbox().in_flight() > before {
+                wake = now_ms;
+            }
+        }
         if self.renewing && self.session.state() == State::Stopped {
             self.renewing = false;
             self.session.connect();
@@ -322,7 +380,8 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         } = self;
         let mut actions = Actions {
             outbox: session.outbox(),
-            core,
+            core: &mut *core,
+            store: None,
             now_ms,
         };
         while let Some(event) = actions.core.twin.poll(now_ms) {
@@ -335,21 +394,53 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             app.on_request_expired(handle, &pending.path)
         });
         // QoS 1 readings are taken while offline too: they wait in the
-        // in-flight area (as far as it has room) and go out, in order,
-        // after the reconnect. QoS 0 ones could only be lost.
+        // store's queue (or, without one, in the in-flight area as far as
+        // it has room) and go out, in order, after the reconnect. QoS 0
+        // ones could only be lost.
         let qos = actions.core.settings.telemetry_qos;
-        if actions.core.schedule.fire(now_ms) && (actions.is_connected() || qos == QoS::AtLeastOnce)
-        {
+        let fire = actions.core.schedule.fire(now_ms)
+            && (actions.is_connected() || qos == QoS::AtLeastOnce);
+        if fire {
             for (index, source) in sources.iter().enumerate() {
-                let Some(info) = actions.core.sensors.get(index).copied() else {
+                let Some(info) = core.sensors.get(index).copied() else {
                     break;
                 };
-                let sent = app
-                    .read_sensor(&info, *source)
-                    .and_then(|reading| actions.publish_reading(info.id, reading, qos));
+                let sent = app.read_sensor(&info, *source).and_then(|reading| {
+                    let mut actions = Actions {
+                        outbox: session.outbox(),
+                        core: &mut *core,
+                        store: Some(&mut *app),
+                        now_ms,
+                    };
+                    actions.publish_reading(info.id, reading, qos)
+                });
                 if let Err(e) = sent {
                     app.on_error(e, info.kind);
                 }
+            }
+        }
+    }
+
+    /// Hands readings waiting in the store to the in-flight window; when
+    /// the rate limit stopped it, the time to try again.
+    fn pump(&mut self, now_ms: u64) -> Option<u64> {
+        let Client {
+            session, core, app, ..
+        } = self;
+        if !core.queue.waiting() {
+            return None;
+        }
+        let rate = &mut core.rate;
+        let pumped = core
+            .queue
+            .pump(app, session.outbox(), &core.dialect, core.work, || {
+                rate.take_or_wait(now_ms)
+            });
+        match pumped {
+            Ok(wait) => wait.map(|ms| now_ms.saturating_add(ms)),
+            Err(e) => {
+                app.on_error(e, "queue");
+                None
             }
         }
     }
@@ -499,6 +590,9 @@ impl<A: App> Dispatch<'_, '_, A> {
             Event::Published { packet_id } => {
                 if actions.core.get_packet == Some(packet_id) {
                     actions.core.get_packet = None;
+                }
+                if let Err(e) = actions.core.queue.acked(&mut *self.app, packet_id) {
+                    self.app.on_error(e, "store");
                 }
                 self.app.on_published(packet_id, actions)
             }

@@ -27,6 +27,7 @@ pub mod boot;
 mod client;
 mod model;
 pub mod pending;
+pub mod queue;
 pub mod route;
 pub mod schedule;
 pub mod sensor;
@@ -34,6 +35,6 @@ pub mod settings;
 
 pub use actions::Actions;
 pub use app::{Answer, App, Connection, Request, Route, TwinResult};
-pub use client::{Buffers, Client, MIN_SAS_LIFETIME_S};
+pub use client::{Buffers, Client, Stats, MIN_SAS_LIFETIME_S};
 pub use model::is_builtin;
 pub use settings::{Sas, Settings};

@@ -42,6 +42,10 @@ pub struct Stamp {
     /// Readings refused since boot (no room, rate limit, link): written
     /// as `refused` when not 0, so the cloud hears of every one.
     pub refused: u32,
+    /// Readings dropped from a full queue since boot
+    /// ([`QueuePolicy::DropOldest`](super::queue::QueuePolicy)): written
+    /// as `dropped` when not 0.
+    pub dropped: u32,
 }
 
 impl Stamp {
@@ -51,6 +55,7 @@ impl Stamp {
             seq,
             boot: None,
             refused: 0,
+            dropped: 0,
         }
     }
 }
@@ -204,10 +209,12 @@ pub fn write_reading(
                     w.key("boot")?;
                     w.uint(u64::from(boot))?;
                 }
-                if stamp.refused != 0 {
-                    w.raw(",")?;
-                    w.key("refused")?;
-                    w.uint(u64::from(stamp.refused))?;
+                for (key, n) in [("refused", stamp.refused), ("dropped", stamp.dropped)] {
+                    if n != 0 {
+                        w.raw(",")?;
+                        w.key(key)?;
+                        w.uint(u64::from(n))?;
+                    }
                 }
             }
             w.raw("}")?;
@@ -217,7 +224,9 @@ pub fn write_reading(
             let mut e = Encoder::new(JsonWriter::new(out));
             (|| {
                 let fields = stamp.map_or(4, |s| {
-                    5 + u64::from(s.boot.is_some()) + u64::from(s.refused != 0)
+                    5 + u64::from(s.boot.is_some())
+                        + u64::from(s.refused != 0)
+                        + u64::from(s.dropped != 0)
                 });
                 e.map(fields)?
                     .str("id")?
@@ -236,8 +245,10 @@ pub fn write_reading(
                     if let Some(boot) = stamp.boot {
                         e.str("boot")?.u32(boot)?;
                     }
-                    if stamp.refused != 0 {
-                        e.str("refused")?.u32(stamp.refused)?;
+                    for (key, n) in [("refused", stamp.refused), ("dropped", stamp.dropped)] {
+                        if n != 0 {
+                            e.str(key)?.u32(n)?;
+                        }
                     }
                 }
                 Ok::<_, minicbor::encode::Error<_>>(())

@@ -1,6 +1,7 @@
 //! How a client is set up: identity, credentials, timers and options.
 
 use crate::cloud::{azure, Cloud};
+use crate::device::queue::{QueuePolicy, DEFAULT_QUEUE_LEN};
 use crate::device::sensor::Encoding;
 use crate::mqtt::{BackoffConfig, QoS};
 use crate::twin::SpacePolicy;
@@ -65,6 +66,12 @@ pub struct Settings<'a> {
     /// Publishes per second allowed to the application before
     /// `RateLimited` (the cloud's default: 100/s on both).
     pub publish_rate_per_s: u32,
+    /// With a store: slots of the persisted queue of QoS 1 readings
+    /// (records in the store; 0: readings are not persisted). See
+    /// [`queue`](super::queue).
+    pub queue_len: u16,
+    /// What a full queue does with a new reading.
+    pub queue_policy: QueuePolicy,
 }
 
 impl<'a> Settings<'a> {
@@ -72,7 +79,7 @@ impl<'a> Settings<'a> {
     /// 240 s, persistent session, backoff 1 s doubling to 30 s, 10 s
     /// connect/ack/twin timeouts, 30 s to answer a request, telemetry off
     /// at QoS 1, answers at QoS 1, JSON readings, spaces refused, 100
-    /// publishes/s.
+    /// publishes/s, a queue of 64 readings that refuses new ones when full.
     pub const fn new(cloud: Cloud, device_id: &'a str) -> Self {
         Settings {
             cloud,
@@ -96,6 +103,8 @@ impl<'a> Settings<'a> {
             manage_telemetry_period: true,
             spaces: SpacePolicy::Reject,
             publish_rate_per_s: 100,
+            queue_len: DEFAULT_QUEUE_LEN,
+            queue_policy: QueuePolicy::RefuseNew,
         }
     }
 }

@@ -13,7 +13,7 @@ pub struct nimbus_client_t {
 }
 
 /// Bytes of a `nimbus_client_t` (the client state without its buffers).
-pub const NIMBUS_CLIENT_SIZE: usize = 4096;
+pub const NIMBUS_CLIENT_SIZE: usize = 4608;
 
 /// `NIMBUS_CLIENT_SIZE` in 64-bit words.
 pub const NIMBUS_CLIENT_WORDS: usize = NIMBUS_CLIENT_SIZE / 8;

@@ -322,6 +322,36 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
 
     /// Whether `id` is held by an in-flight message or a pending
     /// (UN)SUBSCRIBE.
+    /// Puts back a QoS 1 PUBLISH that was in flight before a reboot (read
+    /// from the application's store), with its packet id and DUP set: it is
+    /// sent like any message resumed after a reconnect, and on a new
+    /// session as a new publish (DUP cleared). Call it before `connect`.
+    /// Errors: `InvalidArgument` (packet id 0 or in use), the errors of
+    /// [`publish`](Self::publish) at QoS 1.
+    pub fn restore(&mut self, packet_id: u16, topic: &str, payload: &[u8]) -> Result<()> {
+        if packet_id == 0 || self.packet_id_in_use(packet_id) {
+            return Err(Error::InvalidArgument);
+        }
+        topic::validate_topic_name(topic)?;
+        let len = codec::publish_len(topic.len(), payload.len(), QoS::AtLeastOnce)?;
+        let publish = Publish {
+            topic,
+            payload,
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            dup: true,
+            packet_id,
+        };
+        let msg = Msg {
+            sent_at_ms: 0,
+            packet_id,
+            state: MsgState::Queued,
+            acked: false,
+        };
+        self.inflight
+            .push(msg, len, |out| codec::encode_publish(out, &publish))
+    }
+
     fn packet_id_in_use(&self, id: u16) -> bool {
         self.inflight.metas().any(|m| m.packet_id == id)
             || self
