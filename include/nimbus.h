@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 // Bytes of a `nimbus_client_t` (the client state without its buffers).
-#define NIMBUS_CLIENT_SIZE 4096
+#define NIMBUS_CLIENT_SIZE 4608
 
 // `NIMBUS_CLIENT_SIZE` in 64-bit words.
 #define NIMBUS_CLIENT_WORDS (NIMBUS_CLIENT_SIZE / 8)
@@ -217,6 +217,16 @@ typedef enum {
   NIMBUS_ENCODING_CBOR = 1,
 } nimbus_encoding_t;
 
+// What a full queue of readings does with a new one.
+typedef enum {
+  // Refuse it (`NIMBUS_ERR_BUSY`, counted in `refused`): what was
+  // accepted stays.
+  NIMBUS_QUEUE_REFUSE_NEW = 0,
+  // Drop the oldest reading held (counted in `dropped`; one already in
+  // flight may still arrive).
+  NIMBUS_QUEUE_DROP_OLDEST = 1,
+} nimbus_queue_policy_t;
+
 // The client: opaque storage the application provides (a static or a
 // global; never on a small task stack). Do not copy or move it after
 // `nimbus_init`. Its size is `NIMBUS_CLIENT_SIZE` bytes on every target.
@@ -327,15 +337,30 @@ typedef struct {
   // Seconds since the Unix epoch, or a negative number while the time
   // is unknown. Needed for Azure SAS tokens only (NULL otherwise).
   int64_t (*unix_time_s)(void *ctx);
-  // The store for persistent records (both NULL: none). Reads record
-  // `id` into `buf` (`cap` bytes): its length, 0 when there is none, or
-  // a negative `nimbus_err_t`. With a store the boot counter and the
-  // readings' `seq` survive reboots, and readings carry `boot`: two
-  // records of 17 bytes at most, ids 1 and 2, written in turn, one write
-  // per 256 readings (and one at init). A write torn by a power cut is
-  // caught by the record's CRC-32 and the other record used.
+  // The store for persistent records (both NULL: none), a key-value
+  // store of small records by 16-bit id (Zephyr NVS/ZMS, ESP-IDF NVS, a
+  // file per record). Reads record `id` into `buf` (`cap` bytes): its
+  // length, 0 when there is none, or a negative `nimbus_err_t`.
+  //
+  // What Nimbus keeps there:
+  // - ids 1 and 2: the boot counter and how far `seq` is reserved (17
+  //   bytes at most), written in turn, one write per 256 readings and
+  //   one at init; readings then carry `boot` and `seq` goes on across
+  //   reboots;
+  // - ids 16 to 16 + `queue_len` - 1: the queue of QoS 1 readings, one
+  //   record per reading (its payload + 22 bytes), written before the
+  //   publish returns and deleted (a write of length 0) when the broker
+  //   acknowledges it: two writes per reading.
+  //
+  // Every record ends with a CRC-32: one torn by a power cut is skipped
+  // and never costs another. At-least-once: a reading whose publish
+  // returned `NIMBUS_OK` arrives (maybe twice, if the power went between
+  // the broker's acknowledgement and the deletion) unless the queue's
+  // policy dropped it, which the next reading says.
   int32_t (*store_read)(void *ctx, uint16_t id, uint8_t *buf, size_t cap);
-  // Writes record `id` whole (`len` bytes), replacing what was there:
+  // Writes record `id` whole (`len` bytes), replacing what was there,
+  // and durably (after a power cut the record is the old or the new
+  // one, or torn: then the CRC catches it); `len` 0 deletes it. Returns
   // 0 or a negative `nimbus_err_t`.
   int32_t (*store_write)(void *ctx, uint16_t id, const uint8_t *data, size_t len);
 } nimbus_platform_t;
@@ -391,6 +416,16 @@ typedef struct {
   bool manual_telemetry_period;
   // Remove spaces from reported property names instead of refusing them.
   bool strip_spaces;
+  // With a store (`platform.store_read`/`store_write`): readings the
+  // persisted queue holds (default 64), one store record each. Every
+  // QoS 1 reading is in the store when its publish returns
+  // `NIMBUS_OK`, and deleted once acknowledged; after an outage or a
+  // power cut the queue is delivered in order, at the publish rate.
+  // Without a store, QoS 1 readings wait in the in-flight area only.
+  uint16_t queue_len;
+  // What a full queue does with a new reading: a
+  // `nimbus_queue_policy_t` (default `NIMBUS_QUEUE_REFUSE_NEW`).
+  uint32_t queue_policy;
   // The memory of the client.
   nimbus_buffer_t memory;
   // Callbacks.
@@ -501,6 +536,23 @@ typedef struct {
   // Location as free text (site, building, room).
   const char *location;
 } nimbus_device_info_t;
+
+// What became of the readings since boot (`nimbus_stats`). `refused` and
+// `dropped` are also written into the next reading sent, so the cloud
+// finds every gap.
+typedef struct {
+  // The `seq` of the last reading accepted.
+  uint32_t seq;
+  // This boot's number (0 without a store).
+  uint32_t boot;
+  // Readings accepted and not yet acknowledged, in the persisted queue
+  // (0 without a store).
+  uint32_t queued;
+  // Readings dropped from a full queue (`NIMBUS_QUEUE_DROP_OLDEST`).
+  uint32_t dropped;
+  // Readings refused: no room, the rate limit, a store error.
+  uint32_t refused;
+} nimbus_stats_t;
 
 // A provisioning record read by `nimbus_record_parse`. Every string
 // points into the record's bytes (NUL-terminated there) and is valid as
@@ -645,6 +697,15 @@ nimbus_err_t nimbus_poll(nimbus_client_t *client, uint64_t now_ms, uint64_t *nex
 // Pointers are NULL or valid for what they point to, as documented.
 nimbus_err_t nimbus_state(nimbus_client_t *client, nimbus_state_t *state);
 
+// What became of the readings since boot, into `*stats`: the last `seq`,
+// the boot number, and the readings queued, dropped and refused.
+// Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (from a
+// callback).
+//
+// # Safety
+// Pointers are NULL or valid for what they point to, as documented.
+nimbus_err_t nimbus_stats(nimbus_client_t *client, nimbus_stats_t *stats);
+
 // Answers the request `handle` names, the way it came, with `status`
 // (200 with a JSON body, 204 without, 4xx/5xx) and `len` bytes of
 // `payload`. Errors: `NIMBUS_ERR_UNKNOWN_REQUEST` (answered, expired or
@@ -695,7 +756,16 @@ nimbus_err_t nimbus_publish_event(nimbus_client_t *client,
                                   uint16_t *packet_id);
 
 // Publishes a reading of sensor `id` (`mantissa` × 10^-`decimals`) as
-// telemetry, with the next sequence number.
+// telemetry, with the next sequence number. With a store and QoS 1 the
+// reading is in the store's queue when this returns `NIMBUS_OK`:
+// `*packet_id` is its packet id when it went straight into the in-flight
+// window, 0 when it waits behind others (`nimbus_poll` sends it, in
+// order). From a callback the store cannot be written: the reading then
+// goes to the in-flight window only, and `NIMBUS_ERR_BUSY` when readings
+// wait in the queue. Errors: `NIMBUS_ERR_NOT_FOUND` (no such sensor),
+// `NIMBUS_ERR_BUSY` (queue or window full: counted, and said in the next
+// reading), `NIMBUS_ERR_RATE_LIMITED`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0
+// offline), the store's error (nothing was accepted).
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.

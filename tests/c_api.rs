@@ -20,6 +20,43 @@ struct World {
     errors: Vec<i32>,
     published: Vec<u16>,
     nested: Vec<nimbus_err_t>,
+    /// The store, when the test gives the client one.
+    store: std::collections::BTreeMap<u16, Vec<u8>>,
+}
+
+extern "C" fn store_read(ctx: *mut c_void, id: u16, buf: *mut u8, cap: usize) -> i32 {
+    let Some(record) = world(ctx).store.get(&id) else {
+        return 0;
+    };
+    if record.len() > cap {
+        return -(nimbus_err_t::NIMBUS_ERR_BUFFER_TOO_SMALL as i32);
+    }
+    // SAFETY: the client gives a buffer of `cap` bytes; the record fits.
+    unsafe { ptr::copy_nonoverlapping(record.as_ptr(), buf, record.len()) };
+    record.len() as i32
+}
+
+extern "C" fn store_write(ctx: *mut c_void, id: u16, data: *const u8, len: usize) -> i32 {
+    let store = &mut world(ctx).store;
+    if len == 0 {
+        store.remove(&id);
+    } else {
+        // SAFETY: the client gives `len` readable bytes at `data`.
+        store.insert(
+            id,
+            unsafe { core::slice::from_raw_parts(data, len) }.to_vec(),
+        );
+    }
+    0
+}
+
+extern "C" fn read_sensor(_: *mut c_void, _id: u16, mantissa: *mut i64, decimals: *mut u8) -> i32 {
+    // SAFETY: the client gives valid out pointers.
+    unsafe {
+        *mantissa = 215;
+        *decimals = 1;
+    }
+    0
 }
 
 fn world<'a>(ctx: *mut c_void) -> &'a mut World {
@@ -201,6 +238,10 @@ impl Fixture {
     }
 
     fn init(&mut self) -> nimbus_err_t {
+        self.init_with(|_| {})
+    }
+
+    fn init_with(&mut self, tune: impl FnOnce(&mut nimbus_config_t)) -> nimbus_err_t {
         let user: *mut c_void = self.world.cast();
         // SAFETY: all-zero is a valid configuration (NULLs and zeros).
         let mut c: nimbus_config_t = unsafe { core::mem::zeroed() };
@@ -214,6 +255,7 @@ impl Fixture {
         c.callbacks.on_connection = Some(on_connection);
         c.callbacks.on_error = Some(on_error);
         c.callbacks.on_published = Some(on_published);
+        tune(&mut c);
         let t = nimbus_transport_t {
             ctx: user,
             open: Some(open),
@@ -362,4 +404,96 @@ fn null_and_uninitialised_clients_are_refused() {
         unsafe { nimbus_deinit(client) },
         nimbus_err_t::NIMBUS_ERR_INVALID_STATE
     );
+}
+
+#[test]
+fn readings_are_queued_in_the_store_and_stats_say_so() {
+    let mut f = Fixture::new();
+    let user: *mut c_void = f.world.cast();
+    let store = |c: &mut nimbus_config_t| {
+        c.platform.ctx = user;
+        c.platform.store_read = Some(store_read);
+        c.platform.store_write = Some(store_write);
+    };
+    // A policy that does not exist is refused.
+    let bad = f.init_with(|c| {
+        store(c);
+        c.queue_policy = 7;
+    });
+    assert_eq!(bad, nimbus_err_t::NIMBUS_ERR_INVALID_ARGUMENT);
+    let r = f.init_with(|c| {
+        store(c);
+        c.queue_len = 4;
+        c.queue_policy = nimbus_queue_policy_t::NIMBUS_QUEUE_DROP_OLDEST as u32;
+    });
+    assert_eq!(r, nimbus_err_t::NIMBUS_OK);
+    let client = f.ptr();
+    // SAFETY: an initialised client, literal strings, a valid read function.
+    let r = unsafe {
+        nimbus_register_sensor(
+            client,
+            0,
+            c"temperature".as_ptr(),
+            c"Cel".as_ptr(),
+            Some(read_sensor),
+            user,
+        )
+    };
+    assert_eq!(r, nimbus_err_t::NIMBUS_OK);
+    // Offline: six readings into a queue of four, the oldest two dropped.
+    for _ in 0..6 {
+        let mut id = 0u16;
+        // SAFETY: an initialised client and a valid out pointer.
+        let r = unsafe { nimbus_publish_reading(client, 0, 215, 1, 1, &mut id) };
+        assert_eq!(r, nimbus_err_t::NIMBUS_OK);
+    }
+    let mut stats = nimbus_stats_t::default();
+    // SAFETY: an initialised client and a valid out pointer.
+    assert_eq!(
+        unsafe { nimbus_stats(client, &mut stats) },
+        nimbus_err_t::NIMBUS_OK
+    );
+    assert_eq!(
+        (
+            stats.seq,
+            stats.boot,
+            stats.queued,
+            stats.dropped,
+            stats.refused
+        ),
+        (6, 1, 4, 2, 0)
+    );
+    let queued = f.w().store.keys().filter(|&&id| id >= 16).count();
+    assert_eq!(queued, 4);
+    // SAFETY: NULL must be refused.
+    assert_eq!(
+        unsafe { nimbus_stats(client, ptr::null_mut()) },
+        nimbus_err_t::NIMBUS_ERR_NULL_ARGUMENT
+    );
+    // Online: the four go out and, acknowledged, leave the store.
+    // SAFETY: an initialised client.
+    assert_eq!(
+        unsafe { nimbus_connect(client, 0) },
+        nimbus_err_t::NIMBUS_OK
+    );
+    f.poll(0);
+    f.w().incoming.extend([0x20, 2, 0, 0]);
+    for t in 1..6 {
+        f.exchange(t * 100);
+    }
+    let sent = String::from_utf8_lossy(&f.w().sent).into_owned();
+    assert_eq!(sent.matches("\"seq\":").count(), 4, "{sent}");
+    assert!(
+        sent.contains("\"seq\":3,") && sent.contains("\"seq\":6,"),
+        "{sent}"
+    );
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { nimbus_stats(client, &mut stats) },
+        nimbus_err_t::NIMBUS_OK
+    );
+    assert_eq!(stats.queued, 0);
+    assert_eq!(f.w().store.keys().filter(|&&id| id >= 16).count(), 0);
+    // SAFETY: an initialised client.
+    assert_eq!(unsafe { nimbus_deinit(client) }, nimbus_err_t::NIMBUS_OK);
 }

@@ -3,6 +3,7 @@
  * record id in a directory, each replaced atomically (written to a
  * temporary file, fsync'ed, renamed over the old one, directory fsync'ed),
  * so a record is either the old or the new one after a crash or a kill.
+ * A write of length 0 deletes the record (the file is unlinked).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -75,6 +76,17 @@ int32_t nimbus_posix_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap
     return (int32_t)len;
 }
 
+/* A rename or an unlink is durable once the directory is. */
+static int32_t sync_dir(const nimbus_posix_store_t *s)
+{
+    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
 int32_t nimbus_posix_store_write(void *ctx, uint16_t id, const uint8_t *data, size_t len)
 {
     const nimbus_posix_store_t *s = ctx;
@@ -84,6 +96,12 @@ int32_t nimbus_posix_store_write(void *ctx, uint16_t id, const uint8_t *data, si
     char path[sizeof s->dir + 16], tmp[sizeof s->dir + 16];
     record_path(s, id, "", path, sizeof path);
     record_path(s, id, ".new", tmp, sizeof tmp);
+    if (len == 0) {
+        if (unlink(path) != 0 && errno != ENOENT) {
+            return -NIMBUS_POSIX_E_TRANSPORT_FAILED;
+        }
+        return sync_dir(s);
+    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         return -NIMBUS_POSIX_E_TRANSPORT_FAILED;
@@ -105,11 +123,5 @@ int32_t nimbus_posix_store_write(void *ctx, uint16_t id, const uint8_t *data, si
         unlink(tmp);
         return -NIMBUS_POSIX_E_TRANSPORT_FAILED;
     }
-    /* The rename itself is durable once the directory is. */
-    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return sync_dir(s);
 }

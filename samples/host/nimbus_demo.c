@@ -70,6 +70,8 @@ typedef struct {
     uint32_t connect_attempts;
     uint32_t backoff_max_ms;
     const char *store;
+    uint16_t queue_len;
+    bool drop_oldest;
     bool verbose;
 } demo_options_t;
 
@@ -625,8 +627,12 @@ static void usage(FILE *f)
         "                            connected, the device reconnects with backoff.\n"
         "  --backoff-max-ms N        longest delay between reconnect attempts\n"
         "                            (default 30000; delays start at 1 s and double)\n"
-        "  --store DIR               keep the boot counter and the readings' seq in\n"
-        "                            DIR across runs (readings then carry \"boot\")\n"
+        "  --store DIR               keep the boot counter, the readings' seq and the\n"
+        "                            queue of unacknowledged readings in DIR across\n"
+        "                            runs (readings then carry \"boot\")\n"
+        "  --queue-len N             readings the store's queue holds (default 64)\n"
+        "  --drop-oldest             a full queue drops its oldest reading (default:\n"
+        "                            the new one is refused)\n"
         "  -v, --verbose             also log acknowledgements and packet ids\n",
         DEMO_MAX_SENSORS);
 }
@@ -654,7 +660,7 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
     enum {
         O_CLOUD = 256, O_HOST, O_PORT, O_ADDR, O_DEVICE, O_HUB, O_CA, O_CERT, O_KEY, O_SAS,
         O_SAS_LIFE, O_FAKE_TIME, O_PLAIN, O_SENSORS, O_PERIOD, O_QOS, O_RUN_FOR, O_ATTEMPTS,
-        O_BACKOFF, O_STORE, O_HELP
+        O_BACKOFF, O_STORE, O_QUEUE_LEN, O_DROP_OLDEST, O_HELP
     };
     static const struct option longs[] = {
         {"cloud", required_argument, NULL, O_CLOUD},
@@ -677,6 +683,8 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
         {"connect-attempts", required_argument, NULL, O_ATTEMPTS},
         {"backoff-max-ms", required_argument, NULL, O_BACKOFF},
         {"store", required_argument, NULL, O_STORE},
+        {"queue-len", required_argument, NULL, O_QUEUE_LEN},
+        {"drop-oldest", no_argument, NULL, O_DROP_OLDEST},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -772,6 +780,13 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
             o->backoff_max_ms = v;
             break;
         case O_STORE: o->store = optarg; break;
+        case O_QUEUE_LEN:
+            if (!parse_u32(optarg, 4096u, &v) || v == 0) {
+                return bad("--queue-len (1..4096)", optarg);
+            }
+            o->queue_len = (uint16_t)v;
+            break;
+        case O_DROP_OLDEST: o->drop_oldest = true; break;
         case 'v': o->verbose = true; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
@@ -912,6 +927,8 @@ int main(int argc, char **argv)
     cfg.telemetry_period_ms = o->telemetry_period_ms;
     cfg.telemetry_qos = o->qos;
     cfg.encoding = NIMBUS_ENCODING_JSON;
+    cfg.queue_len = o->queue_len;
+    cfg.queue_policy = o->drop_oldest ? NIMBUS_QUEUE_DROP_OLDEST : NIMBUS_QUEUE_REFUSE_NEW;
     cfg.memory.buffer = client_memory;
     cfg.memory.len = sizeof client_memory;
     cfg.callbacks = (nimbus_callbacks_t){
@@ -1006,11 +1023,14 @@ int main(int argc, char **argv)
     }
 
     /* Stop the readings, give the broker time to acknowledge those in
-     * flight, then disconnect cleanly. All bounded. */
+     * flight and the queue time to drain, then disconnect cleanly. All
+     * bounded. */
     (void)nimbus_set_telemetry_period(&client, 0);
     nimbus_state_t state = NIMBUS_STATE_STOPPED;
     uint64_t drain_end = nimbus_posix_now_ms() + DEMO_DRAIN_MS;
-    while (d->inflight_len > 0 && nimbus_posix_now_ms() < drain_end) {
+    nimbus_stats_t backlog = {0};
+    while ((d->inflight_len > 0 || (nimbus_stats(&client, &backlog) == NIMBUS_OK && backlog.queued > 0)) &&
+           nimbus_posix_now_ms() < drain_end) {
         if (nimbus_state(&client, &state) != NIMBUS_OK || state != NIMBUS_STATE_CONNECTED) {
             break;
         }
@@ -1028,18 +1048,23 @@ int main(int argc, char **argv)
         wait_until(next, close_end);
     }
     uint64_t ran_ms = nimbus_posix_now_ms() - d->started_ms;
+    nimbus_stats_t stats = {0};
+    (void)nimbus_stats(&client, &stats);
     if (d->readings > 0) {
         char boot[32] = "";
         if (d->boot != 0) {
             snprintf(boot, sizeof boot, ", boot %" PRIu64, d->boot);
         }
         say("--", "done after %" PRIu64 ".%01" PRIu64 " s: %u connection(s), %" PRIu64
-                   " readings published (seq %" PRIu64 "..%" PRIu64 "), %zu unacknowledged%s",
+                   " readings published (seq %" PRIu64 "..%" PRIu64 "), %zu unacknowledged, %" PRIu32
+                   " queued, %" PRIu32 " dropped, %" PRIu32 " refused%s",
              ran_ms / 1000u, ran_ms % 1000u / 100u, d->connections, d->readings, d->first_seq,
-             d->last_seq, unacked, boot);
+             d->last_seq, unacked, stats.queued, stats.dropped, stats.refused, boot);
     } else {
-        say("--", "done after %" PRIu64 ".%01" PRIu64 " s: %u connection(s), no readings",
-             ran_ms / 1000u, ran_ms % 1000u / 100u, d->connections);
+        say("--", "done after %" PRIu64 ".%01" PRIu64 " s: %u connection(s), no readings, %" PRIu32
+                   " queued, %" PRIu32 " dropped, %" PRIu32 " refused",
+             ran_ms / 1000u, ran_ms % 1000u / 100u, d->connections, stats.queued, stats.dropped,
+             stats.refused);
     }
     nimbus_deinit(&client);
     nimbus_posix_transport_deinit(&d->tr);

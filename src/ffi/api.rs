@@ -273,6 +273,37 @@ pub unsafe extern "C" fn nimbus_state(
     })())
 }
 
+/// What became of the readings since boot, into `*stats`: the last `seq`,
+/// the boot number, and the readings queued, dropped and refused.
+/// Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (from a
+/// callback).
+///
+/// # Safety
+/// Pointers are NULL or valid for what they point to, as documented.
+#[no_mangle]
+pub unsafe extern "C" fn nimbus_stats(
+    client: *mut nimbus_client_t,
+    stats: *mut nimbus_stats_t,
+) -> nimbus_err_t {
+    result((|| {
+        if stats.is_null() {
+            return Err(Error::NullArgument);
+        }
+        let s = Storage::get(client)?.with_client(None, |c| Ok(c.stats()))?;
+        put(
+            stats,
+            nimbus_stats_t {
+                seq: s.seq,
+                boot: s.boot,
+                queued: s.queued,
+                dropped: s.dropped,
+                refused: s.refused,
+            },
+        );
+        Ok(())
+    })())
+}
+
 /// Answers the request `handle` names, the way it came, with `status`
 /// (200 with a JSON body, 204 without, 4xx/5xx) and `len` bytes of
 /// `payload`. Errors: `NIMBUS_ERR_UNKNOWN_REQUEST` (answered, expired or
@@ -364,7 +395,16 @@ pub unsafe extern "C" fn nimbus_publish_event(
 }
 
 /// Publishes a reading of sensor `id` (`mantissa` × 10^-`decimals`) as
-/// telemetry, with the next sequence number.
+/// telemetry, with the next sequence number. With a store and QoS 1 the
+/// reading is in the store's queue when this returns `NIMBUS_OK`:
+/// `*packet_id` is its packet id when it went straight into the in-flight
+/// window, 0 when it waits behind others (`nimbus_poll` sends it, in
+/// order). From a callback the store cannot be written: the reading then
+/// goes to the in-flight window only, and `NIMBUS_ERR_BUSY` when readings
+/// wait in the queue. Errors: `NIMBUS_ERR_NOT_FOUND` (no such sensor),
+/// `NIMBUS_ERR_BUSY` (queue or window full: counted, and said in the next
+/// reading), `NIMBUS_ERR_RATE_LIMITED`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0
+/// offline), the store's error (nothing was accepted).
 ///
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.

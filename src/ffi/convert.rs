@@ -6,6 +6,7 @@ use core::ptr;
 
 use super::types::*;
 use crate::cloud::Cloud;
+use crate::device::queue::QueuePolicy;
 use crate::device::sensor::Encoding;
 use crate::device::{Buffers, Sas, Settings};
 use crate::mqtt::QoS;
@@ -120,6 +121,12 @@ pub(crate) fn settings(c: &nimbus_config_t) -> Result<Settings<'static>> {
         SpacePolicy::Remove
     } else {
         SpacePolicy::Reject
+    };
+    s.queue_len = or(c.queue_len, s.queue_len);
+    s.queue_policy = match c.queue_policy {
+        p if p == nimbus_queue_policy_t::NIMBUS_QUEUE_REFUSE_NEW as u32 => QueuePolicy::RefuseNew,
+        p if p == nimbus_queue_policy_t::NIMBUS_QUEUE_DROP_OLDEST as u32 => QueuePolicy::DropOldest,
+        _ => return Err(Error::InvalidArgument),
     };
     Ok(s)
 }

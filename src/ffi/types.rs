@@ -44,6 +44,37 @@ pub enum nimbus_state_t {
     NIMBUS_STATE_DISCONNECTING = 4,
 }
 
+/// What a full queue of readings does with a new one.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nimbus_queue_policy_t {
+    /// Refuse it (`NIMBUS_ERR_BUSY`, counted in `refused`): what was
+    /// accepted stays.
+    NIMBUS_QUEUE_REFUSE_NEW = 0,
+    /// Drop the oldest reading held (counted in `dropped`; one already in
+    /// flight may still arrive).
+    NIMBUS_QUEUE_DROP_OLDEST = 1,
+}
+
+/// What became of the readings since boot (`nimbus_stats`). `refused` and
+/// `dropped` are also written into the next reading sent, so the cloud
+/// finds every gap.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nimbus_stats_t {
+    /// The `seq` of the last reading accepted.
+    pub seq: u32,
+    /// This boot's number (0 without a store).
+    pub boot: u32,
+    /// Readings accepted and not yet acknowledged, in the persisted queue
+    /// (0 without a store).
+    pub queued: u32,
+    /// Readings dropped from a full queue (`NIMBUS_QUEUE_DROP_OLDEST`).
+    pub dropped: u32,
+    /// Readings refused: no room, the rate limit, a store error.
+    pub refused: u32,
+}
+
 /// How readings are encoded.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,16 +133,31 @@ pub struct nimbus_platform_t {
     /// Seconds since the Unix epoch, or a negative number while the time
     /// is unknown. Needed for Azure SAS tokens only (NULL otherwise).
     pub unix_time_s: Option<extern "C" fn(ctx: *mut c_void) -> i64>,
-    /// The store for persistent records (both NULL: none). Reads record
-    /// `id` into `buf` (`cap` bytes): its length, 0 when there is none, or
-    /// a negative `nimbus_err_t`. With a store the boot counter and the
-    /// readings' `seq` survive reboots, and readings carry `boot`: two
-    /// records of 17 bytes at most, ids 1 and 2, written in turn, one write
-    /// per 256 readings (and one at init). A write torn by a power cut is
-    /// caught by the record's CRC-32 and the other record used.
+    /// The store for persistent records (both NULL: none), a key-value
+    /// store of small records by 16-bit id (Zephyr NVS/ZMS, ESP-IDF NVS, a
+    /// file per record). Reads record `id` into `buf` (`cap` bytes): its
+    /// length, 0 when there is none, or a negative `nimbus_err_t`.
+    ///
+    /// What Nimbus keeps there:
+    /// - ids 1 and 2: the boot counter and how far `seq` is reserved (17
+    ///   bytes at most), written in turn, one write per 256 readings and
+    ///   one at init; readings then carry `boot` and `seq` goes on across
+    ///   reboots;
+    /// - ids 16 to 16 + `queue_len` - 1: the queue of QoS 1 readings, one
+    ///   record per reading (its payload + 22 bytes), written before the
+    ///   publish returns and deleted (a write of length 0) when the broker
+    ///   acknowledges it: two writes per reading.
+    ///
+    /// Every record ends with a CRC-32: one torn by a power cut is skipped
+    /// and never costs another. At-least-once: a reading whose publish
+    /// returned `NIMBUS_OK` arrives (maybe twice, if the power went between
+    /// the broker's acknowledgement and the deletion) unless the queue's
+    /// policy dropped it, which the next reading says.
     pub store_read:
         Option<extern "C" fn(ctx: *mut c_void, id: u16, buf: *mut u8, cap: usize) -> i32>,
-    /// Writes record `id` whole (`len` bytes), replacing what was there:
+    /// Writes record `id` whole (`len` bytes), replacing what was there,
+    /// and durably (after a power cut the record is the old or the new
+    /// one, or torn: then the CRC catches it); `len` 0 deletes it. Returns
     /// 0 or a negative `nimbus_err_t`.
     pub store_write:
         Option<extern "C" fn(ctx: *mut c_void, id: u16, data: *const u8, len: usize) -> i32>,
@@ -345,6 +391,16 @@ pub struct nimbus_config_t {
     pub manual_telemetry_period: bool,
     /// Remove spaces from reported property names instead of refusing them.
     pub strip_spaces: bool,
+    /// With a store (`platform.store_read`/`store_write`): readings the
+    /// persisted queue holds (default 64), one store record each. Every
+    /// QoS 1 reading is in the store when its publish returns
+    /// `NIMBUS_OK`, and deleted once acknowledged; after an outage or a
+    /// power cut the queue is delivered in order, at the publish rate.
+    /// Without a store, QoS 1 readings wait in the in-flight area only.
+    pub queue_len: u16,
+    /// What a full queue does with a new reading: a
+    /// `nimbus_queue_policy_t` (default `NIMBUS_QUEUE_REFUSE_NEW`).
+    pub queue_policy: u32,
     /// The memory of the client.
     pub memory: nimbus_buffer_t,
     /// Callbacks.
