@@ -426,6 +426,11 @@ typedef struct {
   // What a full queue does with a new reading: a
   // `nimbus_queue_policy_t` (default `NIMBUS_QUEUE_REFUSE_NEW`).
   uint32_t queue_policy;
+  // Persist only the readings that cannot go out at once (an outage's
+  // or a slow link's backlog): no store write while the link keeps up,
+  // and a power cut may then cost the readings in flight (at most the
+  // in-flight table less 2). Default false: every QoS 1 reading.
+  bool queue_backlog_only;
   // The memory of the client.
   nimbus_buffer_t memory;
   // Callbacks.

@@ -1582,3 +1582,45 @@ fn boot_unconnected_with(store: &Store, settings: Settings<'static>) -> Harness 
     h.client.register_sensor(SENSOR0, 215).unwrap();
     h
 }
+
+#[test]
+fn backlog_only_writes_nothing_while_the_link_keeps_up_and_keeps_the_backlog() {
+    let store = Store::default();
+    let mut s = Settings::new(Cloud::Aws, "dev1");
+    s.queue_backlog_only = true;
+    let mut h = boot_unconnected_with(&store, s);
+    h.connect();
+    let writes = h.app().writes;
+    // Online: readings go straight out, and the store is not touched.
+    for _ in 0..20 {
+        h.now += 20;
+        h.client.publish_sensor(0, QOS1, h.now).unwrap();
+        assert_eq!(reading_ids(&h.exchange()).len(), 1);
+    }
+    assert_eq!(h.app().writes, writes, "no store write per reading");
+    // The link stalls (nothing acknowledged): the window fills, then the
+    // backlog goes to the store.
+    for _ in 0..10 {
+        h.now += 20;
+        h.client.publish_sensor(0, QOS1, h.now).unwrap();
+        h.poll();
+    }
+    let window = bounds::MAX_INFLIGHT - nimbus::device::actions::CONTROL_SLOTS;
+    assert_eq!(queue_records(&store).len(), 10 - window);
+    // A power cut: what waited in the store arrives after the reboot (the
+    // readings of the window were the stated cost).
+    drop(h);
+    let mut h = boot_on_unconnected(&store);
+    h.client.connect(h.now).unwrap();
+    h.poll();
+    h.client.transport_mut().sent.clear();
+    h.feed(&broker::connack(false, 0));
+    let mut sent = Vec::new();
+    for _ in 0..10 {
+        sent.extend(h.exchange());
+        h.now += 100;
+    }
+    let seqs: Vec<u64> = reading_ids(&sent).iter().map(|r| r.0).collect();
+    let first_waiting = 20 + window as u64 + 1;
+    assert_eq!(seqs, (first_waiting..=30).collect::<Vec<_>>());
+}

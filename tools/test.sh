@@ -110,7 +110,7 @@ step "API docs (rustdoc, links checked)" 600 env RUSTDOCFLAGS="-D warnings" \
     cargo doc --no-deps -p nimbus --all-features
 step "C API" 600 bash tests/c/run.sh
 step "host demo" 600 make -s -C samples/host
-step e2e 900 e2e_tests
+step e2e 1800 e2e_tests
 step "freertos port (stand-in kernel)" 300 bash tests/freertos/run.sh
 step "freertos end to end (stand-in, TLS, both clouds)" 900 bash tests/freertos/e2e.sh
 step "zephyr port (stand-ins)" 300 make -s -C tests/zephyr run BUILD="$PWD/build/zephyr-port"

@@ -155,8 +155,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         let queue = match counters {
             Some(_) => Queue::start(
                 &mut app,
-                settings.queue_len,
-                settings.queue_policy,
+                &settings,
                 session.outbox(),
                 &dialect,
                 buffers.work,

@@ -30,10 +30,16 @@
 //!
 //! Store writes: two per reading (the record, then its deletion), plus the
 //! boot record once per [`SEQ_BLOCK`](super::boot::SEQ_BLOCK) readings.
+//! With [`Settings::queue_backlog_only`](super::Settings::queue_backlog_only),
+//! a reading that goes straight into the window is not written at all: no
+//! store write while the link keeps up, and a power cut may then cost the
+//! readings in the window (at most `MAX_INFLIGHT - CONTROL_SLOTS`, sent
+//! and not yet acknowledged); those that waited are persisted as above.
 
 use crate::bounds::MAX_INFLIGHT;
 use crate::cloud::{Cloud, Dialect, EncodedProperties};
 use crate::device::sensor::Encoding;
+use crate::device::settings::Settings;
 use crate::mqtt::QoS;
 use crate::record::crc32;
 use crate::writer::JsonWriter;
@@ -95,6 +101,15 @@ struct Record<'a> {
     payload: &'a [u8],
 }
 
+/// A reading in the in-flight window.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    packet_id: u16,
+    /// Its record in the store, if it has one (see `backlog_only`).
+    record: bool,
+    index: u32,
+}
+
 /// The queue's state in RAM: three numbers and the window's ids.
 #[derive(Debug)]
 pub struct Queue {
@@ -105,8 +120,12 @@ pub struct Queue {
     next: u32,
     /// The index the next accepted reading gets.
     tail: u32,
-    /// `(packet id, index)` of the readings in the window.
-    window: heapless::Vec<(u16, u32), MAX_INFLIGHT>,
+    /// The readings in the window.
+    window: heapless::Vec<InFlight, MAX_INFLIGHT>,
+    /// Only readings that cannot go straight into the window are written
+    /// (no store write while the link keeps up; a power cut may then cost
+    /// the readings in the window, at most `MAX_INFLIGHT - CONTROL_SLOTS`).
+    backlog_only: bool,
     /// Readings dropped by [`QueuePolicy::DropOldest`] since boot.
     pub dropped: u32,
 }
@@ -120,6 +139,7 @@ impl Queue {
             next: 0,
             tail: 0,
             window: heapless::Vec::new(),
+            backlog_only: false,
             dropped: 0,
         }
     }
@@ -139,7 +159,8 @@ impl Queue {
     fn head(&self) -> u32 {
         self.window
             .iter()
-            .map(|&(_, i)| i)
+            .filter(|w| w.record)
+            .map(|w| w.index)
             .min()
             .unwrap_or(self.next)
     }
@@ -154,15 +175,16 @@ impl Queue {
     /// check out are skipped. `work` is the client's work buffer.
     pub fn start(
         store: &mut dyn Store,
-        slots: u16,
-        policy: QueuePolicy,
+        settings: &Settings<'_>,
         outbox: &mut ClientOutbox<'_>,
         dialect: &Dialect<'_>,
         work: &mut [u8],
     ) -> Queue {
+        let slots = settings.queue_len;
         let mut q = Queue {
             slots,
-            policy,
+            policy: settings.queue_policy,
+            backlog_only: settings.queue_backlog_only,
             ..Queue::off()
         };
         if slots == 0 {
@@ -195,7 +217,12 @@ impl Queue {
                 let mut topic = [0u8; MAX_TOPIC_LEN];
                 let restored = telemetry_topic(dialect, r.sensor, r.cbor, &mut topic)
                     .and_then(|t| outbox.restore(r.packet_id, t, r.payload));
-                if restored.is_err() || q.window.push((r.packet_id, q.next)).is_err() {
+                let entry = InFlight {
+                    packet_id: r.packet_id,
+                    record: true,
+                    index: q.next,
+                };
+                if restored.is_err() || q.window.push(entry).is_err() {
                     break;
                 }
             }
@@ -242,6 +269,18 @@ impl Queue {
                 Err(e) => return Err(e),
             }
         }
+        if let (Some(id), true) = (packet_id, self.backlog_only) {
+            let entry = InFlight {
+                packet_id: id,
+                record: false,
+                index: 0,
+            };
+            if self.window.push(entry).is_err() {
+                outbox.cancel(id);
+                return Err(Error::Busy);
+            }
+            return Ok(packet_id);
+        }
         let index = self.tail;
         let record = Record {
             index,
@@ -257,8 +296,13 @@ impl Queue {
             }
             return Err(e);
         }
+        let entry = |packet_id| InFlight {
+            packet_id,
+            record: true,
+            index,
+        };
         match packet_id {
-            Some(id) if self.window.push((id, index)).is_ok() => self.next = index.wrapping_add(1),
+            Some(id) if self.window.push(entry(id)).is_ok() => self.next = index.wrapping_add(1),
             // Cannot happen (the window is as large as the in-flight
             // table); the reading then waits in the store and is sent again.
             Some(id) => {
@@ -273,9 +317,8 @@ impl Queue {
     /// Drops the oldest reading held (from the window if it is there).
     fn drop_oldest(&mut self, outbox: &mut ClientOutbox<'_>) {
         let head = self.head();
-        if let Some(pos) = self.window.iter().position(|&(_, i)| i == head) {
-            let (id, _) = self.window.swap_remove(pos);
-            outbox.cancel(id);
+        if let Some(pos) = self.window.iter().position(|w| w.record && w.index == head) {
+            outbox.cancel(self.window.swap_remove(pos).packet_id);
         } else {
             self.next = self.next.wrapping_add(1);
         }
@@ -286,11 +329,13 @@ impl Queue {
     /// `Ok(true)` when it was one. Errors: the store's (the record stays
     /// and is sent again after a reboot: a duplicate, never a loss).
     pub fn acked(&mut self, store: &mut dyn Store, packet_id: u16) -> Result<bool> {
-        let Some(pos) = self.window.iter().position(|&(id, _)| id == packet_id) else {
+        let Some(pos) = self.window.iter().position(|w| w.packet_id == packet_id) else {
             return Ok(false);
         };
-        let (_, index) = self.window.swap_remove(pos);
-        store.write(self.slot(index), &[])?;
+        let w = self.window.swap_remove(pos);
+        if w.record {
+            store.write(self.slot(w.index), &[])?;
+        }
         Ok(true)
     }
 
@@ -329,7 +374,12 @@ impl Queue {
             let topic = telemetry_topic(dialect, r.sensor, r.cbor, &mut topic)?;
             let id = publish_checked(outbox, dialect, topic, r.payload, QoS::AtLeastOnce)?
                 .ok_or(Error::InvalidState)?;
-            if self.window.push((id, self.next)).is_err() {
+            let entry = InFlight {
+                packet_id: id,
+                record: true,
+                index: self.next,
+            };
+            if self.window.push(entry).is_err() {
                 outbox.cancel(id);
                 return Err(Error::Busy);
             }

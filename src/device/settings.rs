@@ -72,6 +72,10 @@ pub struct Settings<'a> {
     pub queue_len: u16,
     /// What a full queue does with a new reading.
     pub queue_policy: QueuePolicy,
+    /// Persist only the readings that cannot go out at once (the backlog
+    /// of an outage or a slow link): no store write while the link keeps
+    /// up, at the cost of the readings in flight at a power cut.
+    pub queue_backlog_only: bool,
 }
 
 impl<'a> Settings<'a> {
@@ -105,6 +109,7 @@ impl<'a> Settings<'a> {
             publish_rate_per_s: 100,
             queue_len: DEFAULT_QUEUE_LEN,
             queue_policy: QueuePolicy::RefuseNew,
+            queue_backlog_only: false,
         }
     }
 }

@@ -123,6 +123,7 @@ pub(crate) fn settings(c: &nimbus_config_t) -> Result<Settings<'static>> {
         SpacePolicy::Reject
     };
     s.queue_len = or(c.queue_len, s.queue_len);
+    s.queue_backlog_only = c.queue_backlog_only;
     s.queue_policy = match c.queue_policy {
         p if p == nimbus_queue_policy_t::NIMBUS_QUEUE_REFUSE_NEW as u32 => QueuePolicy::RefuseNew,
         p if p == nimbus_queue_policy_t::NIMBUS_QUEUE_DROP_OLDEST as u32 => QueuePolicy::DropOldest,

@@ -401,6 +401,11 @@ pub struct nimbus_config_t {
     /// What a full queue does with a new reading: a
     /// `nimbus_queue_policy_t` (default `NIMBUS_QUEUE_REFUSE_NEW`).
     pub queue_policy: u32,
+    /// Persist only the readings that cannot go out at once (an outage's
+    /// or a slow link's backlog): no store write while the link keeps up,
+    /// and a power cut may then cost the readings in flight (at most the
+    /// in-flight table less 2). Default false: every QoS 1 reading.
+    pub queue_backlog_only: bool,
     /// The memory of the client.
     pub memory: nimbus_buffer_t,
     /// Callbacks.

@@ -29,6 +29,9 @@ class Message:
     topic: str
     payload: bytes
     at: float = field(default_factory=time.monotonic)
+    # Set when the broker delivers it again (its own retry, not the
+    # device's: a publish the device sends again reaches the cloud as new).
+    dup: bool = False
 
     def json(self):
         return json.loads(self.payload) if self.payload else None
@@ -142,7 +145,7 @@ class Cloud:
             info.wait_for_publish(timeout=5)
 
     def _on_message(self, _client, _userdata, msg):
-        m = Message(msg.topic, bytes(msg.payload))
+        m = Message(msg.topic, bytes(msg.payload), dup=bool(msg.dup))
         self.handle(m)
         with self.cond:
             self.log.append(m)
