@@ -30,6 +30,19 @@ static K_MUTEX_DEFINE(client_lock);
 static nimbus_zephyr_net_info_t net_info;
 static nimbus_device_info_t device_info;
 
+#if defined(CONFIG_NIMBUS_STORE_NVS) || defined(CONFIG_NIMBUS_STORE_ZMS)
+#include <zephyr/storage/flash_map.h>
+#define NZ_STORE 1
+/* The store's partition: the `nimbus,store` chosen node, or the usual
+ * `storage_partition`. */
+#if DT_HAS_CHOSEN(nimbus_store)
+#define NZ_STORE_NODE DT_CHOSEN(nimbus_store)
+#else
+#define NZ_STORE_NODE DT_NODELABEL(storage_partition)
+#endif
+static nimbus_zephyr_store_t store;
+#endif
+
 #if defined(CONFIG_NIMBUS_TLS)
 static const char *const alpn_list[] = {CONFIG_NIMBUS_TLS_ALPN, NULL};
 #endif
@@ -79,6 +92,16 @@ void nimbus_zephyr_default_config(nimbus_config_t *cfg, nimbus_zephyr_config_t *
     cfg->platform.hmac_sha256 = nimbus_zephyr_hmac_sha256;
 #endif
     cfg->platform.unix_time_s = nimbus_zephyr_unix_time_s;
+#if defined(NZ_STORE)
+    /* The other platform functions ignore ctx. */
+    cfg->platform.ctx = &store;
+    cfg->platform.store_read = nimbus_zephyr_store_read;
+    cfg->platform.store_write = nimbus_zephyr_store_write;
+    cfg->queue_len = CONFIG_NIMBUS_QUEUE_LEN;
+    cfg->queue_policy = IS_ENABLED(CONFIG_NIMBUS_QUEUE_DROP_OLDEST) ? NIMBUS_QUEUE_DROP_OLDEST
+                                                                    : NIMBUS_QUEUE_REFUSE_NEW;
+    cfg->queue_backlog_only = IS_ENABLED(CONFIG_NIMBUS_QUEUE_BACKLOG_ONLY);
+#endif
 
     net->host = CONFIG_NIMBUS_BROKER_HOST;
     net->connect_address = opt(CONFIG_NIMBUS_BROKER_ADDRESS);
@@ -156,6 +179,17 @@ int32_t nimbus_zephyr_init(const nimbus_config_t *cfg, const nimbus_zephyr_confi
         .recv = nimbus_zephyr_transport_recv,
         .close = nimbus_zephyr_transport_close,
     };
+#if defined(NZ_STORE)
+    if (cfg->platform.store_read == nimbus_zephyr_store_read && cfg->platform.ctx == &store) {
+        r = nimbus_zephyr_store_init(&store, FIXED_PARTITION_NODE_DEVICE(NZ_STORE_NODE),
+                                     FIXED_PARTITION_NODE_OFFSET(NZ_STORE_NODE),
+                                     FIXED_PARTITION_NODE_SIZE(NZ_STORE_NODE));
+        if (r != 0) {
+            LOG_ERR("store: cannot mount (%d)", (int)r);
+            return r;
+        }
+    }
+#endif
     nimbus_client_t *c = &client_storage;
     r = nimbus_init(c, cfg, &link);
     if (r != NIMBUS_OK) {

@@ -9,6 +9,8 @@
  * - network facts for the "general_information" answer (net_if, DNS);
  * - sensors bound from devicetree, read with sensor_sample_fetch() and
  *   sensor_channel_get();
+ * - with CONFIG_NIMBUS_STORE_NVS or _ZMS, the store of persistent records
+ *   (boot counter, queue of readings) in NVS or ZMS;
  * - with CONFIG_NIMBUS_THREAD, a thread that drives nimbus_poll().
  *
  * The transport functions follow the core's transport contract exactly
@@ -42,6 +44,8 @@ enum nimbus_zephyr_error {
     NIMBUS_ZEPHYR_E_INVALID_ARGUMENT = 2,
     /** The output does not fit the caller's buffer. */
     NIMBUS_ZEPHYR_E_BUFFER_TOO_SMALL = 3,
+    /** The store is full. */
+    NIMBUS_ZEPHYR_E_STORAGE_TOO_SMALL = 7,
     /** Socket error, name resolution failure, connection refused,
      *  unreachable or timed out; also a failed sensor read. */
     NIMBUS_ZEPHYR_E_TRANSPORT_FAILED = 20,
@@ -248,6 +252,45 @@ int32_t nimbus_zephyr_sensor_read(const nimbus_zephyr_sensor_t *s, int64_t *mant
  *  rounding toward zero). Returns 0, -1 or -2. */
 int32_t nimbus_zephyr_sensor_value_to_fixed(const struct sensor_value *v, uint8_t decimals,
                                             int64_t *mantissa);
+
+/* ------------------------------------------------------------ store */
+
+#if defined(CONFIG_NIMBUS_STORE_NVS)
+#include <zephyr/fs/nvs.h>
+/** The store: an NVS file system over a flash area. */
+typedef struct {
+    struct nvs_fs fs;
+} nimbus_zephyr_store_t;
+#elif defined(CONFIG_NIMBUS_STORE_ZMS)
+#include <zephyr/fs/zms.h>
+/** The store: a ZMS file system over a flash area. */
+typedef struct {
+    struct zms_fs fs;
+} nimbus_zephyr_store_t;
+#endif
+
+#if defined(CONFIG_NIMBUS_STORE_NVS) || defined(CONFIG_NIMBUS_STORE_ZMS)
+/**
+ * Mounts the store on `size` bytes of `flash` at `offset` (whole flash
+ * pages, at least two: one is kept free for garbage collection), e.g.
+ * FIXED_PARTITION_DEVICE/OFFSET/SIZE(storage_partition).
+ * Returns 0, -NIMBUS_ZEPHYR_E_NULL_ARGUMENT, -NIMBUS_ZEPHYR_E_INVALID_ARGUMENT
+ * (not two pages), -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED (device not ready,
+ * mount failed).
+ */
+int32_t nimbus_zephyr_store_init(nimbus_zephyr_store_t *s, const struct device *flash,
+                                 off_t offset, size_t size);
+
+/** nimbus_platform_t.store_read, `ctx` the store: the record's length, 0
+ *  when there is none, -NIMBUS_ZEPHYR_E_BUFFER_TOO_SMALL (longer than
+ *  `cap`), -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED (flash error). */
+int32_t nimbus_zephyr_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap);
+
+/** nimbus_platform_t.store_write, `ctx` the store: writes the record
+ *  atomically (`len` 0 deletes it). 0, -NIMBUS_ZEPHYR_E_STORAGE_TOO_SMALL
+ *  (full), -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED. */
+int32_t nimbus_zephyr_store_write(void *ctx, uint16_t id, const uint8_t *data, size_t len);
+#endif
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #include <zephyr/logging/log.h>
 #include <zephyr/random/random.h>
 #include <zephyr/sys/fdtable.h>
+#include <zephyr/drivers/flash.h>
+#include <zephyr/fs/nvs.h>
 
 #include "fakes.h"
 
@@ -277,7 +279,77 @@ int tls_credential_delete(sec_tag_t tag, enum tls_credential_type type)
 
 bool device_is_ready(const struct device *dev)
 {
-    return dev == &fake_sensor_dev && fake.device_ready;
+    return (dev == &fake_sensor_dev || dev == &fake_flash_dev) && fake.device_ready;
+}
+
+/* ------------------------------------------------------------- flash, NVS */
+
+const struct device fake_flash_dev = {.name = "flash"};
+
+int flash_get_page_info_by_offs(const struct device *dev, off_t offset,
+                                struct flash_pages_info *info)
+{
+    fake.page_offset = offset;
+    if (dev != &fake_flash_dev || fake.page_size == 0) {
+        return -EINVAL;
+    }
+    info->start_offset = offset;
+    info->size = fake.page_size;
+    info->index = 0;
+    return 0;
+}
+
+int nvs_mount(struct nvs_fs *fs)
+{
+    (void)fs;
+    fake.nvs_mounts++;
+    return fake.nvs_mount_ret;
+}
+
+ssize_t nvs_write(struct nvs_fs *fs, uint16_t id, const void *data, size_t len)
+{
+    (void)fs;
+    if (fake.nvs_io_err != 0) {
+        return -fake.nvs_io_err;
+    }
+    if (id >= FAKE_MAX || len > sizeof fake.nvs_data[0]) {
+        return -ENOSPC;
+    }
+    /* NVS writes nothing for the same bytes again, and says 0. */
+    if (fake.nvs_have[id] && fake.nvs_len[id] == len && memcmp(fake.nvs_data[id], data, len) == 0) {
+        return 0;
+    }
+    memcpy(fake.nvs_data[id], data, len);
+    fake.nvs_len[id] = len;
+    fake.nvs_have[id] = true;
+    fake.nvs_writes++;
+    return (ssize_t)len;
+}
+
+ssize_t nvs_read(struct nvs_fs *fs, uint16_t id, void *data, size_t len)
+{
+    (void)fs;
+    if (fake.nvs_io_err != 0) {
+        return -fake.nvs_io_err;
+    }
+    if (id >= FAKE_MAX || !fake.nvs_have[id]) {
+        return -ENOENT;
+    }
+    /* Like NVS: copies what fits, returns the entry's whole length. */
+    memcpy(data, fake.nvs_data[id], len < fake.nvs_len[id] ? len : fake.nvs_len[id]);
+    return (ssize_t)fake.nvs_len[id];
+}
+
+int nvs_delete(struct nvs_fs *fs, uint16_t id)
+{
+    (void)fs;
+    if (fake.nvs_io_err != 0) {
+        return -fake.nvs_io_err;
+    }
+    if (id < FAKE_MAX) {
+        fake.nvs_have[id] = false;
+    }
+    return 0;
 }
 
 int sensor_sample_fetch(const struct device *dev)

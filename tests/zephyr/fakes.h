@@ -103,6 +103,16 @@ struct fake_state {
     uint8_t mac_len;
     struct dns_resolve_context dns;
     bool have_dns;
+    /* flash and NVS: an in-memory entry per id */
+    size_t page_size;     /* 0: flash_get_page_info_by_offs fails */
+    off_t page_offset;    /* the offset asked for */
+    int nvs_mount_ret;
+    int nvs_mounts;
+    int nvs_io_err;       /* non-zero: reads/writes/deletes fail with -it */
+    bool nvs_have[FAKE_MAX];
+    uint8_t nvs_data[FAKE_MAX][128];
+    size_t nvs_len[FAKE_MAX];
+    int nvs_writes;
     /* log */
     char log[8192];
     size_t log_len;
@@ -117,5 +127,6 @@ bool fake_logged(const char *text);
 const struct fake_sockopt *fake_sockopt(int fd, int level, int optname);
 
 extern const struct device fake_sensor_dev;
+extern const struct device fake_flash_dev;
 
 #endif
