@@ -225,6 +225,35 @@ nimbus_err_t nimbus_freertos_network_up(nimbus_freertos_t *nf);
 /** nimbus_set_telemetry_period() from any task. */
 nimbus_err_t nimbus_freertos_set_telemetry_period(nimbus_freertos_t *nf, uint32_t period_ms);
 
+/* -------------------------------------------------- store (ESP-IDF) */
+
+#if defined(ESP_PLATFORM)
+#include "nvs.h"
+
+/** The store of persistent records in ESP-IDF NVS: one blob per record,
+ *  key "r<id>", in a namespace of its own. On other FreeRTOS systems give
+ *  nimbus_config_t.platform.store_read / store_write of your own (a key-
+ *  value store that writes a record atomically, or whole). */
+typedef struct {
+    nvs_handle_t handle;
+} nimbus_esp_store_t;
+
+/** Opens `ns` in the NVS partition `partition` (already initialised with
+ *  nvs_flash_init_partition, e.g. "nvs" by nvs_flash_init). Returns 0,
+ *  NIMBUS_ERR_NULL_ARGUMENT or NIMBUS_ERR_TRANSPORT_FAILED. */
+int32_t nimbus_esp_store_init(nimbus_esp_store_t *s, const char *partition, const char *ns);
+
+/** nimbus_platform_t.store_read, `ctx` the store: the record's length, 0
+ *  when there is none, NIMBUS_ERR_BUFFER_TOO_SMALL (longer than `cap`),
+ *  NIMBUS_ERR_TRANSPORT_FAILED. */
+int32_t nimbus_esp_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap);
+
+/** nimbus_platform_t.store_write, `ctx` the store: writes and commits the
+ *  record (`len` 0 erases it). 0, NIMBUS_ERR_STORAGE_TOO_SMALL (NVS full),
+ *  NIMBUS_ERR_TRANSPORT_FAILED. */
+int32_t nimbus_esp_store_write(void *ctx, uint16_t id, const uint8_t *data, size_t len);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -167,6 +167,12 @@ nimbus_err_t app_start(const app_settings_t *s)
     cfg.callbacks.on_desired = on_desired;
     cfg.callbacks.on_twin = on_twin;
     cfg.callbacks.on_error = on_error;
+    cfg.platform.ctx = s->store_ctx; /* the port's other services ignore it */
+    cfg.platform.store_read = s->store_read;
+    cfg.platform.store_write = s->store_write;
+    cfg.queue_len = s->queue_len;
+    cfg.queue_policy = s->queue_drop_oldest ? NIMBUS_QUEUE_DROP_OLDEST : NIMBUS_QUEUE_REFUSE_NEW;
+    cfg.queue_backlog_only = s->queue_backlog_only;
 
     size_t need = nimbus_buffer_len(&cfg);
     if (need == 0 || need > sizeof core_buffer) {

@@ -32,6 +32,14 @@ typedef struct app_settings {
     nimbus_net_config_t net;     /**< broker and credentials */
     uint32_t telemetry_period_s; /**< initial telemetry period, 0 = off */
     app_read_centi_celsius_fn read_temperature; /**< sensor 0 */
+    /** The store of persistent records (boot counter, queue of readings),
+     *  or NULLs: see nimbus_platform_t. */
+    void *store_ctx;
+    int32_t (*store_read)(void *ctx, uint16_t id, uint8_t *buf, size_t cap);
+    int32_t (*store_write)(void *ctx, uint16_t id, const uint8_t *data, size_t len);
+    uint16_t queue_len;        /**< readings the queue holds (0: 64) */
+    bool queue_drop_oldest;    /**< a full queue drops its oldest */
+    bool queue_backlog_only;   /**< persist only what cannot go at once */
 } app_settings_t;
 
 /** Sets up the client and starts the Nimbus task. 0 or a nimbus_err_t. */

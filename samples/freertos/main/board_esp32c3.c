@@ -90,6 +90,25 @@ void app_main(void)
     }
     s.telemetry_period_s = CONFIG_NIMBUS_TELEMETRY_PERIOD_S;
     s.read_temperature = read_die_temperature;
+#if defined(CONFIG_NIMBUS_STORE_NVS)
+    /* The boot counter and the queue of readings, in NVS (initialised
+     * above): nothing accepted is lost to an outage or a power cut. */
+    static nimbus_esp_store_t store;
+    if (nimbus_esp_store_init(&store, CONFIG_NIMBUS_STORE_PARTITION, CONFIG_NIMBUS_STORE_NAMESPACE) == 0) {
+        s.store_ctx = &store;
+        s.store_read = nimbus_esp_store_read;
+        s.store_write = nimbus_esp_store_write;
+        s.queue_len = CONFIG_NIMBUS_QUEUE_LEN;
+#if defined(CONFIG_NIMBUS_QUEUE_DROP_OLDEST)
+        s.queue_drop_oldest = true;
+#endif
+#if defined(CONFIG_NIMBUS_QUEUE_BACKLOG_ONLY)
+        s.queue_backlog_only = true;
+#endif
+    } else {
+        ESP_LOGW(TAG, "no NVS store: readings wait in RAM only");
+    }
+#endif
 
     /* The port's ESP-IDF defaults: esp_fill_random, ESP_LOGx, time(). */
     if (app_start(&s) != NIMBUS_OK) {
