@@ -115,6 +115,16 @@ fuzz_target!(|data: &[u8]| {
         for id in [1u16, 2] {
             link.store.insert(id, input.bytes(24).to_vec());
         }
+        // Queue records: any bytes, some sealed with a valid CRC so that
+        // their CBOR (index, packet id, sensor, payload) is parsed too.
+        for k in 0..input.byte() % 6 {
+            let mut record = input.bytes(64).to_vec();
+            if input.byte() % 2 == 0 {
+                let crc = nimbus::record::crc32(&record).to_le_bytes();
+                record.extend_from_slice(&crc);
+            }
+            link.store.insert(16 + u16::from(k), record);
+        }
         link.tear = input.byte() % 4 == 0;
     }
     // SAFETY: an all-zero configuration is valid (NULL pointers, zeros).
@@ -128,6 +138,9 @@ fuzz_target!(|data: &[u8]| {
     config.backoff_min_ms = u32::from(input.u16());
     config.backoff_max_ms = u32::from(input.u16()) * 4;
     config.telemetry_qos = input.byte() % 3;
+    config.queue_len = u16::from(input.byte() % 8);
+    config.queue_policy = u32::from(input.byte() % 3);
+    config.queue_backlog_only = input.byte() % 2 == 0;
     config.memory.buffer = memory.as_mut_ptr();
     config.memory.len = memory.len();
     config.platform.random_u32 = Some(random);
