@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{broker, config, Ev, Harness, Sent, Sizes, INFLIGHT};
+use common::{broker, config, decode_sent, Ev, Harness, Sent, Sizes, INFLIGHT};
 use nimbus::mqtt::{OpenState, QoS, State, TransportError, Will};
 use nimbus::Error;
 
@@ -180,6 +180,32 @@ fn handler_answers_while_holding_the_incoming_message() {
             publish_sent("dev-1/response/sensor/list", b"[1,2]", 1, pid, false),
         ]
     );
+}
+
+#[test]
+fn an_incoming_qos1_publish_is_acknowledged_only_after_its_handler_returned() {
+    // Azure completes a C2D message at its PUBACK: a power cut while the
+    // handler runs must leave it unacknowledged, so that the hub sends it
+    // again.
+    let mut h = Harness::connected();
+    let tap = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    h.link().tap = Some(tap.clone());
+    h.feed(&broker::publish(
+        "devices/d/messages/devicebound/subtopic=request.x",
+        b"{}",
+        1,
+        9,
+        false,
+        false,
+    ));
+    let mut on_wire_during_handler = None;
+    h.poll_with(|event, _| {
+        if let nimbus::mqtt::Event::Message(_) = event {
+            on_wire_during_handler = Some(decode_sent(&tap.borrow()));
+        }
+    });
+    assert_eq!(on_wire_during_handler, Some(vec![]), "nothing sent yet");
+    assert_eq!(h.take_sent(), vec![Sent::PubAck(9)], "then the PUBACK");
 }
 
 #[test]

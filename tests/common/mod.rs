@@ -30,6 +30,9 @@ pub struct FakeTransport {
     pub opens: usize,
     pub closes: usize,
     pub is_open: bool,
+    /// A copy of every byte sent, shared with the test (to see what was on
+    /// the wire while a handler ran).
+    pub tap: Option<std::rc::Rc<std::cell::RefCell<Vec<u8>>>>,
 }
 
 impl Default for FakeTransport {
@@ -45,6 +48,7 @@ impl Default for FakeTransport {
             opens: 0,
             closes: 0,
             is_open: false,
+            tap: None,
         }
     }
 }
@@ -67,6 +71,9 @@ impl Transport for FakeTransport {
             *budget -= n;
         }
         self.sent.extend_from_slice(&buf[..n]);
+        if let Some(tap) = &self.tap {
+            tap.borrow_mut().extend_from_slice(&buf[..n]);
+        }
         Ok(n)
     }
 
