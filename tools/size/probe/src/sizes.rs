@@ -41,3 +41,10 @@ pub static NIMBUS_SIZEOF_ROUTER: core::mem::MaybeUninit<crate::device::DeviceRou
 #[no_mangle]
 pub static NIMBUS_SIZEOF_SENSORS: core::mem::MaybeUninit<crate::device::DeviceSensors> =
     core::mem::MaybeUninit::uninit();
+
+/// The persisted queue's RAM part (the window's readings; the queue itself
+/// is in the store).
+#[cfg(feature = "device")]
+#[no_mangle]
+pub static NIMBUS_SIZEOF_QUEUE: core::mem::MaybeUninit<nimbus::device::queue::Queue> =
+    core::mem::MaybeUninit::uninit();
