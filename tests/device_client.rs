@@ -1417,16 +1417,7 @@ fn after_a_reboot_readings_in_flight_keep_their_packet_ids_and_go_first() {
         let before = reading_ids(&sent);
         assert_eq!(before.len(), 6, "{before:?}");
         drop(h); // power cut
-        let mut h = boot_on_unconnected(&store);
-        h.client.connect(h.now).unwrap();
-        h.poll();
-        h.client.transport_mut().sent.clear();
-        h.feed(&broker::connack(session_present, 0));
-        let mut after = Vec::new();
-        for _ in 0..10 {
-            after.extend(h.exchange());
-            h.now += 100;
-        }
+        let (mut h, after) = reboot(&store, session_present, 10);
         let after = reading_ids(&after);
         let seqs: Vec<u64> = after.iter().map(|r| r.0).collect();
         assert_eq!(seqs, (1..=10).collect::<Vec<_>>(), "in order, each once");
@@ -1461,16 +1452,7 @@ fn a_corrupt_record_in_the_middle_costs_only_its_own_reading() {
     // Flip one bit of the fifth record (by index: the ids follow it).
     let ids = queue_records(&store);
     store.borrow_mut().get_mut(&ids[4]).unwrap()[3] ^= 0x10;
-    let mut h = boot_on_unconnected(&store);
-    h.client.connect(h.now).unwrap();
-    h.poll();
-    h.client.transport_mut().sent.clear();
-    h.feed(&broker::connack(false, 0));
-    let mut sent = Vec::new();
-    for _ in 0..20 {
-        sent.extend(h.exchange());
-        h.now += 100;
-    }
+    let (_, sent) = reboot(&store, false, 20);
     let seqs: Vec<u64> = reading_ids(&sent).iter().map(|r| r.0).collect();
     let mut expected = accepted.clone();
     expected.remove(4);
@@ -1531,16 +1513,7 @@ fn a_power_cut_before_during_or_after_any_store_write_loses_no_accepted_reading(
             assert!(dead, "the cut at write {k} happened");
             // The next boot delivers what was accepted and not confirmed,
             // in order, and nothing already confirmed.
-            let mut h = boot_on_unconnected(&store);
-            h.client.connect(h.now).unwrap();
-            h.poll();
-            h.client.transport_mut().sent.clear();
-            h.feed(&broker::connack(true, 0));
-            let mut sent = Vec::new();
-            for _ in 0..20 {
-                sent.extend(h.exchange());
-                h.now += 100;
-            }
+            let (mut h, sent) = reboot(&store, true, 20);
             let delivered: Vec<u64> = reading_ids(&sent).iter().map(|r| r.0).collect();
             let what = format!("cut {mode:?} at write {k}: accepted {accepted:?}, confirmed {confirmed:?}, delivered {delivered:?}");
             for seq in &accepted {
@@ -1566,6 +1539,23 @@ fn a_power_cut_before_during_or_after_any_store_write_loses_no_accepted_reading(
             assert!(next[0].0 > last, "{what}");
         }
     }
+}
+
+/// The next boot on `store`: connects (the CONNACK says
+/// `session_present`) and exchanges for `rounds` × 100 ms, acknowledging
+/// everything; returns the client and what it sent after the CONNACK.
+fn reboot(store: &Store, session_present: bool, rounds: usize) -> (Harness, Vec<Sent>) {
+    let mut h = boot_on_unconnected(store);
+    h.client.connect(h.now).unwrap();
+    h.poll();
+    h.client.transport_mut().sent.clear();
+    h.feed(&broker::connack(session_present, 0));
+    let mut sent = Vec::new();
+    for _ in 0..rounds {
+        sent.extend(h.exchange());
+        h.now += 100;
+    }
+    (h, sent)
 }
 
 /// A boot on `store` that registers the sensor but does not connect.
@@ -1610,16 +1600,7 @@ fn backlog_only_writes_nothing_while_the_link_keeps_up_and_keeps_the_backlog() {
     // A power cut: what waited in the store arrives after the reboot (the
     // readings of the window were the stated cost).
     drop(h);
-    let mut h = boot_on_unconnected(&store);
-    h.client.connect(h.now).unwrap();
-    h.poll();
-    h.client.transport_mut().sent.clear();
-    h.feed(&broker::connack(false, 0));
-    let mut sent = Vec::new();
-    for _ in 0..10 {
-        sent.extend(h.exchange());
-        h.now += 100;
-    }
+    let (_, sent) = reboot(&store, false, 10);
     let seqs: Vec<u64> = reading_ids(&sent).iter().map(|r| r.0).collect();
     let first_waiting = 20 + window as u64 + 1;
     assert_eq!(seqs, (first_waiting..=30).collect::<Vec<_>>());

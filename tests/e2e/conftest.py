@@ -74,6 +74,22 @@ def missing_readings(cloud, last: int, timeout: float = 10.0) -> list[int]:
     return sorted(want - set(cloud.seqs(cloud.telemetry())))
 
 
+def stamps(cloud, first_copies=False) -> list[tuple[int, int]]:
+    """(boot, seq) of every reading the cloud received, duplicates kept;
+    with `first_copies`, without the broker's own redeliveries (DUP)."""
+    out = []
+    for m in cloud.telemetry():
+        if first_copies and m.dup:
+            continue
+        try:
+            body = m.json()
+        except ValueError:
+            continue
+        if isinstance(body, dict) and isinstance(body.get("boot"), int):
+            out.append((body["boot"], body["seq"]))
+    return out
+
+
 # ------------------------------------------------------------------ PKI
 
 

@@ -17,24 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import stamps
+
 READING = re.compile(r'"seq":(\d+),"boot":(\d+)')
 SEQ_BLOCK = 256
-
-
-def stamps(cloud, first_copies=False) -> list[tuple[int, int]]:
-    """(boot, seq) of every reading the cloud received, duplicates kept;
-    with `first_copies`, without the broker's own redeliveries (DUP)."""
-    out = []
-    for m in cloud.telemetry():
-        if first_copies and m.dup:
-            continue
-        try:
-            body = m.json()
-        except ValueError:
-            continue
-        if isinstance(body, dict) and isinstance(body.get("boot"), int):
-            out.append((body["boot"], body["seq"]))
-    return out
 
 
 def queued_in(store: Path) -> set[tuple[int, int]]:

@@ -9,17 +9,7 @@ import time
 
 import pytest
 
-
-def stamps(cloud):
-    out = []
-    for m in cloud.telemetry():
-        try:
-            body = m.json()
-        except ValueError:
-            continue
-        if isinstance(body, dict) and isinstance(body.get("boot"), int):
-            out.append((body["boot"], body["seq"]))
-    return out
+from conftest import stamps
 
 
 @pytest.mark.parametrize("kind", ["aws", "azure"])
