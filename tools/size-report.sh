@@ -169,3 +169,11 @@ echo "The C API (libnimbus.a, every call once from tools/size/c_api.c), bytes ad
 echo "  flash $((t + r + d)) (text $t, rodata $r, data $d); RAM: the library's own $((d + b - client_and_buffer)), the firmware's client and buffer $client_and_buffer"
 echo "SIZE features=c-api text=$t rodata=$r data=$d bss=$((b - client_and_buffer)) flash=$((t + r + d)) ram=$((d + b - client_and_buffer))"
 
+
+# The budget: the report fails when the C API image outgrows it.
+budget=$(awk '$1 == "c-api" { print $2 }' tools/size/budget)
+if ((t + r + d > budget)); then
+    echo "size-report: the C API image is $((t + r + d)) B, over its budget of $budget B (tools/size/budget)" >&2
+    exit 1
+fi
+echo "  within its budget: $((t + r + d)) of $budget B (tools/size/budget)"

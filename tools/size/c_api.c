@@ -24,6 +24,8 @@ static int32_t hmac(void *ctx, const uint8_t *k, size_t kl, const uint8_t *m, si
     (void)ctx; out[0] = (uint8_t)(k[0] + kl + m[0] + ml); return 0;
 }
 static int64_t unix_time(void *ctx) { (void)ctx; return (int64_t)nimbus_size_input; }
+static int32_t store_read(void *ctx, uint16_t id, uint8_t *b, size_t n) { (void)ctx; b[0] = (uint8_t)id; return (int32_t)(n & nimbus_size_input); }
+static int32_t store_write(void *ctx, uint16_t id, const uint8_t *d, size_t n) { (void)ctx; nimbus_size_sink += id + (n ? d[0] : 0u); return 0; }
 
 static int32_t handler(void *user, nimbus_client_t *c, const nimbus_request_t *req, uint8_t *reply,
                        size_t cap, size_t *len) {
@@ -54,6 +56,8 @@ void nimbus_size_c_api(void) {
     config.platform.random_u32 = random_u32;
     config.platform.hmac_sha256 = hmac;
     config.platform.unix_time_s = unix_time;
+    config.platform.store_read = store_read;
+    config.platform.store_write = store_write;
     nimbus_device_info_t info = {0};
     info.name = "demo";
     info.ipv4 = "192.0.2.10";
@@ -76,6 +80,8 @@ void nimbus_size_c_api(void) {
     r += nimbus_network_up(&client, nimbus_size_input);
     r += nimbus_respond(&client, nimbus_size_input, 200, buffer, 0);
     r += nimbus_state(&client, &state);
+    nimbus_stats_t stats;
+    r += nimbus_stats(&client, &stats);
     r += nimbus_disconnect(&client, nimbus_size_input);
     r += nimbus_deinit(&client);
     nimbus_record_t rec = {0};
@@ -83,5 +89,5 @@ void nimbus_size_c_api(void) {
     nimbus_size_sink += (uint32_t)r + (uint32_t)wake + id + pid + (uint32_t)state +
                         (uint32_t)nimbus_buffer_len(&config) + (uint32_t)(uintptr_t)nimbus_strerror(r) +
                         (uint32_t)(uintptr_t)nimbus_version() + rec.cloud + rec.port +
-                        (uint32_t)(uintptr_t)rec.host + (uint32_t)(uintptr_t)rec.key_pem;
+                        (uint32_t)(uintptr_t)rec.host + (uint32_t)(uintptr_t)rec.key_pem + stats.queued;
 }
