@@ -495,6 +495,16 @@ typedef int32_t (*nimbus_sensor_read_fn)(void *user,
                                          int64_t *mantissa,
                                          uint8_t *decimals);
 
+// A network address in binary, as the network stack holds it (no text
+// parsing in the library): `version` 0 (unset), 4 (`bytes[0..4]`, e.g.
+// `{4, {192, 0, 2, 10}}`) or 6 (all 16 bytes, network order).
+typedef struct {
+  // 0, 4 or 6.
+  uint8_t version;
+  // The address, network byte order.
+  uint8_t bytes[16];
+} nimbus_ip_t;
+
 // What `general_information` answers and what is reported once per boot.
 // Every field is optional (NULL / false); strings must outlive the client.
 typedef struct {
@@ -514,18 +524,18 @@ typedef struct {
   const char *serial_number;
   // Firmware version.
   const char *firmware_version;
-  // IPv4 address as text, e.g. `192.0.2.10`.
-  const char *ipv4;
-  // IPv6 address as text.
-  const char *ipv6;
-  // IPv4 netmask as text.
-  const char *netmask;
-  // Default gateway (IPv4 or IPv6) as text.
-  const char *gateway;
-  // Primary DNS server as text.
-  const char *dns_primary;
-  // Secondary DNS server as text.
-  const char *dns_secondary;
+  // IPv4 address (`version` 0 or 4).
+  nimbus_ip_t ipv4;
+  // IPv6 address (`version` 0 or 6).
+  nimbus_ip_t ipv6;
+  // IPv4 netmask (`version` 0 or 4).
+  nimbus_ip_t netmask;
+  // Default gateway.
+  nimbus_ip_t gateway;
+  // Primary DNS server.
+  nimbus_ip_t dns_primary;
+  // Secondary DNS server.
+  nimbus_ip_t dns_secondary;
   // MAC address (6 bytes), or NULL.
   const uint8_t *mac;
   // Whether `latitude_udeg`/`longitude_udeg` are set.
@@ -652,7 +662,8 @@ nimbus_err_t nimbus_register_sensor(nimbus_client_t *client,
 // Sets what `general_information` answers and what is reported to the
 // shadow/twin once per boot, at the first connection. Strings must
 // outlive the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (an address
-// that does not parse), `NIMBUS_ERR_INVALID_STRING`.
+// of a version other than 0, 4 or 6, or of the wrong one for its field),
+// `NIMBUS_ERR_INVALID_STRING`.
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.

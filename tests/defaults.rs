@@ -17,7 +17,8 @@ fn defaults(path: &str) -> std::collections::BTreeMap<String, String> {
         if let Some(name) = line.strip_prefix("config ") {
             current = Some(name.trim().to_string());
         } else if let (Some(name), Some(value)) = (&current, line.strip_prefix("default ")) {
-            out.entry(name.clone()).or_insert_with(|| value.trim().to_string());
+            out.entry(name.clone())
+                .or_insert_with(|| value.trim().to_string());
         }
     }
     out
@@ -32,7 +33,10 @@ fn core() -> Vec<(&'static str, u64)> {
         ("NIMBUS_MAX_SUBSCRIPTIONS", bounds::MAX_SUBSCRIPTIONS as u64),
         ("NIMBUS_MAX_HANDLERS", bounds::MAX_HANDLERS as u64),
         ("NIMBUS_MAX_SENSORS", bounds::MAX_SENSORS as u64),
-        ("NIMBUS_MAX_PENDING_REQUESTS", bounds::MAX_PENDING_REQUESTS as u64),
+        (
+            "NIMBUS_MAX_PENDING_REQUESTS",
+            bounds::MAX_PENDING_REQUESTS as u64,
+        ),
         ("NIMBUS_MAX_TWIN_REQUESTS", bounds::MAX_TWIN_REQUESTS as u64),
         ("NIMBUS_KEEPALIVE_S", u64::from(s.keep_alive_s)),
         ("NIMBUS_BACKOFF_MIN_MS", u64::from(b.base_ms)),
@@ -64,7 +68,10 @@ fn check(path: &str, at_least: usize) {
         }
     }
     assert!(wrong.is_empty(), "defaults differ:\n{}", wrong.join("\n"));
-    assert!(compared >= at_least, "{path}: only {compared} options compared");
+    assert!(
+        compared >= at_least,
+        "{path}: only {compared} options compared"
+    );
 }
 
 #[test]
@@ -75,7 +82,10 @@ fn zephyr_kconfig_defaults_are_the_cores() {
 #[test]
 fn esp_idf_kconfig_defaults_are_the_cores() {
     check(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/ports/freertos/esp-idf/nimbus/Kconfig"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/ports/freertos/esp-idf/nimbus/Kconfig"
+        ),
         8,
     );
 }

@@ -7,13 +7,13 @@ mod common;
 use common::{broker, decode_sent, FakeTransport, ScriptedRandom, Sent};
 use nimbus::cloud::sas::{HmacSha256, RustCryptoHmac};
 use nimbus::cloud::Cloud;
+use nimbus::device::info::{DeviceInfo, Identity};
 use nimbus::device::pending::RequestHandle;
 use nimbus::device::queue::QueuePolicy;
 use nimbus::device::sensor::{Reading, SensorInfo};
 use nimbus::device::{
     Actions, Answer, App, Buffers, Client, Connection, Request, Route, Sas, Settings, TwinResult,
 };
-use nimbus::twin::reported::{DeviceInfo, Identity};
 use nimbus::{bounds, Error};
 
 /// The sensor the store and offline tests register.

@@ -3,7 +3,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use nimbus::twin::reported::{DeviceInfo, Identity, Location, Network};
+use nimbus::device::info::{DeviceInfo, Identity, Location, Network};
 use nimbus::twin::{json, Cloud, Config, SpacePolicy, Twin};
 use nimbus::Error;
 

@@ -166,14 +166,19 @@ fuzz_target!(|data: &[u8]| {
         if nimbus_init(c, &config, &transport) != nimbus_err_t::NIMBUS_OK {
             return;
         }
-        // Device information with fuzzed text addresses (the C side's parser).
+        // Device information with fuzzed binary addresses (any version).
         let mut info: nimbus_device_info_t = core::mem::zeroed();
         info.name = text(&mut input, &mut keep);
-        info.ipv4 = text(&mut input, &mut keep);
-        info.ipv6 = text(&mut input, &mut keep);
-        info.netmask = text(&mut input, &mut keep);
-        info.gateway = text(&mut input, &mut keep);
-        info.dns_primary = text(&mut input, &mut keep);
+        for ip in [
+            &mut info.ipv4,
+            &mut info.ipv6,
+            &mut info.netmask,
+            &mut info.gateway,
+        ] {
+            ip.version = input.byte() % 8;
+            let bytes = input.bytes(16);
+            ip.bytes[..bytes.len()].copy_from_slice(bytes);
+        }
         info.has_coordinates = input.byte() % 2 == 0;
         info.latitude_udeg = i32::from(input.u16() as i16) * 1000;
         let _ = nimbus_set_device_info(c, &info);

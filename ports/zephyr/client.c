@@ -148,12 +148,12 @@ int32_t nimbus_zephyr_register_sensors(nimbus_client_t *c, const nimbus_zephyr_s
 static void refresh_net_info(void)
 {
     (void)nimbus_zephyr_net_info(&net_info);
-    device_info.ipv4 = opt(net_info.ipv4);
-    device_info.ipv6 = opt(net_info.ipv6);
-    device_info.netmask = opt(net_info.netmask);
-    device_info.gateway = opt(net_info.gateway);
-    device_info.dns_primary = opt(net_info.dns_primary);
-    device_info.dns_secondary = opt(net_info.dns_secondary);
+    device_info.ipv4 = net_info.ipv4;
+    device_info.ipv6 = net_info.ipv6;
+    device_info.netmask = net_info.netmask;
+    device_info.gateway = net_info.gateway;
+    device_info.dns_primary = net_info.dns_primary;
+    device_info.dns_secondary = net_info.dns_secondary;
     device_info.mac = net_info.has_mac ? net_info.mac : NULL;
 }
 

@@ -15,19 +15,23 @@
 
 #define NZ_ERR(name) (-(int32_t)NIMBUS_ZEPHYR_E_##name)
 
-/* Address text into out (NIMBUS_ZEPHYR_ADDR_TEXT_LEN), "" if unknown. */
-static void text(char *out, sa_family_t family, const void *addr)
+static void v4(nimbus_ip_t *out, const struct in_addr *a)
 {
-    if (net_addr_ntop(family, addr, out, NIMBUS_ZEPHYR_ADDR_TEXT_LEN) == NULL) {
-        out[0] = '\0';
-    }
+    out->version = 4;
+    memcpy(out->bytes, a->s4_addr, 4);
+}
+
+static void v6(nimbus_ip_t *out, const struct in6_addr *a)
+{
+    out->version = 6;
+    memcpy(out->bytes, a->s6_addr, 16);
 }
 
 #if defined(CONFIG_DNS_RESOLVER)
 static void dns_servers(nimbus_zephyr_net_info_t *info)
 {
     struct dns_resolve_context *ctx = dns_resolve_get_default();
-    char *slots[2] = {info->dns_primary, info->dns_secondary};
+    nimbus_ip_t *slots[2] = {&info->dns_primary, &info->dns_secondary};
     size_t used = 0;
 
     if (ctx == NULL) {
@@ -37,14 +41,9 @@ static void dns_servers(nimbus_zephyr_net_info_t *info)
         const struct sockaddr *sa = &ctx->servers[i].dns_server;
 
         if (sa->sa_family == AF_INET) {
-            text(slots[used], AF_INET, &net_sin(sa)->sin_addr);
+            v4(slots[used++], &net_sin(sa)->sin_addr);
         } else if (sa->sa_family == AF_INET6) {
-            text(slots[used], AF_INET6, &net_sin6(sa)->sin6_addr);
-        } else {
-            continue;
-        }
-        if (slots[used][0] != '\0') {
-            used++;
+            v6(slots[used++], &net_sin6(sa)->sin6_addr);
         }
     }
 }
@@ -60,24 +59,24 @@ int32_t nimbus_zephyr_net_info(nimbus_zephyr_net_info_t *info)
 
     if (iface != NULL) {
 #if defined(CONFIG_NET_IPV4)
-        struct in_addr *v4 = net_if_ipv4_get_global_addr(iface, NET_ADDR_PREFERRED);
-        if (v4 != NULL) {
-            struct in_addr mask = net_if_ipv4_get_netmask_by_addr(iface, v4);
+        struct in_addr *addr4 = net_if_ipv4_get_global_addr(iface, NET_ADDR_PREFERRED);
+        if (addr4 != NULL) {
+            struct in_addr mask = net_if_ipv4_get_netmask_by_addr(iface, addr4);
             struct in_addr gw = net_if_ipv4_get_gw(iface);
-            text(info->ipv4, AF_INET, v4);
+            v4(&info->ipv4, addr4);
             if (mask.s_addr != 0) {
-                text(info->netmask, AF_INET, &mask);
+                v4(&info->netmask, &mask);
             }
             if (gw.s_addr != 0) {
-                text(info->gateway, AF_INET, &gw);
+                v4(&info->gateway, &gw);
             }
         }
 #endif
 #if defined(CONFIG_NET_IPV6)
         struct net_if *v6_iface = iface;
-        struct in6_addr *v6 = net_if_ipv6_get_global_addr(NET_ADDR_PREFERRED, &v6_iface);
-        if (v6 != NULL) {
-            text(info->ipv6, AF_INET6, v6);
+        struct in6_addr *addr6 = net_if_ipv6_get_global_addr(NET_ADDR_PREFERRED, &v6_iface);
+        if (addr6 != NULL) {
+            v6(&info->ipv6, addr6);
         }
 #endif
         const struct net_linkaddr *ll = net_if_get_link_addr(iface);

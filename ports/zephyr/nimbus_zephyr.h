@@ -29,6 +29,8 @@
 #include <zephyr/net/socket.h>
 #include <zephyr/net/tls_credentials.h>
 
+#include <nimbus.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -199,25 +201,23 @@ int64_t nimbus_zephyr_unix_time_s(void *ctx);
 
 /* ------------------------------------------------------------ network */
 
-/** Longest address text (an IPv6 address) plus its NUL. */
-#define NIMBUS_ZEPHYR_ADDR_TEXT_LEN 40
-
-/** Network facts of the device, as text; "" where unknown. */
+/** Network facts of the device, in binary as nimbus_device_info_t takes
+ *  them; version 0 where unknown. */
 typedef struct nimbus_zephyr_net_info {
-    char ipv4[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];          /**< preferred global IPv4 */
-    char netmask[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];       /**< its netmask */
-    char gateway[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];       /**< IPv4 default gateway */
-    char ipv6[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];          /**< preferred global IPv6 */
-    char dns_primary[NIMBUS_ZEPHYR_ADDR_TEXT_LEN];   /**< first DNS server */
-    char dns_secondary[NIMBUS_ZEPHYR_ADDR_TEXT_LEN]; /**< second DNS server */
-    uint8_t mac[6];                                  /**< link address */
-    bool has_mac;                                    /**< mac is known (6 bytes) */
+    nimbus_ip_t ipv4;          /**< preferred global IPv4 */
+    nimbus_ip_t netmask;       /**< its netmask */
+    nimbus_ip_t gateway;       /**< IPv4 default gateway */
+    nimbus_ip_t ipv6;          /**< preferred global IPv6 */
+    nimbus_ip_t dns_primary;   /**< first DNS server */
+    nimbus_ip_t dns_secondary; /**< second DNS server */
+    uint8_t mac[6];            /**< link address */
+    bool has_mac;              /**< mac is known (6 bytes) */
 } nimbus_zephyr_net_info_t;
 
 /**
  * Collects the default interface's addresses (net_if), netmask, gateway
  * and link address, and the first two DNS servers of the default
- * resolver, for general_information. What is unknown stays "" (with
+ * resolver, for general_information. What is unknown stays version 0 (with
  * offloaded sockets there is no interface at all). Returns 0 or -1.
  */
 int32_t nimbus_zephyr_net_info(nimbus_zephyr_net_info_t *info);

@@ -6,13 +6,13 @@ use crate::bounds::{
 };
 use crate::cloud::rate::TokenBucket;
 use crate::cloud::{azure, Cloud, Dialect, EncodedProperties, TwinOp};
+use crate::device::info::DeviceInfo;
 use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::queue::{self, telemetry_topic, Queue, Store, HEADER_ROOM};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{self, Encoding, Reading, Sensors};
 use crate::device::settings::Settings;
 use crate::mqtt::{Outbox, QoS};
-use crate::twin::reported::DeviceInfo;
 use crate::twin::{RequestId, Twin};
 use crate::writer::JsonWriter;
 use crate::{Error, Result};

@@ -10,6 +10,7 @@ use crate::cloud::{self, azure, Cloud, Dialect, Incoming, ShadowOp};
 use crate::device::actions::{self, Actions, Core, MAX_TOPIC_LEN};
 use crate::device::app::{Answer, App, Connection, Request, Route, TwinResult};
 use crate::device::boot::{Counters, SEQ_BLOCK};
+use crate::device::info::DeviceInfo;
 use crate::device::model;
 use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::queue::Queue;
@@ -18,7 +19,6 @@ use crate::device::schedule::Schedule;
 use crate::device::sensor::{SensorInfo, Sensors};
 use crate::device::settings::Settings;
 use crate::mqtt::{self, Event, Publish, QoS, Random, Session, State, Transport};
-use crate::twin::reported::DeviceInfo;
 use crate::twin::{self, json, AwsReply, Outcome, Response, Twin};
 use crate::{Error, Result};
 

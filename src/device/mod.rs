@@ -15,16 +15,20 @@
 //!   document is fetched after every connection so that nothing changed
 //!   offline is missed;
 //! - telemetry and events are published on the generic topics, translated
-//!   per cloud, optionally on a schedule driven by `poll`.
+//!   per cloud, optionally on a schedule driven by `poll`;
+//! - the device information ([`info`](crate::device::info)) answers
+//!   `general_information` and is reported once per boot.
 //!
 //! Like the rest of the core it is sans-I/O and never allocates: the
 //! caller provides every buffer ([`Buffers`](crate::device::Buffers)) and the tables are sized by
 //! [`crate::bounds`](crate::bounds).
 
 pub mod actions;
+mod address;
 pub mod app;
 pub mod boot;
 mod client;
+pub mod info;
 mod model;
 pub mod pending;
 pub mod queue;

@@ -148,7 +148,8 @@ pub unsafe extern "C" fn nimbus_register_sensor(
 /// Sets what `general_information` answers and what is reported to the
 /// shadow/twin once per boot, at the first connection. Strings must
 /// outlive the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (an address
-/// that does not parse), `NIMBUS_ERR_INVALID_STRING`.
+/// of a version other than 0, 4 or 6, or of the wrong one for its field),
+/// `NIMBUS_ERR_INVALID_STRING`.
 ///
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.

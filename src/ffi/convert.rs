@@ -2,17 +2,17 @@
 //! configuration and the memory split.
 
 use core::ffi::{c_char, CStr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::ptr;
 
 use super::types::*;
 use crate::cloud::Cloud;
+use crate::device::info::{DeviceInfo, Identity, Location, Network};
 use crate::device::queue::QueuePolicy;
 use crate::device::sensor::Encoding;
 use crate::device::{Buffers, Sas, Settings};
 use crate::mqtt::QoS;
 use crate::record::DeviceRecord;
-use crate::twin::address::{parse_ip, parse_ipv4, parse_ipv6};
-use crate::twin::reported::{DeviceInfo, Identity, Location, Network};
 use crate::twin::SpacePolicy;
 use crate::{Error, Result};
 
@@ -218,12 +218,33 @@ pub(crate) fn buffers(c: &nimbus_config_t) -> Result<Buffers<'static>> {
     })
 }
 
-/// An address in the text form `parse` takes (`None` for NULL),
-/// [`Error::InvalidArgument`] when it is not one.
-fn address<T>(p: *const c_char, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
-    match c_str(p, 64)? {
+/// An address from C: `None` for version 0, `InvalidArgument` for any
+/// version but 4 or 6.
+fn ip(a: &nimbus_ip_t) -> Result<Option<IpAddr>> {
+    let [a0, a1, a2, a3, ..] = a.bytes;
+    match a.version {
+        0 => Ok(None),
+        4 => Ok(Some(IpAddr::V4(Ipv4Addr::new(a0, a1, a2, a3)))),
+        6 => Ok(Some(IpAddr::V6(Ipv6Addr::from(a.bytes)))),
+        _ => Err(Error::InvalidArgument),
+    }
+}
+
+/// An IPv4 address from C (version 0 or 4).
+fn v4(a: &nimbus_ip_t) -> Result<Option<Ipv4Addr>> {
+    match ip(a)? {
+        Some(IpAddr::V6(_)) => Err(Error::InvalidArgument),
+        Some(IpAddr::V4(v4)) => Ok(Some(v4)),
         None => Ok(None),
-        Some(text) => parse(text).map(Some).ok_or(Error::InvalidArgument),
+    }
+}
+
+/// An IPv6 address from C (version 0 or 6).
+fn v6(a: &nimbus_ip_t) -> Result<Option<Ipv6Addr>> {
+    match ip(a)? {
+        Some(IpAddr::V4(_)) => Err(Error::InvalidArgument),
+        Some(IpAddr::V6(v6)) => Ok(Some(v6)),
+        None => Ok(None),
     }
 }
 
@@ -247,13 +268,13 @@ pub(crate) fn device_info(c: &nimbus_device_info_t) -> Result<DeviceInfo<'static
             serial_number: text(c.serial_number)?,
         },
         network: Network {
-            ipv4: address(c.ipv4, parse_ipv4)?,
-            ipv6: address(c.ipv6, parse_ipv6)?,
+            ipv4: v4(&c.ipv4)?,
+            ipv6: v6(&c.ipv6)?,
             mac,
-            netmask: address(c.netmask, parse_ipv4)?,
-            gateway: address(c.gateway, parse_ip)?,
-            dns_primary: address(c.dns_primary, parse_ip)?,
-            dns_secondary: address(c.dns_secondary, parse_ip)?,
+            netmask: v4(&c.netmask)?,
+            gateway: ip(&c.gateway)?,
+            dns_primary: ip(&c.dns_primary)?,
+            dns_secondary: ip(&c.dns_secondary)?,
         },
         firmware_version: text(c.firmware_version)?,
         location: Location {

@@ -414,6 +414,18 @@ pub struct nimbus_config_t {
     pub platform: nimbus_platform_t,
 }
 
+/// A network address in binary, as the network stack holds it (no text
+/// parsing in the library): `version` 0 (unset), 4 (`bytes[0..4]`, e.g.
+/// `{4, {192, 0, 2, 10}}`) or 6 (all 16 bytes, network order).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct nimbus_ip_t {
+    /// 0, 4 or 6.
+    pub version: u8,
+    /// The address, network byte order.
+    pub bytes: [u8; 16],
+}
+
 /// What `general_information` answers and what is reported once per boot.
 /// Every field is optional (NULL / false); strings must outlive the client.
 #[repr(C)]
@@ -435,18 +447,18 @@ pub struct nimbus_device_info_t {
     pub serial_number: *const c_char,
     /// Firmware version.
     pub firmware_version: *const c_char,
-    /// IPv4 address as text, e.g. `192.0.2.10`.
-    pub ipv4: *const c_char,
-    /// IPv6 address as text.
-    pub ipv6: *const c_char,
-    /// IPv4 netmask as text.
-    pub netmask: *const c_char,
-    /// Default gateway (IPv4 or IPv6) as text.
-    pub gateway: *const c_char,
-    /// Primary DNS server as text.
-    pub dns_primary: *const c_char,
-    /// Secondary DNS server as text.
-    pub dns_secondary: *const c_char,
+    /// IPv4 address (`version` 0 or 4).
+    pub ipv4: nimbus_ip_t,
+    /// IPv6 address (`version` 0 or 6).
+    pub ipv6: nimbus_ip_t,
+    /// IPv4 netmask (`version` 0 or 4).
+    pub netmask: nimbus_ip_t,
+    /// Default gateway.
+    pub gateway: nimbus_ip_t,
+    /// Primary DNS server.
+    pub dns_primary: nimbus_ip_t,
+    /// Secondary DNS server.
+    pub dns_secondary: nimbus_ip_t,
     /// MAC address (6 bytes), or NULL.
     pub mac: *const u8,
     /// Whether `latitude_udeg`/`longitude_udeg` are set.

@@ -9,16 +9,13 @@
 //!
 //! - [`json`](crate::twin::json): the zero-copy JSON scanner/validator used throughout;
 //! - [`Twin`](crate::twin::Twin): the state machine (pending requests, timeouts, versions);
-//! - [`reported`](crate::twin::reported): renders the usual reported device information.
 //!
 //! Bounds: [`MAX_PENDING`](crate::twin::MAX_PENDING) requests by default (const generic `N`), ids of
 //! at most [`MAX_REQUEST_ID_LEN`](crate::twin::MAX_REQUEST_ID_LEN) bytes, JSON nesting of at most
 //! [`json::MAX_DEPTH`](crate::twin::json::MAX_DEPTH), and the per-cloud limits in this module's constants.
 
 pub mod json;
-pub mod reported;
 
-pub(crate) mod address;
 mod id;
 mod model;
 mod pending;

@@ -242,9 +242,14 @@ static void calls_on_an_initialised_client_check_their_arguments(void **state) {
 
     nimbus_device_info_t info;
     memset(&info, 0, sizeof info);
-    info.ipv4 = "300.1.1.1";
+    /* Addresses are binary: a version other than 0, 4 or 6 is refused, and
+     * so is an IPv6 address where an IPv4 one belongs. */
+    info.ipv4 = (nimbus_ip_t){.version = 5};
     assert_int_equal(nimbus_set_device_info(&client, &info), NIMBUS_ERR_INVALID_ARGUMENT);
-    info.ipv4 = "192.0.2.10";
+    info.ipv4 = (nimbus_ip_t){.version = 6};
+    assert_int_equal(nimbus_set_device_info(&client, &info), NIMBUS_ERR_INVALID_ARGUMENT);
+    info.ipv4 = (nimbus_ip_t){.version = 4, .bytes = {192, 0, 2, 10}};
+    info.gateway = (nimbus_ip_t){.version = 6, .bytes = {0x20, 0x01, 0x0d, 0xb8, [15] = 1}};
     assert_int_equal(nimbus_set_device_info(&client, &info), NIMBUS_OK);
     assert_int_equal(nimbus_set_device_info(&client, NULL), NIMBUS_ERR_NULL_ARGUMENT);
 

@@ -60,7 +60,7 @@ void nimbus_size_c_api(void) {
     config.platform.store_write = store_write;
     nimbus_device_info_t info = {0};
     info.name = "demo";
-    info.ipv4 = "192.0.2.10";
+    info.ipv4 = (nimbus_ip_t){.version = 4, .bytes = {192, 0, 2, 10}};
     uint64_t wake = 0;
     uint32_t id = 0;
     uint16_t pid = 0;

@@ -4,7 +4,7 @@
 
 use core::hint::black_box;
 use core::net::Ipv4Addr;
-use nimbus::twin::reported::{DeviceInfo, Identity, Network};
+use nimbus::device::info::{DeviceInfo, Identity, Network};
 use nimbus::twin::{AwsReply, Cloud, Config, Event, Outcome, Response, Twin, MAX_PENDING};
 
 /// The twin type firmware gets (the default capacity, AWS's in-flight limit).
