@@ -5,7 +5,7 @@
 //! current time, and `poll` does all pending work and says when it next
 //! needs to run.
 //!
-//! Layers, bottom-up (see `DESIGN.md`):
+//! Layers, bottom-up (see `ARCHITECTURE.md`):
 //! - [`mqtt`]: the MQTT 3.1.1 session engine (QoS 0/1, keepalive, backoff);
 //! - [`cloud`]: the AWS and Azure dialects (generic topics ↔ cloud topics);
 //! - [`twin`]: the device shadow / device twin model;

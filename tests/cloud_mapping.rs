@@ -1,4 +1,4 @@
-//! Every row of the mapping tables of DESIGN.md §2–4, both directions.
+//! Every row of the mapping tables of ARCHITECTURE.md §2–4, both directions.
 
 use nimbus::cloud::{
     Cloud, Dialect, EncodedProperties, Incoming, Property, ShadowOp, ShadowTopic, TwinOp,

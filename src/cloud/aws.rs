@@ -1,4 +1,4 @@
-//! AWS IoT Core dialect (DESIGN.md §3): generic topics are used unchanged
+//! AWS IoT Core dialect (ARCHITECTURE.md §3): generic topics are used unchanged
 //! but checked against AWS's topic rules; shadow topics live under
 //! `$aws/things/<thing>/shadow/[name/<shadow>/]<op>`.
 

@@ -1,4 +1,4 @@
-//! Azure IoT Hub dialect (DESIGN.md §4): generic topics become D2C
+//! Azure IoT Hub dialect (ARCHITECTURE.md §4): generic topics become D2C
 //! messages with a `subtopic` property; requests arrive as C2D messages or
 //! direct methods; the twin lives under `$iothub/twin/`.
 

@@ -1,4 +1,4 @@
-//! The generic topic scheme the firmware uses (DESIGN.md §2):
+//! The generic topic scheme the firmware uses (ARCHITECTURE.md §2):
 //! `<dev>/events`, `<dev>/request/<path>`, `<dev>/response/<path>`.
 //!
 //! A path is one or more `/`-separated segments. A segment is non-empty and

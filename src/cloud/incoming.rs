@@ -152,7 +152,7 @@ pub struct ShadowTopic<'t> {
     pub op: ShadowOp,
 }
 
-/// The suffixes of AWS shadow topics (DESIGN.md §3).
+/// The suffixes of AWS shadow topics (ARCHITECTURE.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ShadowOp {
     /// `update` (device → cloud).
@@ -180,7 +180,7 @@ pub enum ShadowOp {
 }
 
 impl ShadowOp {
-    /// Every operation, in the order of DESIGN.md.
+    /// Every operation, in the order of ARCHITECTURE.md.
     pub const ALL: [ShadowOp; 11] = [
         ShadowOp::Update,
         ShadowOp::UpdateAccepted,

@@ -1,5 +1,5 @@
 //! Cloud dialects: the generic topic scheme translated to AWS IoT Core and
-//! Azure IoT Hub (DESIGN.md §2–4).
+//! Azure IoT Hub (ARCHITECTURE.md §2–4).
 //!
 //! Everything here is pure: no I/O, no state beyond what the caller holds.
 //! Outputs go into caller buffers ([`Error::BufferTooSmall`](crate::Error::BufferTooSmall) when they do

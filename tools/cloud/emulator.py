@@ -7,7 +7,7 @@ messages. Both record what the device publishes (telemetry, responses,
 reported state), so a driver or a test can check it.
 
 Only the parts of each service that Nimbus uses are played; the topics and
-payloads follow DESIGN.md sections 3 and 4.
+payloads follow ARCHITECTURE.md sections 3 and 4.
 """
 
 from __future__ import annotations
