@@ -13,7 +13,8 @@ void app_start(const nimbus_transport_t *transport, uint64_t now_ms);
 void app_loop(uint64_t now_ms);
 
 static nimbus_client_t client;        /* NIMBUS_CLIENT_SIZE bytes, static */
-static uint8_t memory[16 * 1024];     /* nimbus_buffer_len(&config) says how much */
+/* The default split on Azure: what nimbus_buffer_len(&config) asks. */
+static uint8_t memory[NIMBUS_BUFFER_LEN(0, 0, 0, 0, 0, true)];
 
 static int32_t read_temp(void *user, uint16_t id, int64_t *mantissa, uint8_t *decimals) {
     (void)user; (void)id;

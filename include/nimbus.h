@@ -16,6 +16,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/*
+ * Bytes nimbus_buffer_len() asks for, at compile time, for a static buffer:
+ * the five region lengths as set in nimbus_buffer_t (0: the default) and
+ * whether the cloud is Azure (its credentials take NIMBUS_AZURE_CREDENTIALS_LEN).
+ *   static uint8_t buffer[NIMBUS_BUFFER_LEN(0, 0, 0, 0, 0, false)];
+ */
+#define NIMBUS_LEN_OR_(len, dflt) ((len) != 0 ? (size_t)(len) : (size_t)(dflt))
+#define NIMBUS_BUFFER_LEN(rx, tx, inflight, work, reply, azure)                         \
+    (NIMBUS_LEN_OR_(rx, NIMBUS_DEFAULT_RX_LEN) + NIMBUS_LEN_OR_(tx, NIMBUS_DEFAULT_TX_LEN) + \
+     NIMBUS_LEN_OR_(inflight, NIMBUS_DEFAULT_INFLIGHT_LEN) + NIMBUS_FILTERS_LEN +          \
+     NIMBUS_LEN_OR_(work, NIMBUS_DEFAULT_WORK_LEN) +                                      \
+     NIMBUS_LEN_OR_(reply, NIMBUS_DEFAULT_REPLY_LEN) +                                    \
+     ((azure) ? (size_t)NIMBUS_AZURE_CREDENTIALS_LEN : (size_t)0))
+
 
 // Bytes of a `nimbus_client_t` (the client state without its buffers).
 #define NIMBUS_CLIENT_SIZE 4608
@@ -28,6 +42,16 @@
 
 // Default `rx_len`.
 #define NIMBUS_DEFAULT_RX_LEN 2048
+
+// The library's version, major part (`nimbus_version()` gives it all as
+// text). Equal to the crate's version: a test checks it.
+#define NIMBUS_VERSION_MAJOR 0
+
+// The library's version, minor part.
+#define NIMBUS_VERSION_MINOR 1
+
+// The library's version, patch part.
+#define NIMBUS_VERSION_PATCH 0
 
 // Default `tx_len`.
 #define NIMBUS_DEFAULT_TX_LEN 1024

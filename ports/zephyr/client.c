@@ -11,12 +11,11 @@
 
 LOG_MODULE_DECLARE(nimbus, CONFIG_NIMBUS_LOG_LEVEL);
 
-/* The buffer split that nimbus_buffer_t describes, plus what the core
- * always takes (filters, Azure credentials) and room for alignment. */
+/* The buffer split that the Kconfig lengths describe, as the core sizes it. */
 #define NZ_BUFFER_LEN                                                                       \
-    (CONFIG_NIMBUS_RX_LEN + CONFIG_NIMBUS_TX_LEN + CONFIG_NIMBUS_INFLIGHT_LEN +             \
-     CONFIG_NIMBUS_WORK_LEN + CONFIG_NIMBUS_REPLY_LEN + NIMBUS_FILTERS_LEN +                \
-     (IS_ENABLED(CONFIG_NIMBUS_CLOUD_AZURE) ? NIMBUS_AZURE_CREDENTIALS_LEN : 0) + 64)
+    NIMBUS_BUFFER_LEN(CONFIG_NIMBUS_RX_LEN, CONFIG_NIMBUS_TX_LEN, CONFIG_NIMBUS_INFLIGHT_LEN, \
+                      CONFIG_NIMBUS_WORK_LEN, CONFIG_NIMBUS_REPLY_LEN,                        \
+                      IS_ENABLED(CONFIG_NIMBUS_CLOUD_AZURE))
 
 static nimbus_client_t client_storage;
 static uint8_t client_buffer[NZ_BUFFER_LEN] __aligned(8);

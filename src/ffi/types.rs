@@ -324,6 +324,14 @@ pub struct nimbus_buffer_t {
 
 /// Default `rx_len`.
 pub const NIMBUS_DEFAULT_RX_LEN: usize = 2048;
+/// The library's version, major part (`nimbus_version()` gives it all as
+/// text). Equal to the crate's version: a test checks it.
+pub const NIMBUS_VERSION_MAJOR: u32 = 0;
+/// The library's version, minor part.
+pub const NIMBUS_VERSION_MINOR: u32 = 1;
+/// The library's version, patch part.
+pub const NIMBUS_VERSION_PATCH: u32 = 0;
+
 /// Default `tx_len`.
 pub const NIMBUS_DEFAULT_TX_LEN: usize = 1024;
 /// Default `inflight_len`.

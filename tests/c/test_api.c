@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -266,6 +267,31 @@ static void strerror_covers_every_code(void **state) {
     assert_string_equal(nimbus_strerror(5), "unknown error");
     assert_string_equal(nimbus_strerror(INT32_MIN), "unknown error");
     assert_non_null(strchr(nimbus_version(), '.'));
+    char version[32];
+    snprintf(version, sizeof version, "%d.%d.%d", NIMBUS_VERSION_MAJOR, NIMBUS_VERSION_MINOR,
+             NIMBUS_VERSION_PATCH);
+    assert_string_equal(nimbus_version(), version);
+}
+
+/* The compile-time buffer size is exactly what nimbus_buffer_len() asks. */
+static void buffer_len_macro_matches_the_function(void **state) {
+    (void)state;
+    static uint8_t defaults[NIMBUS_BUFFER_LEN(0, 0, 0, 0, 0, false)];
+    nimbus_config_t c;
+    memset(&c, 0, sizeof c);
+    c.cloud = NIMBUS_CLOUD_AWS;
+    c.device_id = "d";
+    assert_int_equal(nimbus_buffer_len(&c), sizeof defaults);
+    c.cloud = NIMBUS_CLOUD_AZURE;
+    assert_int_equal(nimbus_buffer_len(&c), NIMBUS_BUFFER_LEN(0, 0, 0, 0, 0, true));
+    c.memory.rx_len = 700;
+    c.memory.tx_len = 300;
+    c.memory.inflight_len = 5000;
+    c.memory.work_len = 333;
+    c.memory.reply_len = 128;
+    assert_int_equal(nimbus_buffer_len(&c), NIMBUS_BUFFER_LEN(700, 300, 5000, 333, 128, true));
+    c.cloud = NIMBUS_CLOUD_AWS;
+    assert_int_equal(nimbus_buffer_len(&c), NIMBUS_BUFFER_LEN(700, 300, 5000, 333, 128, false));
 }
 
 /* ---- end to end over the fake transport ---- */
@@ -444,6 +470,7 @@ static void a_bad_record_is_refused_and_out_untouched(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(buffer_len_macro_matches_the_function),
         cmocka_unit_test_setup(init_checks_its_arguments, setup),
         cmocka_unit_test_setup(a_string_without_nul_within_its_bound_is_refused, setup),
         cmocka_unit_test_setup(storage_too_small_is_refused, setup),
