@@ -13,7 +13,7 @@
 
 #include "nimbus_zephyr.h"
 
-#define NZ_ERR(name) (-(int32_t)NIMBUS_ZEPHYR_E_##name)
+#define NZ_ERR(name) ((int32_t)NIMBUS_ERR_##name)
 
 static void v4(nimbus_ip_t *out, const struct in_addr *a)
 {

@@ -15,8 +15,8 @@
  *
  * The transport functions follow the core's transport contract exactly
  * (nimbus_transport_t in nimbus.h): ctx points to an initialised
- * nimbus_zephyr_transport_t; results are >= 0 on success and a negated
- * Nimbus error code on failure. The port never allocates memory.
+ * nimbus_zephyr_transport_t; results are >= 0 on success and a
+ * NIMBUS_ERR_* value (negative) on failure. The port never allocates memory.
  */
 #ifndef NIMBUS_ZEPHYR_H
 #define NIMBUS_ZEPHYR_H
@@ -35,29 +35,7 @@
 extern "C" {
 #endif
 
-/*
- * Error codes, returned negated. They equal the core's stable
- * nimbus::Error codes (src/error.rs), as nimbus.h numbers them.
- */
-enum nimbus_zephyr_error {
-    /** A required pointer was NULL. */
-    NIMBUS_ZEPHYR_E_NULL_ARGUMENT = 1,
-    /** An argument or configuration value is out of range or malformed. */
-    NIMBUS_ZEPHYR_E_INVALID_ARGUMENT = 2,
-    /** The output does not fit the caller's buffer. */
-    NIMBUS_ZEPHYR_E_BUFFER_TOO_SMALL = 3,
-    /** The store is full. */
-    NIMBUS_ZEPHYR_E_STORAGE_TOO_SMALL = 7,
-    /** Socket error, name resolution failure, connection refused,
-     *  unreachable or timed out; also a failed sensor read. */
-    NIMBUS_ZEPHYR_E_TRANSPORT_FAILED = 20,
-    /** The peer closed the connection (EOF, reset). */
-    NIMBUS_ZEPHYR_E_CONNECTION_CLOSED = 21,
-    /** send/recv on a transport that is not open. */
-    NIMBUS_ZEPHYR_E_NOT_CONNECTED = 24,
-    /** TLS handshake or certificate verification failed. */
-    NIMBUS_ZEPHYR_E_TLS_FAILED = 31,
-};
+/* Errors are the core's nimbus_err_t values (negative), from nimbus.h. */
 
 /** How many resolved addresses of the server are tried, in order. */
 #define NIMBUS_ZEPHYR_MAX_ADDRS 2
@@ -218,7 +196,8 @@ typedef struct nimbus_zephyr_net_info {
  * Collects the default interface's addresses (net_if), netmask, gateway
  * and link address, and the first two DNS servers of the default
  * resolver, for general_information. What is unknown stays version 0 (with
- * offloaded sockets there is no interface at all). Returns 0 or -1.
+ * offloaded sockets there is no interface at all). Returns 0 or
+ * NIMBUS_ERR_NULL_ARGUMENT.
  */
 int32_t nimbus_zephyr_net_info(nimbus_zephyr_net_info_t *info);
 
@@ -274,21 +253,21 @@ typedef struct {
  * Mounts the store on `size` bytes of `flash` at `offset` (whole flash
  * pages, at least two: one is kept free for garbage collection), e.g.
  * FIXED_PARTITION_DEVICE/OFFSET/SIZE(storage_partition).
- * Returns 0, -NIMBUS_ZEPHYR_E_NULL_ARGUMENT, -NIMBUS_ZEPHYR_E_INVALID_ARGUMENT
- * (not two pages), -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED (device not ready,
+ * Returns 0, NIMBUS_ERR_NULL_ARGUMENT, NIMBUS_ERR_INVALID_ARGUMENT
+ * (not two pages), NIMBUS_ERR_TRANSPORT_FAILED (device not ready,
  * mount failed).
  */
 int32_t nimbus_zephyr_store_init(nimbus_zephyr_store_t *s, const struct device *flash,
                                  off_t offset, size_t size);
 
 /** nimbus_platform_t.store_read, `ctx` the store: the record's length, 0
- *  when there is none, -NIMBUS_ZEPHYR_E_BUFFER_TOO_SMALL (longer than
- *  `cap`), -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED (flash error). */
+ *  when there is none, NIMBUS_ERR_BUFFER_TOO_SMALL (longer than
+ *  `cap`), NIMBUS_ERR_TRANSPORT_FAILED (flash error). */
 int32_t nimbus_zephyr_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap);
 
 /** nimbus_platform_t.store_write, `ctx` the store: writes the record
- *  atomically (`len` 0 deletes it). 0, -NIMBUS_ZEPHYR_E_STORAGE_TOO_SMALL
- *  (full), -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED. */
+ *  atomically (`len` 0 deletes it). 0, NIMBUS_ERR_STORAGE_TOO_SMALL
+ *  (full), NIMBUS_ERR_TRANSPORT_FAILED. */
 int32_t nimbus_zephyr_store_write(void *ctx, uint16_t id, const uint8_t *data, size_t len);
 #endif
 

@@ -20,7 +20,7 @@
 
 LOG_MODULE_REGISTER(nimbus, CONFIG_NIMBUS_LOG_LEVEL);
 
-#define NZ_ERR(name) (-(int32_t)NIMBUS_ZEPHYR_E_##name)
+#define NZ_ERR(name) ((int32_t)NIMBUS_ERR_##name)
 
 uint64_t nimbus_zephyr_now_ms(void)
 {

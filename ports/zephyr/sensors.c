@@ -9,7 +9,7 @@
 
 LOG_MODULE_DECLARE(nimbus, CONFIG_NIMBUS_LOG_LEVEL);
 
-#define NZ_ERR(name) (-(int32_t)NIMBUS_ZEPHYR_E_##name)
+#define NZ_ERR(name) ((int32_t)NIMBUS_ERR_##name)
 
 /* 10^(6 - decimals): what a micro-unit is divided by. */
 static const int32_t divisor[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};

@@ -16,7 +16,7 @@
 
 LOG_MODULE_DECLARE(nimbus, CONFIG_NIMBUS_LOG_LEVEL);
 
-#define NZ_ERR(name) (-(int32_t)NIMBUS_ZEPHYR_E_##name)
+#define NZ_ERR(name) ((int32_t)NIMBUS_ERR_##name)
 
 /* ------------------------------------------------------------ init */
 

@@ -686,26 +686,26 @@ static void store_init_refuses_what_cannot_hold_it(void **state)
     nimbus_zephyr_store_t st;
     fake.page_size = 4096;
     assert_int_equal(nimbus_zephyr_store_init(NULL, &fake_flash_dev, 0, 8192),
-                     -NIMBUS_ZEPHYR_E_NULL_ARGUMENT);
-    assert_int_equal(nimbus_zephyr_store_init(&st, NULL, 0, 8192), -NIMBUS_ZEPHYR_E_NULL_ARGUMENT);
+                     NIMBUS_ERR_NULL_ARGUMENT);
+    assert_int_equal(nimbus_zephyr_store_init(&st, NULL, 0, 8192), NIMBUS_ERR_NULL_ARGUMENT);
     /* One page leaves none for garbage collection. */
     assert_int_equal(nimbus_zephyr_store_init(&st, &fake_flash_dev, 0, 8191),
-                     -NIMBUS_ZEPHYR_E_INVALID_ARGUMENT);
+                     NIMBUS_ERR_INVALID_ARGUMENT);
     /* NVS sectors are at most 64 KiB. */
     fake.page_size = 128 * 1024;
     assert_int_equal(nimbus_zephyr_store_init(&st, &fake_flash_dev, 0, 1024 * 1024),
-                     -NIMBUS_ZEPHYR_E_INVALID_ARGUMENT);
+                     NIMBUS_ERR_INVALID_ARGUMENT);
     fake.page_size = 0;
     assert_int_equal(nimbus_zephyr_store_init(&st, &fake_flash_dev, 0, 8192),
-                     -NIMBUS_ZEPHYR_E_INVALID_ARGUMENT);
+                     NIMBUS_ERR_INVALID_ARGUMENT);
     fake.page_size = 4096;
     fake.device_ready = false;
     assert_int_equal(nimbus_zephyr_store_init(&st, &fake_flash_dev, 0, 8192),
-                     -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED);
+                     NIMBUS_ERR_TRANSPORT_FAILED);
     fake.device_ready = true;
     fake.nvs_mount_ret = -EIO;
     assert_int_equal(nimbus_zephyr_store_init(&st, &fake_flash_dev, 0, 8192),
-                     -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED);
+                     NIMBUS_ERR_TRANSPORT_FAILED);
     assert_int_equal(fake.nvs_mounts, 1);
 }
 
@@ -726,7 +726,7 @@ static void store_reads_writes_and_deletes_records(void **state)
     assert_int_equal(nimbus_zephyr_store_write(&st, 3, rec, sizeof rec), 0);
     assert_int_equal(fake.nvs_writes, 1);
     /* Longer than the caller's buffer: refused, not cut. */
-    assert_int_equal(nimbus_zephyr_store_read(&st, 3, buf, 4), -NIMBUS_ZEPHYR_E_BUFFER_TOO_SMALL);
+    assert_int_equal(nimbus_zephyr_store_read(&st, 3, buf, 4), NIMBUS_ERR_BUFFER_TOO_SMALL);
     /* Length 0 deletes, also a record that is not there. */
     assert_int_equal(nimbus_zephyr_store_write(&st, 3, NULL, 0), 0);
     assert_int_equal(nimbus_zephyr_store_read(&st, 3, buf, sizeof buf), 0);
@@ -734,16 +734,16 @@ static void store_reads_writes_and_deletes_records(void **state)
     /* Full, and flash errors. */
     uint8_t big[200] = {0};
     assert_int_equal(nimbus_zephyr_store_write(&st, 4, big, sizeof big),
-                     -NIMBUS_ZEPHYR_E_STORAGE_TOO_SMALL);
+                     NIMBUS_ERR_STORAGE_TOO_SMALL);
     fake.nvs_io_err = EIO;
     assert_int_equal(nimbus_zephyr_store_write(&st, 4, rec, sizeof rec),
-                     -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED);
+                     NIMBUS_ERR_TRANSPORT_FAILED);
     assert_int_equal(nimbus_zephyr_store_read(&st, 4, buf, sizeof buf),
-                     -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED);
-    assert_int_equal(nimbus_zephyr_store_write(&st, 4, NULL, 0), -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED);
+                     NIMBUS_ERR_TRANSPORT_FAILED);
+    assert_int_equal(nimbus_zephyr_store_write(&st, 4, NULL, 0), NIMBUS_ERR_TRANSPORT_FAILED);
     assert_int_equal(nimbus_zephyr_store_read(NULL, 4, buf, sizeof buf),
-                     -NIMBUS_ZEPHYR_E_NULL_ARGUMENT);
-    assert_int_equal(nimbus_zephyr_store_write(&st, 4, NULL, 3), -NIMBUS_ZEPHYR_E_NULL_ARGUMENT);
+                     NIMBUS_ERR_NULL_ARGUMENT);
+    assert_int_equal(nimbus_zephyr_store_write(&st, 4, NULL, 3), NIMBUS_ERR_NULL_ARGUMENT);
 }
 
 int main(void)

@@ -117,8 +117,8 @@ ZTEST(nimbus_port, test_transport_round_trip)
         (void)nimbus_zephyr_wait(&t, 20);
         r = nimbus_zephyr_transport_recv(&t, buf, sizeof buf);
     }
-    zassert_equal(r, -NIMBUS_ZEPHYR_E_CONNECTION_CLOSED);
-    zassert_equal(nimbus_zephyr_transport_send(&t, buf, 1), -NIMBUS_ZEPHYR_E_CONNECTION_CLOSED);
+    zassert_equal(r, NIMBUS_ERR_CONNECTION_CLOSED);
+    zassert_equal(nimbus_zephyr_transport_send(&t, buf, 1), NIMBUS_ERR_CONNECTION_CLOSED);
     nimbus_zephyr_transport_close(&t);
     zsock_close(server);
 }
@@ -129,10 +129,10 @@ ZTEST(nimbus_port, test_transport_refused)
     nimbus_zephyr_config_t c = plain_cfg(REFUSED_PORT);
 
     zassert_ok(nimbus_zephyr_transport_init(&t, &c));
-    zassert_equal(nimbus_zephyr_transport_open(&t), -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED);
+    zassert_equal(nimbus_zephyr_transport_open(&t), NIMBUS_ERR_TRANSPORT_FAILED);
     zassert_equal(t.fd, -1);
     zassert_equal(nimbus_zephyr_transport_send(&t, (const uint8_t *)"x", 1),
-                  -NIMBUS_ZEPHYR_E_NOT_CONNECTED);
+                  NIMBUS_ERR_NOT_CONNECTED);
 }
 
 ZTEST(nimbus_port, test_transport_config_checks)
@@ -141,8 +141,8 @@ ZTEST(nimbus_port, test_transport_config_checks)
     nimbus_zephyr_config_t c = plain_cfg(PORT);
 
     c.plain_tcp = false; /* TLS without a security tag */
-    zassert_equal(nimbus_zephyr_transport_init(&t, &c), -NIMBUS_ZEPHYR_E_INVALID_ARGUMENT);
-    zassert_equal(nimbus_zephyr_transport_open(&t), -NIMBUS_ZEPHYR_E_INVALID_ARGUMENT);
+    zassert_equal(nimbus_zephyr_transport_init(&t, &c), NIMBUS_ERR_INVALID_ARGUMENT);
+    zassert_equal(nimbus_zephyr_transport_open(&t), NIMBUS_ERR_INVALID_ARGUMENT);
     c.sec_tags[0] = 1;
     c.sec_tag_count = 1;
     zassert_ok(nimbus_zephyr_transport_init(&t, &c));
@@ -163,7 +163,7 @@ ZTEST(nimbus_port, test_credentials_store)
     /* Adding again replaces it instead of failing with -EEXIST. */
     zassert_ok(nimbus_zephyr_credentials_add(77, ca, sizeof ca, NULL, 0, NULL, 0));
     zassert_equal(nimbus_zephyr_credentials_add(77, ca, sizeof ca, ca, sizeof ca, NULL, 0),
-                  -NIMBUS_ZEPHYR_E_INVALID_ARGUMENT);
+                  NIMBUS_ERR_INVALID_ARGUMENT);
 }
 
 ZTEST(nimbus_port, test_hmac_rfc4231)
@@ -218,7 +218,7 @@ ZTEST(nimbus_port, test_sensor_read)
     zassert_equal(m, 415);
     zassert_equal(d, 1);
     sensor_data.fetch_ret = -EIO;
-    zassert_equal(nimbus_zephyr_sensor_read(&s, &m, &d), -NIMBUS_ZEPHYR_E_TRANSPORT_FAILED);
+    zassert_equal(nimbus_zephyr_sensor_read(&s, &m, &d), NIMBUS_ERR_TRANSPORT_FAILED);
     zassert_equal(nimbus_zephyr_dt_sensor_count, 0);
 }
 
@@ -242,7 +242,7 @@ ZTEST(nimbus_port, test_net_info)
     if (info.has_mac) {
         zassert_mem_equal(info.mac, ll->addr, 6);
     }
-    zassert_equal(nimbus_zephyr_net_info(NULL), -NIMBUS_ZEPHYR_E_NULL_ARGUMENT);
+    zassert_equal(nimbus_zephyr_net_info(NULL), NIMBUS_ERR_NULL_ARGUMENT);
 }
 
 /* 127.0.0.1 on the loopback interface, which is the only one. */
