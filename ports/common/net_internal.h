@@ -13,7 +13,7 @@
 #endif
 
 /** Shorthand for the negated error codes the functions return. */
-#define NN_ERR(name) (-(int32_t)NIMBUS_NET_E_##name)
+#define NN_ERR(name) ((int32_t)NIMBUS_ERR_##name)
 
 /** Formats one line and hands it to t's log sink (nimbus_net_os_log() if
  *  none or if t is NULL). Lines longer than 255 bytes are cut. */

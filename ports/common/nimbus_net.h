@@ -9,7 +9,7 @@
  *   int32_t recv(void *ctx, uint8_t *buf, size_t len);
  *   void    close(void *ctx);
  * with ctx pointing to an initialised nimbus_net_transport_t. Every
- * int32_t result is >= 0 on success and a negated NIMBUS_NET_E_* code on
+ * int32_t result is >= 0 on success and a NIMBUS_ERR_* value (negative) on
  * failure. What differs per OS (clock, entropy, log sink, socket header
  * names) is in nimbus_net_os.h and implemented by each port.
  *
@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <nimbus.h>
 
 #include "nimbus_net_os.h"
 
@@ -44,27 +46,12 @@
 extern "C" {
 #endif
 
-/*
- * Error codes, returned negated. They equal the Nimbus core's stable
- * nimbus::Error codes (src/error.rs) and so nimbus.h's nimbus_err_t.
- */
-enum nimbus_net_error {
-    /** A required pointer was NULL. */
-    NIMBUS_NET_E_NULL_ARGUMENT = 1,
-    /** An argument or configuration value is out of range or malformed,
-     *  or a credential (CA, certificate, key) cannot be loaded. */
-    NIMBUS_NET_E_INVALID_ARGUMENT = 2,
-    /** Socket error, name resolution failure, connection refused,
-     *  unreachable or timed out. */
-    NIMBUS_NET_E_TRANSPORT_FAILED = 20,
-    /** The peer closed the connection (EOF, TLS close-notify, reset). */
-    NIMBUS_NET_E_CONNECTION_CLOSED = 21,
-    /** send/recv on a transport that is not open. */
-    NIMBUS_NET_E_NOT_CONNECTED = 24,
-    /** TLS handshake failed, or certificate verification failed (the
-     *  reason is logged), or a fatal TLS alert arrived. */
-    NIMBUS_NET_E_TLS_FAILED = 31,
-};
+/* Errors are the core's nimbus_err_t values (negative), from nimbus.h:
+ * NIMBUS_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT (also a credential that
+ * cannot be loaded), _TRANSPORT_FAILED (socket error, name resolution,
+ * refused, unreachable, timed out), _CONNECTION_CLOSED (EOF, TLS
+ * close-notify, reset), _NOT_CONNECTED (send/recv on a closed transport),
+ * _TLS_FAILED (handshake, verification (logged), fatal alert). */
 
 /** Connect + handshake timeout used when the configuration says 0. */
 #define NIMBUS_NET_DEFAULT_CONNECT_TIMEOUT_MS 10000u

@@ -14,8 +14,8 @@
  *   int32_t recv(void *ctx, uint8_t *buf, size_t len);
  *   void    close(void *ctx);
  * with ctx pointing to an initialised nimbus_posix_transport_t.
- * Every int32_t result is >= 0 on success and a negated
- * NIMBUS_POSIX_E_* code on failure.
+ * Every int32_t result is >= 0 on success and a NIMBUS_ERR_* value
+ * (negative) on failure.
  *
  * Memory: the transport lives entirely in the caller's
  * nimbus_posix_transport_t (about 3.4 KiB on x86_64 with mbedTLS 2.28,
@@ -36,27 +36,7 @@
 extern "C" {
 #endif
 
-/*
- * Error codes, returned negated: the shared transport's codes, which equal
- * the Nimbus core's stable nimbus::Error codes (src/error.rs).
- */
-enum nimbus_posix_error {
-    /** A required pointer was NULL. */
-    NIMBUS_POSIX_E_NULL_ARGUMENT = NIMBUS_NET_E_NULL_ARGUMENT,
-    /** An argument or configuration value is out of range or malformed,
-     *  or a file (CA, certificate, key) cannot be loaded. */
-    NIMBUS_POSIX_E_INVALID_ARGUMENT = NIMBUS_NET_E_INVALID_ARGUMENT,
-    /** Socket error, name resolution failure, connection refused,
-     *  unreachable or timed out. */
-    NIMBUS_POSIX_E_TRANSPORT_FAILED = NIMBUS_NET_E_TRANSPORT_FAILED,
-    /** The peer closed the connection (EOF, TLS close-notify, reset). */
-    NIMBUS_POSIX_E_CONNECTION_CLOSED = NIMBUS_NET_E_CONNECTION_CLOSED,
-    /** send/recv on a transport that is not open. */
-    NIMBUS_POSIX_E_NOT_CONNECTED = NIMBUS_NET_E_NOT_CONNECTED,
-    /** TLS handshake failed, or certificate verification failed (the
-     *  reason is logged), or a fatal TLS alert arrived. */
-    NIMBUS_POSIX_E_TLS_FAILED = NIMBUS_NET_E_TLS_FAILED,
-};
+/* Errors are the core's NIMBUS_ERR_* values (negative), from nimbus.h. */
 
 /** Connect + handshake timeout used when the configuration says 0. */
 #define NIMBUS_POSIX_DEFAULT_CONNECT_TIMEOUT_MS NIMBUS_NET_DEFAULT_CONNECT_TIMEOUT_MS

@@ -19,14 +19,14 @@
 int32_t nimbus_posix_store_init(nimbus_posix_store_t *s, const char *dir)
 {
     if (s == NULL || dir == NULL) {
-        return -NIMBUS_POSIX_E_NULL_ARGUMENT;
+        return NIMBUS_ERR_NULL_ARGUMENT;
     }
     size_t n = strlen(dir);
     if (n == 0 || n >= sizeof s->dir - 16) {
-        return -NIMBUS_POSIX_E_INVALID_ARGUMENT;
+        return NIMBUS_ERR_INVALID_ARGUMENT;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        return -NIMBUS_POSIX_E_TRANSPORT_FAILED;
+        return NIMBUS_ERR_TRANSPORT_FAILED;
     }
     memcpy(s->dir, dir, n + 1);
     return 0;
@@ -42,13 +42,13 @@ int32_t nimbus_posix_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap
 {
     const nimbus_posix_store_t *s = ctx;
     if (s == NULL || (buf == NULL && cap > 0)) {
-        return -NIMBUS_POSIX_E_NULL_ARGUMENT;
+        return NIMBUS_ERR_NULL_ARGUMENT;
     }
     char path[sizeof s->dir + 16];
     record_path(s, id, "", path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return errno == ENOENT ? 0 : -NIMBUS_POSIX_E_TRANSPORT_FAILED;
+        return errno == ENOENT ? 0 : NIMBUS_ERR_TRANSPORT_FAILED;
     }
     size_t len = 0;
     for (;;) {
@@ -57,7 +57,7 @@ int32_t nimbus_posix_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap
             uint8_t extra;
             ssize_t more = read(fd, &extra, 1);
             close(fd);
-            return more == 0 ? (int32_t)len : -NIMBUS_POSIX_E_INVALID_ARGUMENT;
+            return more == 0 ? (int32_t)len : NIMBUS_ERR_INVALID_ARGUMENT;
         }
         ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR) {
@@ -65,7 +65,7 @@ int32_t nimbus_posix_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap
         }
         if (r < 0) {
             close(fd);
-            return -NIMBUS_POSIX_E_TRANSPORT_FAILED;
+            return NIMBUS_ERR_TRANSPORT_FAILED;
         }
         if (r == 0) {
             break;
@@ -91,20 +91,20 @@ int32_t nimbus_posix_store_write(void *ctx, uint16_t id, const uint8_t *data, si
 {
     const nimbus_posix_store_t *s = ctx;
     if (s == NULL || (data == NULL && len > 0)) {
-        return -NIMBUS_POSIX_E_NULL_ARGUMENT;
+        return NIMBUS_ERR_NULL_ARGUMENT;
     }
     char path[sizeof s->dir + 16], tmp[sizeof s->dir + 16];
     record_path(s, id, "", path, sizeof path);
     record_path(s, id, ".new", tmp, sizeof tmp);
     if (len == 0) {
         if (unlink(path) != 0 && errno != ENOENT) {
-            return -NIMBUS_POSIX_E_TRANSPORT_FAILED;
+            return NIMBUS_ERR_TRANSPORT_FAILED;
         }
         return sync_dir(s);
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        return -NIMBUS_POSIX_E_TRANSPORT_FAILED;
+        return NIMBUS_ERR_TRANSPORT_FAILED;
     }
     size_t done = 0;
     while (done < len) {
@@ -115,13 +115,13 @@ int32_t nimbus_posix_store_write(void *ctx, uint16_t id, const uint8_t *data, si
         if (w <= 0) {
             close(fd);
             unlink(tmp);
-            return -NIMBUS_POSIX_E_TRANSPORT_FAILED;
+            return NIMBUS_ERR_TRANSPORT_FAILED;
         }
         done += (size_t)w;
     }
     if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);
-        return -NIMBUS_POSIX_E_TRANSPORT_FAILED;
+        return NIMBUS_ERR_TRANSPORT_FAILED;
     }
     return sync_dir(s);
 }

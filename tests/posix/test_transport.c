@@ -256,7 +256,7 @@ static void assert_refused(nimbus_posix_transport_t *t)
         }
         assert_true(r < 0);
     }
-    if (r != -NIMBUS_POSIX_E_TLS_FAILED && r != -NIMBUS_POSIX_E_CONNECTION_CLOSED) {
+    if (r != NIMBUS_ERR_TLS_FAILED && r != NIMBUS_ERR_CONNECTION_CLOSED) {
         fail_msg("expected -31 or -21, got %d", (int)r);
     }
 }
@@ -370,7 +370,7 @@ static void invalid_configs_are_refused(void **state)
     /* A transport whose init failed is refused, not half-used. */
     assert_int_equal(nimbus_posix_transport_open(&t), -2);
     uint8_t byte = 0;
-    assert_int_equal(nimbus_posix_transport_recv(&t, &byte, 1), -NIMBUS_POSIX_E_NOT_CONNECTED);
+    assert_int_equal(nimbus_posix_transport_recv(&t, &byte, 1), NIMBUS_ERR_NOT_CONNECTED);
     nimbus_posix_transport_deinit(&t);
     cfg.alpn = NULL;
     /* The same config with everything fixed is accepted. */
@@ -387,8 +387,8 @@ static void send_recv_before_open_say_not_connected(void **state)
     nimbus_posix_config_t cfg = tls_config(&p, "ca", DEV1, env.tls_port);
 
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
-    assert_int_equal(nimbus_posix_transport_send(&t, &byte, 1), -NIMBUS_POSIX_E_NOT_CONNECTED);
-    assert_int_equal(nimbus_posix_transport_recv(&t, &byte, 1), -NIMBUS_POSIX_E_NOT_CONNECTED);
+    assert_int_equal(nimbus_posix_transport_send(&t, &byte, 1), NIMBUS_ERR_NOT_CONNECTED);
+    assert_int_equal(nimbus_posix_transport_recv(&t, &byte, 1), NIMBUS_ERR_NOT_CONNECTED);
     assert_int_equal(nimbus_posix_wait(&t, 1), 0); /* nothing to watch: sleeps */
     nimbus_posix_transport_close(&t);              /* closing idle is harmless */
     nimbus_posix_transport_deinit(&t);
@@ -495,12 +495,12 @@ static void tls_peer_close_is_21_and_reopen_works(void **state)
     assert_connack(&t, DEV1);
     /* DISCONNECT makes the broker close the connection. */
     assert_int_equal(send_all(&t, DISCONNECT, sizeof DISCONNECT), 2);
-    assert_int_equal(recv_next(&t, buf, sizeof buf), -NIMBUS_POSIX_E_CONNECTION_CLOSED);
+    assert_int_equal(recv_next(&t, buf, sizeof buf), NIMBUS_ERR_CONNECTION_CLOSED);
     /* A dead link keeps saying so. */
     assert_int_equal(nimbus_posix_transport_recv(&t, buf, sizeof buf),
-                     -NIMBUS_POSIX_E_CONNECTION_CLOSED);
+                     NIMBUS_ERR_CONNECTION_CLOSED);
     assert_int_equal(nimbus_posix_transport_send(&t, buf, 1),
-                     -NIMBUS_POSIX_E_CONNECTION_CLOSED);
+                     NIMBUS_ERR_CONNECTION_CLOSED);
     /* close, then open again: a fresh session on the same transport. */
     nimbus_posix_transport_close(&t);
     assert_int_equal(drive_open(&t), 1);
@@ -523,7 +523,7 @@ static void tls_host_as_ip_address(void **state)
     assert_connack(&t, DEV1);
 #else
     /* 2.x compares names with DNS SANs and the CN only: documented. */
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TLS_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TLS_FAILED);
     assert_non_null(strstr(log_text, "Common Name"));
 #endif
     nimbus_posix_transport_deinit(&t);
@@ -539,11 +539,11 @@ static void tls_wrong_ca_fails_31(void **state)
     nimbus_posix_config_t cfg = tls_config(&p, "other-ca", DEV1, env.tls_port);
 
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TLS_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TLS_FAILED);
     /* The log says why, in words. */
     assert_non_null(strstr(log_text, "not correctly signed by the trusted CA"));
     /* After a failure, the next open starts over (and fails the same way). */
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TLS_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TLS_FAILED);
     nimbus_posix_transport_deinit(&t);
 }
 
@@ -557,7 +557,7 @@ static void tls_server_name_mismatch_fails_31(void **state)
     cfg.host = "example.invalid"; /* SNI + verified name */
     cfg.connect_address = "127.0.0.1";
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TLS_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TLS_FAILED);
     assert_non_null(strstr(log_text, "Common Name (CN) does not match"));
     nimbus_posix_transport_deinit(&t);
 }
@@ -608,7 +608,7 @@ static void tls_against_plain_listener_fails_31(void **state)
     nimbus_posix_config_t cfg = tls_config(&p, "ca", DEV1, env.plain_port);
 
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TLS_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TLS_FAILED);
     nimbus_posix_transport_deinit(&t);
 }
 
@@ -625,7 +625,7 @@ static void tls_handshake_timeout_fails_31(void **state)
     cfg.connect_address = "127.0.0.1";
     cfg.connect_timeout_ms = 300;
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TLS_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TLS_FAILED);
     assert_non_null(strstr(log_text, "timed out"));
     nimbus_posix_transport_deinit(&t);
     close(lfd);
@@ -645,7 +645,7 @@ static void plain_tcp_gets_connack(void **state)
     assert_connack(&t, DEV1);
     assert_int_equal(nimbus_posix_transport_recv(&t, buf, sizeof buf), 0);
     assert_int_equal(send_all(&t, DISCONNECT, sizeof DISCONNECT), 2);
-    assert_int_equal(recv_next(&t, buf, sizeof buf), -NIMBUS_POSIX_E_CONNECTION_CLOSED);
+    assert_int_equal(recv_next(&t, buf, sizeof buf), NIMBUS_ERR_CONNECTION_CLOSED);
     nimbus_posix_transport_deinit(&t);
 }
 
@@ -668,7 +668,7 @@ static void plain_tcp_ipv6_data_then_eof(void **state)
     close(peer);
     assert_int_equal(recv_exact(&t, buf, 4), 4);
     assert_memory_equal(buf, "pong", 4);
-    assert_int_equal(recv_next(&t, buf, sizeof buf), -NIMBUS_POSIX_E_CONNECTION_CLOSED);
+    assert_int_equal(recv_next(&t, buf, sizeof buf), NIMBUS_ERR_CONNECTION_CLOSED);
     nimbus_posix_transport_deinit(&t);
     close(lfd);
 }
@@ -819,7 +819,7 @@ static void tls_send_would_block_keeps_the_stream_intact(void **state)
     assert_int_equal(r, 0);
     /* mbedTLS needs the same data again: a shorter retry is refused... */
     assert_int_equal(nimbus_posix_transport_send(&t, pattern + sent % PERIOD, 1),
-                     -NIMBUS_POSIX_E_INVALID_ARGUMENT);
+                     NIMBUS_ERR_INVALID_ARGUMENT);
 
     /* ...and proper retries deliver every byte once, in order. */
     size_t target = sent + 4u * CHUNK;
@@ -865,7 +865,7 @@ static void connection_refused_fails_20_quickly(void **state)
 
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
     uint64_t start = nimbus_posix_now_ms();
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TRANSPORT_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TRANSPORT_FAILED);
     /* Refusal is immediate, not the connect timeout. */
     assert_true(nimbus_posix_now_ms() - start < DEADLINE_MS / 2u);
     assert_non_null(strstr(log_text, "refused"));
@@ -875,7 +875,7 @@ static void connection_refused_fails_20_quickly(void **state)
     paths_t p;
     cfg = tls_config(&p, "ca", DEV1, port);
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TRANSPORT_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TRANSPORT_FAILED);
     nimbus_posix_transport_deinit(&t);
     close(fd);
 }
@@ -913,7 +913,7 @@ static void connect_timeout_fails_20(void **state)
     nimbus_posix_config_t cfg = plain_config("127.0.0.1", port);
     cfg.connect_timeout_ms = 300;
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TRANSPORT_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TRANSPORT_FAILED);
     assert_non_null(strstr(log_text, "timed out"));
     nimbus_posix_transport_deinit(&t);
     for (size_t i = 0; i < filled; i++) {
@@ -933,7 +933,7 @@ static void unresolvable_host_fails_20(void **state)
     nimbus_posix_config_t cfg = plain_config(name, 1883);
 
     assert_int_equal(nimbus_posix_transport_init(&t, &cfg), 0);
-    assert_int_equal(drive_open(&t), -NIMBUS_POSIX_E_TRANSPORT_FAILED);
+    assert_int_equal(drive_open(&t), NIMBUS_ERR_TRANSPORT_FAILED);
     assert_non_null(strstr(log_text, "cannot resolve"));
     nimbus_posix_transport_deinit(&t);
 }
@@ -1015,8 +1015,8 @@ static void store_keeps_records_in_files(void **state)
     snprintf(sub, sizeof sub, "%s/s", dir);
     nimbus_posix_store_t s;
     assert_int_equal(nimbus_posix_store_init(&s, sub), 0);
-    assert_int_equal(nimbus_posix_store_init(NULL, sub), -NIMBUS_POSIX_E_NULL_ARGUMENT);
-    assert_int_equal(nimbus_posix_store_init(&s, ""), -NIMBUS_POSIX_E_INVALID_ARGUMENT);
+    assert_int_equal(nimbus_posix_store_init(NULL, sub), NIMBUS_ERR_NULL_ARGUMENT);
+    assert_int_equal(nimbus_posix_store_init(&s, ""), NIMBUS_ERR_INVALID_ARGUMENT);
     uint8_t buf[32];
     assert_int_equal(nimbus_posix_store_read(&s, 1, buf, sizeof buf), 0);
     assert_int_equal(nimbus_posix_store_write(&s, 1, (const uint8_t *)"first", 5), 0);
@@ -1027,10 +1027,10 @@ static void store_keeps_records_in_files(void **state)
     assert_int_equal(nimbus_posix_store_read(&s, 2, buf, sizeof buf), 5);
     assert_memory_equal(buf, "other", 5);
     /* A record longer than the buffer is refused, not cut. */
-    assert_int_equal(nimbus_posix_store_read(&s, 1, buf, 3), -NIMBUS_POSIX_E_INVALID_ARGUMENT);
+    assert_int_equal(nimbus_posix_store_read(&s, 1, buf, 3), NIMBUS_ERR_INVALID_ARGUMENT);
     assert_int_equal(nimbus_posix_store_read(&s, 1, buf, 7), 7);
-    assert_int_equal(nimbus_posix_store_write(NULL, 1, buf, 1), -NIMBUS_POSIX_E_NULL_ARGUMENT);
-    assert_int_equal(nimbus_posix_store_write(&s, 1, NULL, 1), -NIMBUS_POSIX_E_NULL_ARGUMENT);
+    assert_int_equal(nimbus_posix_store_write(NULL, 1, buf, 1), NIMBUS_ERR_NULL_ARGUMENT);
+    assert_int_equal(nimbus_posix_store_write(&s, 1, NULL, 1), NIMBUS_ERR_NULL_ARGUMENT);
     /* No temporary file is left behind. */
     char tmp[sizeof sub + 16];
     snprintf(tmp, sizeof tmp, "%s/1.rec.new", sub);
