@@ -782,10 +782,15 @@ nimbus_err_t nimbus_report(nimbus_client_t *client,
 nimbus_err_t nimbus_get_twin(nimbus_client_t *client, uint32_t *request_id);
 
 // Publishes an event (`<device>/events` translated for the cloud) at
-// `qos` 0 or 1; a QoS 1 packet id goes to `*packet_id` (0 for QoS 0).
-// Errors: `NIMBUS_ERR_QOS_NOT_SUPPORTED` (QoS 2), `NIMBUS_ERR_RATE_LIMITED`,
-// `NIMBUS_ERR_PAYLOAD_TOO_LARGE`, `NIMBUS_ERR_BUSY`,
-// `NIMBUS_ERR_NOT_CONNECTED` (QoS 0 while offline).
+// `qos` 0 or 1; a QoS 1 packet id goes to `*packet_id` (0 for QoS 0, and
+// for a QoS 1 event that waits in the store's queue). With a store a QoS
+// 1 event is queued and persisted like a reading (see
+// `nimbus_publish_reading`), in order with them, and must fit `work_len`
+// less 22 bytes. Errors: `NIMBUS_ERR_QOS_NOT_SUPPORTED` (QoS 2),
+// `NIMBUS_ERR_RATE_LIMITED`, `NIMBUS_ERR_PAYLOAD_TOO_LARGE`,
+// `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0 while offline),
+// `NIMBUS_ERR_BUFFER_TOO_SMALL` (with a store: larger than the work
+// buffer allows), the store's error.
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.

@@ -1605,3 +1605,52 @@ fn backlog_only_writes_nothing_while_the_link_keeps_up_and_keeps_the_backlog() {
     let first_waiting = 20 + window as u64 + 1;
     assert_eq!(seqs, (first_waiting..=30).collect::<Vec<_>>());
 }
+
+#[test]
+fn events_are_queued_with_the_readings_and_keep_their_order_across_a_reboot() {
+    let store = Store::default();
+    let mut h = boot_on_unconnected(&store);
+    go_offline(&mut h);
+    h.client.connect(h.now).unwrap();
+    // Nine publishes offline: more than the window, events among readings.
+    let mut expected = Vec::new();
+    for n in 0..9u32 {
+        h.now += 20;
+        h.poll();
+        if n % 3 == 1 {
+            let body = format!("{{\"alarm\":{n}}}");
+            h.client
+                .actions(h.now)
+                .publish_event(body.as_bytes(), QOS1)
+                .unwrap();
+            expected.push(body);
+        } else {
+            h.client.publish_sensor(0, QOS1, h.now).unwrap();
+            expected.push(format!("seq {}", h.client.stats().seq));
+        }
+    }
+    assert_eq!(h.client.stats().queued, 9);
+    // An event the cloud would refuse is refused now, not queued.
+    let huge = vec![b'x'; 4096];
+    assert_eq!(
+        h.client.actions(h.now).publish_event(&huge, QOS1),
+        Err(Error::BufferTooSmall)
+    );
+    drop(h); // power cut
+    let (_, sent) = reboot(&store, false, 10);
+    let got: Vec<String> = publishes(sent)
+        .into_iter()
+        .filter_map(|p| {
+            if p.topic == "dev1/events" {
+                Some(p.payload)
+            } else if p.topic.ends_with("/reading") {
+                let v: serde_json::Value = serde_json::from_str(&p.payload).unwrap();
+                Some(format!("seq {}", v["seq"]))
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert!(queue_records(&store).is_empty());
+}

@@ -199,17 +199,42 @@ impl Actions<'_, '_> {
     }
 
     /// Publishes an asynchronous event (`<dev>/events`). Returns the packet
-    /// id of a QoS 1 publish (its PUBACK comes to `on_published`).
+    /// id of a QoS 1 publish (its PUBACK comes to `on_published`). With the
+    /// persisted queue a QoS 1 event is queued and persisted like a
+    /// reading (see [`publish_reading`](Self::publish_reading); `Ok(None)`
+    /// when it waits), and must fit the work buffer less 22 bytes.
     /// Errors: `RateLimited`, `QosNotSupported`, `PayloadTooLarge`, `Busy`,
-    /// `NotConnected` (QoS 0 while offline).
+    /// `NotConnected` (QoS 0 while offline), `BufferTooSmall` (queued:
+    /// larger than the work buffer allows), the store's write error.
     pub fn publish_event(&mut self, payload: &[u8], qos: QoS) -> Result<Option<u16>> {
-        let mut generic = [0u8; MAX_TOPIC_LEN];
-        let dialect = &self.core.dialect;
-        let generic = write_generic(&mut generic, dialect.device(), &["events"])?;
+        let persist = qos == QoS::AtLeastOnce && self.core.queue.is_on();
+        if let (true, Some(store)) = (persist, self.store.as_deref_mut()) {
+            let core = &mut *self.core;
+            let end = core.work.len().saturating_sub(4);
+            core.work
+                .get_mut(HEADER_ROOM..end)
+                .and_then(|w| w.get_mut(..payload.len()))
+                .ok_or(Error::BufferTooSmall)?
+                .copy_from_slice(payload);
+            let (rate, now) = (&mut core.rate, self.now_ms);
+            return core.queue.accept(
+                store,
+                self.outbox,
+                &core.dialect,
+                queue::Kind::Event,
+                core.work,
+                payload.len(),
+                || rate.take(now).is_ok(),
+            );
+        }
+        if persist && self.core.queue.waiting() {
+            // Inside a callback: queued publishes go first.
+            return Err(Error::Busy);
+        }
         let mut topic = [0u8; MAX_TOPIC_LEN];
-        let topic = dialect.publish_topic_encoded(generic, EncodedProperties::NONE, &mut topic)?;
+        let topic = event_topic(&self.core.dialect, &mut topic)?;
         self.core.rate.take(self.now_ms)?;
-        publish_checked(self.outbox, dialect, topic.as_str(), payload, qos)
+        publish_checked(self.outbox, &self.core.dialect, topic, payload, qos)
     }
 
     /// Publishes a reading of sensor `id` as telemetry
@@ -255,12 +280,15 @@ impl Actions<'_, '_> {
                     .ok_or(Error::BufferTooSmall)?;
                 let len = sensor::write_reading(&info, reading, Some(stamp), encoding, out)?;
                 let (rate, now) = (&mut core.rate, self.now_ms);
+                let kind = queue::Kind::Reading {
+                    sensor: id,
+                    encoding,
+                };
                 core.queue.accept(
                     store,
                     self.outbox,
                     &core.dialect,
-                    id,
-                    encoding,
+                    kind,
                     core.work,
                     len,
                     || rate.take(now).is_ok(),
@@ -386,6 +414,20 @@ pub(crate) fn response_topic<'o>(
         Cloud::Azure => {
             let mut generic = [0u8; MAX_TOPIC_LEN];
             let generic = write_generic(&mut generic, dialect.device(), tail)?;
+            azure::publish_topic(dialect.device(), dialect.module(), generic, &[], buf)
+                .map(|t| t.as_str())
+        }
+    }
+}
+
+/// The cloud topic of an event (`<dev>/events` translated).
+pub(crate) fn event_topic<'o>(dialect: &Dialect<'_>, buf: &'o mut [u8]) -> Result<&'o str> {
+    match dialect.cloud() {
+        // The generic topic is the cloud topic: write it in place.
+        Cloud::Aws => write_generic(buf, dialect.device(), &["events"]),
+        Cloud::Azure => {
+            let mut generic = [0u8; MAX_TOPIC_LEN];
+            let generic = write_generic(&mut generic, dialect.device(), &["events"])?;
             azure::publish_topic(dialect.device(), dialect.module(), generic, &[], buf)
                 .map(|t| t.as_str())
         }

@@ -9,9 +9,10 @@
 //! separate bounds: the queue holds `queue_len` readings, whatever the
 //! window.
 //!
-//! - Records `QUEUE_FIRST + index % queue_len` hold reading `index` (a
-//!   `u32` that only grows): a CBOR array `[index, packet_id, sensor,
-//!   cbor, payload]` followed by its CRC-32. A record whose CRC or CBOR
+//! - Records `QUEUE_FIRST + index % queue_len` hold publish `index` (a
+//!   `u32` that only grows), a reading or an event ([`Kind`]): a CBOR
+//!   array `[index, packet_id, kind, sensor, payload]` followed by its
+//!   CRC-32. A record whose CRC or CBOR
 //!   does not check out (a write torn by a power cut) is skipped: its
 //!   reading had not been accepted yet, as its write had not returned.
 //! - A reading goes straight into the window when nothing waits before it
@@ -46,7 +47,7 @@ use crate::writer::JsonWriter;
 use crate::{Error, Result};
 use minicbor::{Decoder, Encoder};
 
-use super::actions::{publish_checked, ClientOutbox, CONTROL_SLOTS, MAX_TOPIC_LEN};
+use super::actions::{event_topic, publish_checked, ClientOutbox, CONTROL_SLOTS, MAX_TOPIC_LEN};
 
 /// The store id of the first queue slot (ids below are the boot records).
 pub const QUEUE_FIRST: u16 = 16;
@@ -55,8 +56,8 @@ pub const QUEUE_FIRST: u16 = 16;
 pub const DEFAULT_QUEUE_LEN: u16 = 64;
 
 /// Bytes kept in front of a reading in the work buffer for its record's
-/// header (the longest header: array, `u32`, two `u16`, a bool and the
-/// byte-string length).
+/// header (the longest header: array, `u32`, `u16`, the kind, `u16` and
+/// the byte-string length).
 pub const HEADER_ROOM: usize = 1 + 5 + 3 + 3 + 1 + 5;
 
 /// What a reading needs in the work buffer beyond its payload.
@@ -92,12 +93,57 @@ impl<A: super::App> Store for A {
     }
 }
 
+/// What a queued publish is; its topic follows from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A reading of a sensor (`<dev>/response/sensor/<id>/reading`).
+    Reading {
+        /// The sensor.
+        sensor: u16,
+        /// How its payload is encoded (Azure marks CBOR).
+        encoding: Encoding,
+    },
+    /// An event (`<dev>/events`).
+    Event,
+}
+
+impl Kind {
+    /// `(code, sensor)` as a record holds them.
+    fn code(self) -> (u8, u16) {
+        match self {
+            Kind::Reading {
+                sensor,
+                encoding: Encoding::Json,
+            } => (0, sensor),
+            Kind::Reading {
+                sensor,
+                encoding: Encoding::Cbor,
+            } => (1, sensor),
+            Kind::Event => (2, 0),
+        }
+    }
+
+    fn from_code(code: u8, sensor: u16) -> Option<Kind> {
+        match code {
+            0 => Some(Kind::Reading {
+                sensor,
+                encoding: Encoding::Json,
+            }),
+            1 => Some(Kind::Reading {
+                sensor,
+                encoding: Encoding::Cbor,
+            }),
+            2 => Some(Kind::Event),
+            _ => None,
+        }
+    }
+}
+
 /// A decoded record.
 struct Record<'a> {
     index: u32,
     packet_id: u16,
-    sensor: u16,
-    cbor: bool,
+    kind: Kind,
     payload: &'a [u8],
 }
 
@@ -215,7 +261,7 @@ impl Queue {
                     break;
                 }
                 let mut topic = [0u8; MAX_TOPIC_LEN];
-                let restored = telemetry_topic(dialect, r.sensor, r.cbor, &mut topic)
+                let restored = topic_of(dialect, r.kind, &mut topic)
                     .and_then(|t| outbox.restore(r.packet_id, t, r.payload));
                 let entry = InFlight {
                     packet_id: r.packet_id,
@@ -231,35 +277,40 @@ impl Queue {
         q
     }
 
-    /// Accepts the reading `work[HEADER_ROOM..HEADER_ROOM + len]` of
-    /// `sensor`: makes room by the policy, sends it now if nothing waits,
-    /// the window has room and the rate limit `take` allows (it then
-    /// returns its packet id), and writes its record. Errors: `Busy` (full and refusing), `BufferTooSmall`
-    /// (no room for the record in `work`), the store's write error (then
-    /// nothing was accepted), the publish errors other than `Busy`.
+    /// Accepts the publish `work[HEADER_ROOM..HEADER_ROOM + len]` of
+    /// `kind`: checks it against the cloud's rules (so that nothing is
+    /// queued that the cloud would refuse), makes room by the policy, sends
+    /// it now if nothing waits, the window has room and the rate limit
+    /// `take` allows (it then returns its packet id), and writes its
+    /// record. Errors: the guard's (topic, QoS, payload limit), `Busy`
+    /// (full and refusing), `BufferTooSmall` (no room for the record in
+    /// `work`), the store's write error (then nothing was accepted), the
+    /// publish errors other than `Busy`.
     #[allow(clippy::too_many_arguments)]
     pub fn accept(
         &mut self,
         store: &mut dyn Store,
         outbox: &mut ClientOutbox<'_>,
         dialect: &Dialect<'_>,
-        sensor: u16,
-        encoding: Encoding,
+        kind: Kind,
         work: &mut [u8],
         len: usize,
         take: impl FnOnce() -> bool,
     ) -> Result<Option<u16>> {
+        let mut topic = [0u8; MAX_TOPIC_LEN];
+        let topic = topic_of(dialect, kind, &mut topic)?;
+        dialect.check_publish(topic, QoS::AtLeastOnce as u8, len)?;
+        if work.len() < HEADER_ROOM + len + 4 {
+            return Err(Error::BufferTooSmall);
+        }
         if self.queued() >= u32::from(self.slots) {
             match self.policy {
                 QueuePolicy::RefuseNew => return Err(Error::Busy),
                 QueuePolicy::DropOldest => self.drop_oldest(outbox),
             }
         }
-        let cbor = encoding == Encoding::Cbor;
         let mut packet_id = None;
         if self.next == self.tail && room(outbox) && take() {
-            let mut topic = [0u8; MAX_TOPIC_LEN];
-            let topic = telemetry_topic(dialect, sensor, cbor, &mut topic)?;
             let payload = work
                 .get(HEADER_ROOM..HEADER_ROOM + len)
                 .ok_or(Error::BufferTooSmall)?;
@@ -285,8 +336,7 @@ impl Queue {
         let record = Record {
             index,
             packet_id: packet_id.unwrap_or(0),
-            sensor,
-            cbor,
+            kind,
             payload: &[],
         };
         let written = seal(&record, work, len).and_then(|r| store.write(self.slot(index), r));
@@ -371,9 +421,22 @@ impl Queue {
                 return Ok(Some(wait_ms));
             }
             let mut topic = [0u8; MAX_TOPIC_LEN];
-            let topic = telemetry_topic(dialect, r.sensor, r.cbor, &mut topic)?;
-            let id = publish_checked(outbox, dialect, topic, r.payload, QoS::AtLeastOnce)?
-                .ok_or(Error::InvalidState)?;
+            let sent = topic_of(dialect, r.kind, &mut topic)
+                .and_then(|t| publish_checked(outbox, dialect, t, r.payload, QoS::AtLeastOnce));
+            let id = match sent {
+                Ok(Some(id)) => id,
+                Err(Error::Busy) => return Ok(None),
+                // One the cloud would refuse (its rules changed since it
+                // was queued, e.g. another cloud after a reprovisioning):
+                // dropped and counted rather than blocking the queue.
+                other => {
+                    let slot = self.slot(self.next);
+                    self.next = self.next.wrapping_add(1);
+                    self.dropped = self.dropped.saturating_add(1);
+                    store.write(slot, &[])?;
+                    return Err(other.err().unwrap_or(Error::InvalidState));
+                }
+            };
             let entry = InFlight {
                 packet_id: id,
                 record: true,
@@ -393,6 +456,16 @@ impl Queue {
 /// [`CONTROL_SLOTS`] are left to control traffic).
 pub(crate) fn room(outbox: &ClientOutbox<'_>) -> bool {
     outbox.in_flight() + CONTROL_SLOTS < MAX_INFLIGHT
+}
+
+/// The topic of a queued publish of `kind`.
+fn topic_of<'o>(dialect: &Dialect<'_>, kind: Kind, buf: &'o mut [u8]) -> Result<&'o str> {
+    match kind {
+        Kind::Reading { sensor, encoding } => {
+            telemetry_topic(dialect, sensor, encoding == Encoding::Cbor, buf)
+        }
+        Kind::Event => event_topic(dialect, buf),
+    }
 }
 
 /// The telemetry topic of `sensor`, with Azure's content type for CBOR.
@@ -419,13 +492,14 @@ pub(crate) const CBOR_CONTENT_TYPE: EncodedProperties<'static> =
 /// `work[HEADER_ROOM..HEADER_ROOM + len]` and the CRC behind it: the
 /// record, a slice of `work`.
 fn seal<'w>(r: &Record<'_>, work: &'w mut [u8], len: usize) -> Result<&'w [u8]> {
+    let (code, sensor) = r.kind.code();
     let mut head = [0u8; HEADER_ROOM];
     let mut e = Encoder::new(JsonWriter::new(&mut head));
     e.array(5)
         .and_then(|e| e.u32(r.index))
         .and_then(|e| e.u16(r.packet_id))
-        .and_then(|e| e.u16(r.sensor))
-        .and_then(|e| e.bool(r.cbor))
+        .and_then(|e| e.u8(code))
+        .and_then(|e| e.u16(sensor))
         .and_then(|e| e.bytes_len(len as u64))
         .map_err(|_| Error::BufferTooSmall)?;
     let hlen = e.writer().len();
@@ -457,11 +531,14 @@ fn decode(record: &[u8]) -> Option<Record<'_>> {
     if d.array().ok()? != Some(5) {
         return None;
     }
+    let index = d.u32().ok()?;
+    let packet_id = d.u16().ok()?;
+    let code = d.u8().ok()?;
+    let kind = Kind::from_code(code, d.u16().ok()?)?;
     let r = Record {
-        index: d.u32().ok()?,
-        packet_id: d.u16().ok()?,
-        sensor: d.u16().ok()?,
-        cbor: d.bool().ok()?,
+        index,
+        packet_id,
+        kind,
         payload: d.bytes().ok()?,
     };
     (d.position() == cbor.len()).then_some(r)
@@ -476,8 +553,10 @@ mod tests {
         let r = Record {
             index,
             packet_id: 7,
-            sensor: 3,
-            cbor: true,
+            kind: Kind::Reading {
+                sensor: 3,
+                encoding: Encoding::Cbor,
+            },
             payload: &[],
         };
         let rec = seal(&r, work, payload.len()).unwrap().to_vec();
@@ -491,10 +570,11 @@ mod tests {
             let mut work = [0u8; 96];
             let len = sealed(index, b"{\"v\":1}", &mut work);
             let r = decode(&work[..len]).unwrap();
-            assert_eq!(
-                (r.index, r.packet_id, r.sensor, r.cbor),
-                (index, 7, 3, true)
-            );
+            let kind = Kind::Reading {
+                sensor: 3,
+                encoding: Encoding::Cbor,
+            };
+            assert_eq!((r.index, r.packet_id, r.kind), (index, 7, kind));
             assert_eq!(r.payload, b"{\"v\":1}");
             for cut in 0..len {
                 assert!(decode(&work[..cut]).is_none(), "torn at {cut}");
@@ -510,13 +590,39 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_survives_its_record_and_unknown_kinds_are_refused() {
+        let kinds = [
+            Kind::Event,
+            Kind::Reading {
+                sensor: 65_535,
+                encoding: Encoding::Json,
+            },
+        ];
+        for kind in kinds {
+            let mut work = [0u8; 64];
+            let r = Record {
+                index: 9,
+                packet_id: 0,
+                kind,
+                payload: &[],
+            };
+            let len = seal(&r, &mut work, 0).unwrap().len();
+            let start = HEADER_ROOM + 4 - len;
+            assert_eq!(
+                decode(&work[start..start + len]).map(|r| r.kind),
+                Some(kind)
+            );
+        }
+        assert_eq!(Kind::from_code(3, 0), None);
+    }
+
+    #[test]
     fn a_work_buffer_without_room_for_the_crc_is_refused() {
         let mut work = [0u8; HEADER_ROOM + 5];
         let r = Record {
             index: 1,
             packet_id: 0,
-            sensor: 0,
-            cbor: false,
+            kind: Kind::Event,
             payload: &[],
         };
         assert_eq!(seal(&r, &mut work, 5).err(), Some(Error::BufferTooSmall));
