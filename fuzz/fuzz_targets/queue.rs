@@ -2,7 +2,8 @@
 //! writes (nothing written, torn, or whole), link drops, refused
 //! connections, a broker that acknowledges or not, and corrupted records.
 //! After the last power cut a cooperative broker gets everything: every
-//! reading whose publish returned `Ok`, in any boot, must have reached it.
+//! reading or event whose publish returned `Ok`, in any boot, must have
+//! reached it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -243,12 +244,25 @@ fuzz_target!(|data: &[u8]| {
     let mut got = BTreeSet::new();
     let mut now = 0u64;
     let mut boots = 1;
+    let mut events = 0u32;
     while !input.is_empty() && boots < 12 {
         match input.byte() % 8 {
-            0 | 1 => {
+            0 => {
                 if client.publish_sensor(0, QoS::AtLeastOnce, now).is_ok() {
                     let s = client.stats();
                     accepted.insert((s.boot, s.seq));
+                }
+            }
+            1 => {
+                // Events: numbered here (boot 0), queued with the readings.
+                events += 1;
+                let body = format!("{{\"seq\":{events},\"boot\":0}}");
+                if client
+                    .actions(now)
+                    .publish_event(body.as_bytes(), QoS::AtLeastOnce)
+                    .is_ok()
+                {
+                    accepted.insert((0, events));
                 }
             }
             2 | 3 => {
