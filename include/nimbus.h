@@ -22,6 +22,13 @@
  * whether the cloud is Azure (its credentials take NIMBUS_AZURE_CREDENTIALS_LEN).
  *   static uint8_t buffer[NIMBUS_BUFFER_LEN(0, 0, 0, 0, 0, false)];
  */
+#if defined(__GNUC__) || defined(__clang__)
+#define NIMBUS_DEPRECATED __attribute__((deprecated))
+#define NIMBUS_DEPRECATED_WITH_NOTE(note) __attribute__((deprecated(note)))
+#else
+#define NIMBUS_DEPRECATED
+#define NIMBUS_DEPRECATED_WITH_NOTE(note)
+#endif
 #define NIMBUS_LEN_OR_(len, dflt) ((len) != 0 ? (size_t)(len) : (size_t)(dflt))
 #define NIMBUS_BUFFER_LEN(rx, tx, inflight, work, reply, azure)                         \
     (NIMBUS_LEN_OR_(rx, NIMBUS_DEFAULT_RX_LEN) + NIMBUS_LEN_OR_(tx, NIMBUS_DEFAULT_TX_LEN) + \
@@ -209,6 +216,27 @@ typedef enum {
   // No usable answer (`status` is a negative `nimbus_err_t`, e.g. timeout).
   NIMBUS_TWIN_FAILED = 3,
 } nimbus_twin_kind_t;
+
+// How a request came (`nimbus_request_t.route`).
+enum nimbus_route_t
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // An AWS request topic (`<device>/request/<path>`).
+  NIMBUS_ROUTE_TOPIC = 0,
+  // An Azure cloud-to-device message (`subtopic=request.<path>`).
+  NIMBUS_ROUTE_C2D = 1,
+  // An Azure direct method.
+  NIMBUS_ROUTE_METHOD = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nimbus_route_t nimbus_route_t;
+#else
+typedef uint8_t nimbus_route_t;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 // The link state, from `nimbus_state`.
 typedef enum {
@@ -496,8 +524,8 @@ typedef struct {
   const uint8_t *payload;
   // Bytes of `payload`.
   size_t payload_len;
-  // 0: AWS request topic, 1: Azure C2D message, 2: Azure direct method.
-  uint8_t route;
+  // How the request came, and so how its answer goes back.
+  nimbus_route_t route;
 } nimbus_request_t;
 
 // A request handler: write an immediate answer of at most `reply_cap`
@@ -822,11 +850,24 @@ nimbus_err_t nimbus_publish_reading(nimbus_client_t *client,
                                     uint16_t *packet_id);
 
 // Reads sensor `id` through its read function and publishes the reading
-// as telemetry. Not from a callback (`NIMBUS_ERR_INVALID_STATE`): use
-// `nimbus_publish_reading` there.
+// as telemetry, like `nimbus_publish_reading`. Not from a callback
+// (`NIMBUS_ERR_INVALID_STATE`): use `nimbus_publish_reading` there.
+// Errors: those of `nimbus_publish_reading`, and the sensor's (its read
+// function's negative result).
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
+nimbus_err_t nimbus_publish_sensor(nimbus_client_t *client,
+                                   uint16_t id,
+                                   uint8_t qos_level,
+                                   uint16_t *packet_id);
+
+// The former name of `nimbus_publish_sensor` (which is what it does):
+// kept for one release.
+//
+// # Safety
+// As `nimbus_publish_sensor`.
+NIMBUS_DEPRECATED_WITH_NOTE("use nimbus_publish_sensor")
 nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *client,
                                       uint16_t id,
                                       uint8_t qos_level,

@@ -395,15 +395,15 @@ nimbus_err_t nimbus_freertos_publish_reading(nimbus_freertos_t *nf, uint16_t sen
     return e;
 }
 
-nimbus_err_t nimbus_freertos_publish_telemetry(nimbus_freertos_t *nf, uint16_t sensor,
-                                               uint8_t qos, uint16_t *packet_id)
+nimbus_err_t nimbus_freertos_publish_sensor(nimbus_freertos_t *nf, uint16_t sensor,
+                                            uint8_t qos, uint16_t *packet_id)
 {
     nimbus_err_t e;
     nimbus_client_t *c = enter(nf, &e);
     if (c == NULL) {
         return e;
     }
-    e = nimbus_publish_telemetry(c, sensor, qos, packet_id);
+    e = nimbus_publish_sensor(c, sensor, qos, packet_id);
     nimbus_freertos_unlock(nf);
     return e;
 }

@@ -206,10 +206,17 @@ nimbus_err_t nimbus_freertos_publish_event(nimbus_freertos_t *nf, const uint8_t 
 nimbus_err_t nimbus_freertos_publish_reading(nimbus_freertos_t *nf, uint16_t sensor,
                                              int64_t mantissa, uint8_t decimals, uint8_t qos,
                                              uint16_t *packet_id);
-/** nimbus_publish_telemetry() from any task (reads the sensor in the
+/** nimbus_publish_sensor() from any task (reads the sensor in the
  *  calling task). Not from a callback: the core refuses it there. */
-nimbus_err_t nimbus_freertos_publish_telemetry(nimbus_freertos_t *nf, uint16_t sensor,
-                                               uint8_t qos, uint16_t *packet_id);
+nimbus_err_t nimbus_freertos_publish_sensor(nimbus_freertos_t *nf, uint16_t sensor, uint8_t qos,
+                                            uint16_t *packet_id);
+/** The former name of nimbus_freertos_publish_sensor(), for one release. */
+NIMBUS_DEPRECATED_WITH_NOTE("use nimbus_freertos_publish_sensor")
+static inline nimbus_err_t nimbus_freertos_publish_telemetry(nimbus_freertos_t *nf, uint16_t sensor,
+                                                             uint8_t qos, uint16_t *packet_id)
+{
+    return nimbus_freertos_publish_sensor(nf, sensor, qos, packet_id);
+}
 /** nimbus_respond() from any task: answers a deferred request. */
 nimbus_err_t nimbus_freertos_respond(nimbus_freertos_t *nf, uint32_t handle, uint16_t status,
                                      const uint8_t *payload, size_t len);

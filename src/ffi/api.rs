@@ -434,13 +434,15 @@ pub unsafe extern "C" fn nimbus_publish_reading(
 }
 
 /// Reads sensor `id` through its read function and publishes the reading
-/// as telemetry. Not from a callback (`NIMBUS_ERR_INVALID_STATE`): use
-/// `nimbus_publish_reading` there.
+/// as telemetry, like `nimbus_publish_reading`. Not from a callback
+/// (`NIMBUS_ERR_INVALID_STATE`): use `nimbus_publish_reading` there.
+/// Errors: those of `nimbus_publish_reading`, and the sensor's (its read
+/// function's negative result).
 ///
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
-pub unsafe extern "C" fn nimbus_publish_telemetry(
+pub unsafe extern "C" fn nimbus_publish_sensor(
     client: *mut nimbus_client_t,
     id: u16,
     qos_level: u8,
@@ -454,6 +456,23 @@ pub unsafe extern "C" fn nimbus_publish_telemetry(
         put(packet_id, packet.unwrap_or(0));
         Ok(())
     })())
+}
+
+/// The former name of `nimbus_publish_sensor` (which is what it does):
+/// kept for one release.
+///
+/// # Safety
+/// As `nimbus_publish_sensor`.
+#[no_mangle]
+#[deprecated(note = "use nimbus_publish_sensor")]
+pub unsafe extern "C" fn nimbus_publish_telemetry(
+    client: *mut nimbus_client_t,
+    id: u16,
+    qos_level: u8,
+    packet_id: *mut u16,
+) -> nimbus_err_t {
+    // SAFETY: the same contract, passed on unchanged.
+    unsafe { nimbus_publish_sensor(client, id, qos_level, packet_id) }
 }
 
 /// Changes the period of the automatic telemetry (0: off).

@@ -239,9 +239,9 @@ impl App for CApp {
             payload: request.payload.as_ptr(),
             payload_len: request.payload.len(),
             route: match request.route {
-                Route::Topic => 0,
-                Route::C2d => 1,
-                Route::Method => 2,
+                Route::Topic => nimbus_route_t::NIMBUS_ROUTE_TOPIC,
+                Route::C2d => nimbus_route_t::NIMBUS_ROUTE_C2D,
+                Route::Method => nimbus_route_t::NIMBUS_ROUTE_METHOD,
             },
         };
         let mut len = 0usize;

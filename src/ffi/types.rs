@@ -177,8 +177,20 @@ pub struct nimbus_request_t {
     pub payload: *const u8,
     /// Bytes of `payload`.
     pub payload_len: usize,
-    /// 0: AWS request topic, 1: Azure C2D message, 2: Azure direct method.
-    pub route: u8,
+    /// How the request came, and so how its answer goes back.
+    pub route: nimbus_route_t,
+}
+
+/// How a request came (`nimbus_request_t.route`).
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum nimbus_route_t {
+    /// An AWS request topic (`<device>/request/<path>`).
+    NIMBUS_ROUTE_TOPIC = 0,
+    /// An Azure cloud-to-device message (`subtopic=request.<path>`).
+    NIMBUS_ROUTE_C2D = 1,
+    /// An Azure direct method.
+    NIMBUS_ROUTE_METHOD = 2,
 }
 
 /// A request handler: write an immediate answer of at most `reply_cap`

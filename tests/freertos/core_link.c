@@ -25,7 +25,7 @@ void start(void)
     (void)nimbus_get_twin(c, NULL);
     (void)nimbus_publish_event(c, NULL, 0, 0, NULL);
     (void)nimbus_publish_reading(c, 0, 0, 0, 0, NULL);
-    (void)nimbus_publish_telemetry(c, 0, 0, NULL);
+    (void)nimbus_publish_sensor(c, 0, 0, NULL);
     (void)nimbus_set_telemetry_period(c, 0);
     (void)nimbus_network_up(c, 0);
     (void)nimbus_disconnect(c, 0);

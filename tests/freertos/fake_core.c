@@ -116,7 +116,7 @@ nimbus_err_t nimbus_publish_reading(nimbus_client_t *c, uint16_t id, int64_t man
     return id == 0 && decimals <= 18u ? NIMBUS_OK : NIMBUS_ERR_NOT_FOUND;
 }
 
-nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *c, uint16_t sensor, uint8_t qos,
+nimbus_err_t nimbus_publish_sensor(nimbus_client_t *c, uint16_t sensor, uint8_t qos,
                                       uint16_t *packet_id)
 {
     (void)c;

@@ -418,8 +418,8 @@ static void calls_from_other_tasks_wake_the_task(void **state)
     assert_int_equal(id, 99);
     assert_int_equal(nimbus_freertos_respond(&nf, 7, 200, NULL, 0), 0);
     assert_int_equal(nimbus_freertos_respond(&nf, 0, 200, NULL, 0), -2); /* core's answer */
-    assert_int_equal(nimbus_freertos_publish_telemetry(&nf, 0, 0, NULL), 0);
-    assert_int_equal(nimbus_freertos_publish_telemetry(&nf, 3, 0, NULL), -100);
+    assert_int_equal(nimbus_freertos_publish_sensor(&nf, 0, 0, NULL), 0);
+    assert_int_equal(nimbus_freertos_publish_sensor(&nf, 3, 0, NULL), -100);
     assert_int_equal(nimbus_freertos_publish_reading(&nf, 0, 2150, 2, 0, NULL), 0);
     assert_int_equal(nimbus_freertos_publish_reading(&nf, 0, 2150, 19, 0, NULL), -100);
     assert_int_equal(nimbus_freertos_set_telemetry_period(&nf, 1000), 0);

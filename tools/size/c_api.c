@@ -72,7 +72,7 @@ void nimbus_size_c_api(void) {
     r += nimbus_connect(&client, nimbus_size_input);
     r += nimbus_poll(&client, nimbus_size_input, &wake);
     r += nimbus_publish_event(&client, buffer, nimbus_size_input, 1, &pid);
-    r += nimbus_publish_telemetry(&client, 0, 1, &pid);
+    r += nimbus_publish_sensor(&client, 0, 1, &pid);
     r += nimbus_publish_reading(&client, 0, 215, 1, 0, &pid);
     r += nimbus_report(&client, "{}", 2, &id);
     r += nimbus_get_twin(&client, &id);
