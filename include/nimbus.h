@@ -415,6 +415,15 @@ typedef struct {
   // one, or torn: then the CRC catches it); `len` 0 deletes it. Returns
   // 0 or a negative `nimbus_err_t`.
   int32_t (*store_write)(void *ctx, uint16_t id, const uint8_t *data, size_t len);
+  // The client's trace lines (NULL: none is even written): the link
+  // going down and why (a refused CONNACK, a malformed packet, a dead
+  // or closed link) with the next attempt, connections that keep
+  // dropping, oversized messages, refused and dropped readings, refused
+  // subscriptions, and each connection. `level`: 1 error, 2 warning,
+  // 3 information. `text` is `len` bytes (at most 120), not
+  // NUL-terminated, and never holds secrets or payloads. Called from
+  // `nimbus_poll` and the publish calls; it must not call the API.
+  void (*log)(void *ctx, uint8_t level, const char *text, size_t len);
 } nimbus_platform_t;
 
 // Everything `nimbus_init` needs. Strings are NUL-terminated and must

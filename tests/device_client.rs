@@ -11,6 +11,7 @@ use nimbus::device::info::{DeviceInfo, Identity};
 use nimbus::device::pending::RequestHandle;
 use nimbus::device::queue::QueuePolicy;
 use nimbus::device::sensor::{Reading, SensorInfo};
+use nimbus::device::trace::{Level, MAX_LINE};
 use nimbus::device::{
     Actions, Answer, App, Buffers, Client, Connection, Request, Route, Sas, Settings, TwinResult,
 };
@@ -63,6 +64,10 @@ struct TestApp {
     last_write_ok: bool,
     /// PUBACKs the client reported (its record deleted, if it had one).
     published: Vec<u16>,
+    /// The application logs (trace lines are written) when set.
+    logging: bool,
+    /// The trace lines the client wrote.
+    logs: Vec<(Level, String)>,
 }
 
 /// Where a power cut falls in a store write.
@@ -132,6 +137,14 @@ impl App for TestApp {
 
     fn on_twin(&mut self, result: TwinResult<'_>, _actions: &mut Actions<'_, '_>) {
         self.twin.push(format!("{result:?}"));
+    }
+
+    fn log_level(&self) -> Option<Level> {
+        self.logging.then_some(Level::Info)
+    }
+
+    fn log(&mut self, level: Level, line: &str) {
+        self.logs.push((level, line.into()));
     }
 
     fn on_published(&mut self, packet_id: u16, _actions: &mut Actions<'_, '_>) {
@@ -1653,4 +1666,73 @@ fn events_are_queued_with_the_readings_and_keep_their_order_across_a_reboot() {
         .collect();
     assert_eq!(got, expected);
     assert!(queue_records(&store).is_empty());
+}
+
+#[test]
+fn trace_lines_say_why_the_link_went_down_and_nothing_is_written_when_off() {
+    let app = TestApp {
+        logging: true,
+        ..TestApp::default()
+    };
+    let mut h = Harness::with_app(Settings::new(Cloud::Aws, "dev1"), 256, app).unwrap();
+    h.client.register_sensor(SENSOR0, 215).unwrap();
+    // A refused connection, then a refused CONNACK, then a good one.
+    h.client
+        .transport_mut()
+        .open_script
+        .push_back(Err(nimbus::mqtt::TransportError::Failed));
+    h.client.connect(h.now).unwrap();
+    h.poll();
+    h.now += 2_000;
+    h.poll();
+    h.feed(&broker::connack(false, 5));
+    h.poll();
+    h.now += 10_000;
+    h.poll();
+    h.feed(&broker::connack(true, 0));
+    h.exchange();
+    // A message larger than the receive buffer (256 B).
+    h.feed(&broker::publish(
+        "dev1/request/x",
+        &[b'{'; 600],
+        1,
+        3,
+        false,
+        false,
+    ));
+    h.exchange();
+    let logs = h.app().logs.clone();
+    let lines: Vec<&str> = logs.iter().map(|(_, l)| l.as_str()).collect();
+    let has = |level: Level, start: &str| {
+        logs.iter()
+            .any(|(l, line)| *l == level && line.starts_with(start))
+    };
+    assert!(
+        has(Level::Warn, "link down: transport failed, next attempt in "),
+        "{lines:?}"
+    );
+    assert!(
+        has(Level::Warn, "link down: connection refused: not authorised"),
+        "{lines:?}"
+    );
+    assert!(has(Level::Info, "connected (session resumed)"), "{lines:?}");
+    assert!(
+        has(
+            Level::Warn,
+            "message larger than the receive buffer, skipped: dev1/request/x"
+        ),
+        "{lines:?}"
+    );
+    assert!(logs.iter().all(|(_, l)| l.len() <= MAX_LINE));
+    // Off: the same life writes no line at all.
+    let mut h = Harness::aws();
+    h.client
+        .transport_mut()
+        .open_script
+        .push_back(Err(nimbus::mqtt::TransportError::Failed));
+    h.client.connect(h.now).unwrap();
+    h.poll();
+    h.now += 2_000;
+    h.connect();
+    assert!(h.app().logs.is_empty());
 }

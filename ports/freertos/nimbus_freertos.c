@@ -28,6 +28,16 @@ static TickType_t ticks_from_ms(uint64_t ms)
     return (TickType_t)(t < max ? t : max);
 }
 
+/* The core's trace lines, into the port's log. */
+static void trace_line(void *ctx, uint8_t level, const char *text, size_t len)
+{
+    (void)ctx;
+    nimbus_freertos_log_level_t l = level <= 1   ? NIMBUS_FREERTOS_LOG_ERROR
+                                    : level == 2 ? NIMBUS_FREERTOS_LOG_WARN
+                                                 : NIMBUS_FREERTOS_LOG_INFO;
+    nimbus_freertos_log(l, "%.*s", (int)(len > 200u ? 200u : len), text);
+}
+
 /* ---------------------------------------------------------- init/deinit */
 
 nimbus_err_t nimbus_freertos_init(nimbus_freertos_t *nf, const nimbus_config_t *config,
@@ -57,6 +67,9 @@ nimbus_err_t nimbus_freertos_init(nimbus_freertos_t *nf, const nimbus_config_t *
     }
     if (cfg.platform.unix_time_s == NULL) {
         cfg.platform.unix_time_s = nimbus_freertos_unix_time_s;
+    }
+    if (cfg.platform.log == NULL) {
+        cfg.platform.log = trace_line;
     }
     nimbus_err_t e = nimbus_init(&nf->client, &cfg, &nf->transport);
     if (e != NIMBUS_OK) {

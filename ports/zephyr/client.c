@@ -91,6 +91,7 @@ void nimbus_zephyr_default_config(nimbus_config_t *cfg, nimbus_zephyr_config_t *
     cfg->platform.hmac_sha256 = nimbus_zephyr_hmac_sha256;
 #endif
     cfg->platform.unix_time_s = nimbus_zephyr_unix_time_s;
+    cfg->platform.log = nimbus_zephyr_log;
 #if defined(NZ_STORE)
     /* The other platform functions ignore ctx. */
     cfg->platform.ctx = &store;

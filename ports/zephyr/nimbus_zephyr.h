@@ -172,6 +172,11 @@ int32_t nimbus_zephyr_hmac_sha256(void *ctx, const uint8_t *key, size_t key_len,
  *  (from SNTP, a modem or an RTC). Azure SAS tokens need it. */
 void nimbus_zephyr_set_unix_time(uint64_t unix_s);
 
+/** nimbus_platform_t.log: the client's trace lines into Zephyr's log
+ *  (module `nimbus`, CONFIG_NIMBUS_LOG_LEVEL): level 1 LOG_ERR, 2
+ *  LOG_WRN, 3 LOG_INF. ctx is unused. */
+void nimbus_zephyr_log(void *ctx, uint8_t level, const char *text, size_t len);
+
 /** Seconds since 1970: the time given to nimbus_zephyr_set_unix_time()
  *  plus the uptime since, or -1 while it was never set; ctx is unused
  *  (shape of nimbus_platform_t.unix_time_s). */

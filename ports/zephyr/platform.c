@@ -28,6 +28,19 @@ uint64_t nimbus_zephyr_now_ms(void)
     return ms > 0 ? (uint64_t)ms : 0u;
 }
 
+void nimbus_zephyr_log(void *ctx, uint8_t level, const char *text, size_t len)
+{
+    (void)ctx;
+    int n = len > 200u ? 200 : (int)len;
+    if (level <= 1) {
+        LOG_ERR("%.*s", n, text);
+    } else if (level == 2) {
+        LOG_WRN("%.*s", n, text);
+    } else {
+        LOG_INF("%.*s", n, text);
+    }
+}
+
 uint32_t nimbus_zephyr_random_u32(void *ctx)
 {
     uint32_t value = 0;

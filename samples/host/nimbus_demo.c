@@ -437,6 +437,14 @@ static int32_t demo_hmac(void *ctx, const uint8_t *key, size_t key_len, const ui
                : NIMBUS_ERR_INVALID_CREDENTIALS;
 }
 
+/** The client's trace lines (with --verbose). */
+static void demo_trace(void *ctx, uint8_t level, const char *text, size_t len)
+{
+    (void)ctx;
+    (void)level;
+    say("..", "nimbus: %.*s", (int)len, text);
+}
+
 /** The store's functions get the demo as their context. */
 static int32_t demo_store_read(void *ctx, uint16_t id, uint8_t *buf, size_t cap)
 {
@@ -945,6 +953,7 @@ int main(int argc, char **argv)
         .random_u32 = demo_random,
         .hmac_sha256 = demo_hmac,
         .unix_time_s = demo_unix_time,
+        .log = o->verbose ? demo_trace : NULL,
     };
     if (o->store != NULL) {
         rc = nimbus_posix_store_init(&d->store, o->store);

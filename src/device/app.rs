@@ -6,6 +6,7 @@ use crate::cloud::sas::HmacSha256;
 use crate::device::actions::Actions;
 use crate::device::pending::RequestHandle;
 use crate::device::sensor::{Reading, SensorInfo};
+use crate::device::trace::Level;
 use crate::twin::RequestId;
 use crate::{Error, Result};
 
@@ -181,4 +182,38 @@ pub trait App: HmacSha256 {
     /// topic it does not know, a request it could not answer, telemetry it
     /// could not send). Nothing is dropped without passing through here.
     fn on_error(&mut self, _error: Error, _topic: &str) {}
+
+    /// The most detailed level the application logs (`None`: no trace
+    /// line is even written). With the `log` feature the default follows
+    /// the `log` crate's maximum level.
+    fn log_level(&self) -> Option<Level> {
+        #[cfg(feature = "log")]
+        {
+            match log::max_level() {
+                log::LevelFilter::Off => None,
+                log::LevelFilter::Error => Some(Level::Error),
+                log::LevelFilter::Warn => Some(Level::Warn),
+                _ => Some(Level::Info),
+            }
+        }
+        #[cfg(not(feature = "log"))]
+        {
+            None
+        }
+    }
+
+    /// One trace line of the client ([`trace`](super::trace)); with the
+    /// `log` feature the default hands it to the `log` crate (target
+    /// `nimbus`).
+    fn log(&mut self, _level: Level, _line: &str) {
+        #[cfg(feature = "log")]
+        {
+            let level = match _level {
+                Level::Error => log::Level::Error,
+                Level::Warn => log::Level::Warn,
+                Level::Info => log::Level::Info,
+            };
+            log::log!(target: "nimbus", level, "{}", _line);
+        }
+    }
 }

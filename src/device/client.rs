@@ -18,6 +18,7 @@ use crate::device::route::{Router, MAX_PATH_LEN};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{SensorInfo, Sensors};
 use crate::device::settings::Settings;
+use crate::device::trace::{trace, Level, Part};
 use crate::mqtt::{self, Event, Publish, QoS, Random, Session, State, Transport};
 use crate::twin::{self, json, AwsReply, Outcome, Response, Twin};
 use crate::{Error, Result};
@@ -404,6 +405,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
                 let Some(info) = core.sensors.get(index).copied() else {
                     break;
                 };
+                let dropped = core.queue.dropped;
                 let sent = app.read_sensor(&info, *source).and_then(|reading| {
                     let mut actions = Actions {
                         outbox: session.outbox(),
@@ -413,7 +415,18 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
                     };
                     actions.publish_reading(info.id, reading, qos)
                 });
+                if core.queue.dropped != dropped {
+                    let line = [Part::Text("queue full: the oldest reading was dropped")];
+                    trace(&mut *app, Level::Warn, &line);
+                }
                 if let Err(e) = sent {
+                    let line = [
+                        Part::Text("reading of "),
+                        Part::Text(info.kind),
+                        Part::Text(" refused: "),
+                        Part::Err(e),
+                    ];
+                    trace(&mut *app, Level::Warn, &line);
                     app.on_error(e, info.kind);
                 }
             }
@@ -571,11 +584,31 @@ struct Dispatch<'x, 'b, A: App> {
 impl<A: App> Dispatch<'_, '_, A> {
     fn event(&mut self, event: Event<'_>, actions: &mut Actions<'_, '_>) {
         match event {
-            Event::Connected { session_present } => self.connected(session_present, actions),
+            Event::Connected { session_present } => {
+                let resumed = if session_present {
+                    " (session resumed)"
+                } else {
+                    ""
+                };
+                let line = [Part::Text("connected"), Part::Text(resumed)];
+                trace(self.app, Level::Info, &line);
+                self.connected(session_present, actions)
+            }
             Event::Disconnected {
                 reason,
                 reconnect_in_ms,
             } => {
+                // The reason tells a refused CONNACK, a malformed packet,
+                // a dead link or a closed one apart.
+                let line = [
+                    Part::Text("link down: "),
+                    reason.map_or(Part::Text("closed as asked"), Part::Err),
+                    Part::Text(", next attempt in "),
+                    Part::Num(u64::from(reconnect_in_ms.unwrap_or(0))),
+                    Part::Text(" ms"),
+                ];
+                let len = if reconnect_in_ms.is_some() { 5 } else { 2 };
+                trace(self.app, Level::Warn, line.get(..len).unwrap_or_default());
                 let down = Connection::Down {
                     reason,
                     reconnect_in_ms,
@@ -584,7 +617,11 @@ impl<A: App> Dispatch<'_, '_, A> {
             }
             Event::Subscribed {
                 granted: Err(e), ..
-            } => self.app.on_error(e, "subscribe"),
+            } => {
+                let line = [Part::Text("subscription refused: "), Part::Err(e)];
+                trace(self.app, Level::Error, &line);
+                self.app.on_error(e, "subscribe")
+            }
             Event::Subscribed { .. } | Event::Unsubscribed { .. } => {}
             Event::Published { packet_id } => {
                 if actions.core.get_packet == Some(packet_id) {
@@ -602,7 +639,16 @@ impl<A: App> Dispatch<'_, '_, A> {
                 }
             }
             Event::Oversized { topic, .. } => self.oversized(topic, actions),
-            Event::Unstable { .. } => self.app.on_error(Error::UnstableConnection, "connection"),
+            Event::Unstable { .. } => {
+                let line = [
+                    Part::Text("connections dropped right after CONNACK, again and again: "),
+                    Part::Text(
+                        "a second device with this id, or a policy or topic the cloud refuses",
+                    ),
+                ];
+                trace(self.app, Level::Warn, &line);
+                self.app.on_error(Error::UnstableConnection, "connection")
+            }
         }
     }
 
@@ -614,6 +660,11 @@ impl<A: App> Dispatch<'_, '_, A> {
     /// off the stack of the usual paths.
     #[inline(never)]
     fn oversized(&mut self, topic: Option<&str>, actions: &mut Actions<'_, '_>) {
+        let line = [
+            Part::Text("message larger than the receive buffer, skipped: "),
+            Part::Text(topic.unwrap_or("(topic too long too)")),
+        ];
+        trace(self.app, Level::Warn, &line);
         let Some(topic) = topic else {
             return self.app.on_error(Error::PacketTooLarge, "");
         };

@@ -36,6 +36,7 @@ pub mod route;
 pub mod schedule;
 pub mod sensor;
 pub mod settings;
+pub mod trace;
 
 pub use actions::Actions;
 pub use app::{Answer, App, Connection, Request, Route, TwinResult};

@@ -11,6 +11,7 @@ use super::types::*;
 use crate::cloud::sas::HmacSha256;
 use crate::device::pending::RequestHandle;
 use crate::device::sensor::{Reading, SensorInfo};
+use crate::device::trace::Level;
 use crate::device::{Actions, Answer, App, Connection, Request, Route, TwinResult};
 use crate::mqtt::{OpenState, Random, Transport, TransportError};
 use crate::{Error, Result};
@@ -390,6 +391,21 @@ impl App for CApp {
                 handle.to_raw(),
                 path.as_ptr().cast(),
                 path.len(),
+            );
+        }
+    }
+
+    fn log_level(&self) -> Option<Level> {
+        self.platform.log.map(|_| Level::Info)
+    }
+
+    fn log(&mut self, level: Level, line: &str) {
+        if let Some(f) = self.platform.log {
+            f(
+                self.platform.ctx,
+                level as u8,
+                line.as_ptr().cast(),
+                line.len(),
             );
         }
     }

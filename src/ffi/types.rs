@@ -161,6 +161,15 @@ pub struct nimbus_platform_t {
     /// 0 or a negative `nimbus_err_t`.
     pub store_write:
         Option<extern "C" fn(ctx: *mut c_void, id: u16, data: *const u8, len: usize) -> i32>,
+    /// The client's trace lines (NULL: none is even written): the link
+    /// going down and why (a refused CONNACK, a malformed packet, a dead
+    /// or closed link) with the next attempt, connections that keep
+    /// dropping, oversized messages, refused and dropped readings, refused
+    /// subscriptions, and each connection. `level`: 1 error, 2 warning,
+    /// 3 information. `text` is `len` bytes (at most 120), not
+    /// NUL-terminated, and never holds secrets or payloads. Called from
+    /// `nimbus_poll` and the publish calls; it must not call the API.
+    pub log: Option<extern "C" fn(ctx: *mut c_void, level: u8, text: *const c_char, len: usize)>,
 }
 
 /// A request from the cloud: an AWS request topic, an Azure direct method

@@ -664,6 +664,19 @@ static void net_info_partial(void **state)
     assert_false(info.has_mac);
 }
 
+/* --------------------------------------------------------------- log */
+
+static void trace_lines_go_to_the_log_at_their_level(void **state)
+{
+    (void)state;
+    static const char line[] = "link down: transport failed, next attempt in 700 ms!!";
+    nimbus_zephyr_log(NULL, 2, line, sizeof line - 3); /* len counts, not the NUL */
+    assert_true(fake_logged("link down: transport failed, next attempt in 700 ms"));
+    assert_false(fake_logged("!!"));
+    nimbus_zephyr_log(NULL, 1, "subscription refused", 20);
+    assert_true(fake_logged("subscription refused"));
+}
+
 /* ------------------------------------------------------------- store */
 
 static void store_init_takes_whole_pages_of_the_area(void **state)
@@ -749,6 +762,7 @@ static void store_reads_writes_and_deletes_records(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(trace_lines_go_to_the_log_at_their_level, setup),
         cmocka_unit_test_setup(store_init_takes_whole_pages_of_the_area, setup),
         cmocka_unit_test_setup(store_init_refuses_what_cannot_hold_it, setup),
         cmocka_unit_test_setup(store_reads_writes_and_deletes_records, setup),
