@@ -5,7 +5,7 @@
 //! dropped readings, refused subscriptions).
 //!
 //! Off costs a branch: nothing is written unless the application says it
-//! logs at that level ([`App::log_level`](crate::device::App::log_level)).
+//! logs at that level ([`App::log_level`]).
 //! Without the `trace` feature (on by default) the trace points are not
 //! even compiled in. Lines are plain text, at most
 //! [`MAX_LINE`] bytes (longer ones are cut), written without `core::fmt`,
