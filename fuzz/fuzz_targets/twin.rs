@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nimbus::twin::{self, json, AwsReply, Cloud, Config, Response, Twin};
+use nimbus::twin::{json, AwsReply, Cloud, Config, Response, Twin};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, payload)) = data.split_first() else {
@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     );
     let _ = json::members(payload).count();
     let mut out = [0u8; 512];
-    let _ = device::info::DeviceInfo::default().write_json(&mut out);
+    let _ = nimbus::device::info::DeviceInfo::default().write_json(&mut out);
     for cloud in [Cloud::Aws, Cloud::Azure] {
         let mut t: Twin<'_> = Twin::new(Config::new(cloud)).unwrap();
         let mut buf = [0u8; 9000];
