@@ -1169,12 +1169,7 @@ fn readings_taken_offline_wait_leave_room_for_control_and_refusals_are_counted()
     let mut h = Harness::new(s);
     h.client.register_sensor(SENSOR0, 215).unwrap();
     // Every attempt to connect fails: the device is offline for 2 s.
-    for _ in 0..64 {
-        h.client
-            .transport_mut()
-            .open_script
-            .push_back(Err(nimbus::mqtt::TransportError::Failed));
-    }
+    go_offline(&mut h);
     h.client.connect(h.now).unwrap();
     for _ in 0..20 {
         h.now += 100;
