@@ -19,6 +19,8 @@ export PATH="$PATH:/usr/sbin" # mosquitto lives there; not on a user's PATH
 
 APT_PACKAGES=(
     mosquitto mosquitto-clients # the local broker of the demo and end-to-end tests
+    mosquitto-dev libmosquitto-dev # the local cloud's rules: a mosquitto plugin (tools/cloud/broker)
+    libssl-dev libsqlite3-dev   # the plugin's HMAC (SAS tokens), X.509 names and device registry
     gcc-arm-none-eabi           # size report: arm-none-eabi-gcc, -size, -nm
     qemu-system-arm             # the core's tests on an emulated Cortex-M3
     valgrind                    # benchmarks (callgrind)
