@@ -1,5 +1,6 @@
 """Fixtures of the end-to-end tests: a throwaway PKI, the built host demo,
-a mosquitto per test on free 127.0.0.1 ports, the demo as a child process
+the local cloud per test (tools/cloud/local.py: mosquitto with the
+clouds' rules enforced in its plugin) on free 127.0.0.1 ports, the demo as a child process
 whose log lines the test can wait for, and the cloud side
 (tools/cloud/emulator.py).
 
@@ -14,9 +15,6 @@ import hashlib
 import hmac
 import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,26 +28,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "cloud"))
 
 from emulator import AwsCloud, AzureCloud  # noqa: E402
+from local import LocalCloud, free_port, listening  # noqa: E402,F401
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 AWS_DEVICE = "nimbus-aws-e2e"
 AZURE_DEVICE = "nimbus-azure-e2e"
 HUB = "nimbus-e2e.azure-devices.net"
 API_VERSION = "2021-04-12"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def sas_token(hub: str, device: str, key_b64: str, expiry: int) -> str:
@@ -182,121 +166,29 @@ class Demo:
 # --------------------------------------------------------------- broker
 
 
-class Broker:
-    """mosquitto on three 127.0.0.1 ports, kept across restarts:
-
-    - `tls`: the devices' endpoint, TLS with `require_certificate true` and
-      `use_identity_as_username true` (X.509 devices);
-    - `sas`: TLS without client certificates, user names and passwords from
-      a `password_file` (SAS devices: the password is the token);
-    - `cloud`: plain TCP for the cloud side.
+class Broker(LocalCloud):
+    """The local cloud (tools/cloud/local.py) for one test, in its tmp_path:
+    mosquitto with the clouds' rules in its plugin, both e2e devices
+    registered with X.509 (a test re-registers a device for SAS).
 
     Persistence is on and saved every second, so a restart (even after
     SIGKILL) keeps the sessions - the cloud's subscriptions and what was
-    queued for it - as a cloud's broker would.
+    queued for it - as a cloud's broker would. After the test, no device
+    may have broken a rule unless the test says so (`expect_violations`).
     """
 
     def __init__(self, work: Path, pki: Path):
-        self.work = work
-        self.pki = pki
-        self.proc = None
-        self.passwords = work / "passwords"
-        self.log = work / "mosquitto.log"
-        (work / "db").mkdir(exist_ok=True)
-        self.set_password("placeholder", "unused")
+        super().__init__(work, pki, hub=HUB)
+        self.registry.register(AWS_DEVICE, "aws")
+        self.registry.register(AZURE_DEVICE, "azure")
+        self.expected_violations = False
 
-    def set_password(self, user: str, password: str):
-        """Sets the one password `user` has in the password file."""
-        args = ["mosquitto_passwd", "-b"]
-        if not self.passwords.exists():
-            args.append("-c")
-        subprocess.run(args + [str(self.passwords), user, password], check=True, capture_output=True, timeout=30)
+    def use_sas(self, device: str, key: str):
+        """Registers `device` on the hub with a SAS key instead of X.509."""
+        self.registry.register(device, "azure", "sas", primary_key=key)
 
-    def _config(self):
-        tls = (f"cafile {self.pki}/ca.crt\ncertfile {self.pki}/server.crt\nkeyfile {self.pki}/server.key\n")
-        return (
-            "per_listener_settings true\n"
-            f"persistence true\npersistence_location {self.work}/db/\nautosave_interval 1\n"
-            f"user {_user()}\n"
-            f"log_dest file {self.log}\n"
-            "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
-            f"\nlistener {self.tls} 127.0.0.1\nallow_anonymous false\n{tls}"
-            "require_certificate true\nuse_identity_as_username true\n"
-            f"\nlistener {self.sas} 127.0.0.1\nallow_anonymous false\n{tls}"
-            f"password_file {self.passwords}\n"
-            f"\nlistener {self.cloud} 127.0.0.1\nallow_anonymous true\n"
-        )
-
-    def start(self, fresh_ports=True):
-        for _attempt in range(3):
-            if fresh_ports:
-                self.tls, self.sas, self.cloud = free_port(), free_port(), free_port()
-            conf = self.work / "mosquitto.conf"
-            conf.write_text(self._config())
-            out = open(self.work / "mosquitto.out", "ab")
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=out, stderr=out)
-            out.close()
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                if all(listening(p) for p in (self.tls, self.sas, self.cloud)):
-                    return self
-                time.sleep(0.05)
-            self.stop()
-            if not fresh_ports:
-                break
-        raise RuntimeError(f"mosquitto did not start: {(self.work / 'mosquitto.out').read_text()}")
-
-    def stop(self, sig=signal.SIGTERM):
-        """Stops mosquitto (SIGTERM by default: it saves its sessions)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self.proc = None
-
-    def wait_saved(self, since: float, timeout=5.0):
-        """Waits until mosquitto has saved its sessions after `since` (a
-        time.time()), so that a kill now loses no subscription."""
-        db = self.work / "db" / "mosquitto.db"
-        deadline = time.monotonic() + timeout
-        while not (db.exists() and db.stat().st_mtime > since):
-            if time.monotonic() > deadline:
-                raise TimeoutError("mosquitto did not save its sessions")
-            time.sleep(0.05)
-
-    def restart(self):
-        """Starts mosquitto again on the same ports."""
-        self.start(fresh_ports=False)
-
-    def signal(self, sig):
-        self.proc.send_signal(sig)
-
-    def reload(self, timeout=5.0):
-        """Makes mosquitto read its password file again (SIGHUP) and waits
-        until it says so; connections after this see the new passwords.
-        (Like a hub revoking a token, mosquitto then drops the connections
-        whose password is no longer valid.)"""
-        before = self.log_text().count("Reloading config")
-        self.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + timeout
-        while self.log_text().count("Reloading config") == before:
-            if time.monotonic() > deadline:
-                raise TimeoutError("mosquitto did not reload")
-            time.sleep(0.02)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
-def _user() -> str:
-    import pwd
-
-    return pwd.getpwuid(os.getuid()).pw_name
+    def expect_violations(self):
+        self.expected_violations = True
 
 
 @pytest.fixture
@@ -304,6 +196,9 @@ def broker(tmp_path, pki):
     b = Broker(tmp_path, pki).start()
     yield b
     b.stop()
+    # A rule the device broke fails the test that did not provoke it: the
+    # real cloud would have dropped the device without a word.
+    assert b.expected_violations or not b.violations(), b.violations()
 
 
 # ---------------------------------------------------------------- cloud
@@ -316,7 +211,8 @@ def cloud_of(broker):
 
     def make(kind: str):
         cls, device = (AwsCloud, AWS_DEVICE) if kind == "aws" else (AzureCloud, AZURE_DEVICE)
-        c = cls("127.0.0.1", broker.cloud, device)
+        c = cls("127.0.0.1", broker.service, device, username=broker.service_user,
+                password=broker.service_password)
         clouds.append(c)
         return c
 
@@ -334,7 +230,7 @@ def run_demo(demo_bin, pki, broker):
     def start(cloud: str, *extra: str, port=None, cert=True, ca=None, device=None):
         device = device or (AWS_DEVICE if cloud == "aws" else AZURE_DEVICE)
         cmd = [str(demo_bin), "--cloud", cloud, "--host", "localhost", "--connect-address", "127.0.0.1",
-               "--port", str(port or broker.tls), "--device", device, "--ca", str(ca or pki / "ca.crt")]
+               "--port", str(port or broker.device_port(cloud)), "--device", device, "--ca", str(ca or pki / "ca.crt")]
         if cert:
             name = device if cert is True else cert
             cmd += ["--cert", str(pki / f"{name}.crt"), "--key", str(pki / f"{name}.key")]

@@ -124,7 +124,7 @@ class DropProxy:
 @pytest.mark.parametrize("kind", ["aws", "azure"])
 def test_a_broker_that_drops_every_connection_gets_backed_off_connects(kind, broker, cloud_of, run_demo):
     cloud_of(kind)
-    proxy = DropProxy(broker.tls, hold_s=0.6)
+    proxy = DropProxy(broker.device_port(kind), hold_s=0.6)
     try:
         demo = run_demo(kind, "--sensors", "1", "--telemetry-period-ms", "200", "--run-for-s", "14",
                         "--backoff-max-ms", "4000", port=proxy.port)

@@ -72,7 +72,7 @@ class Cloud:
     """
 
     def __init__(self, host, port, device, ca=None, cert=None, key=None, client_id=None,
-                 clean_session=False, timeout=10.0):
+                 clean_session=False, timeout=10.0, username=None, password=None):
         self.device = device
         self.log: list[Message] = []
         self.cond = threading.Condition()
@@ -82,6 +82,8 @@ class Cloud:
         self.pending_subs: set[int] = set()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"cloud-{device}",
                                   protocol=mqtt.MQTTv311, clean_session=clean_session)
+        if username:
+            self.client.username_pw_set(username, password)
         if ca:
             self.client.tls_set(ca_certs=ca, certfile=cert, keyfile=key, cert_reqs=ssl.CERT_REQUIRED)
         self.client.on_message = self._on_message
