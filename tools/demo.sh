@@ -5,9 +5,10 @@
 #   2. builds the core (cargo) and the host demo (samples/host, C + mbedTLS);
 #   3. generates a throwaway CA, server and device certificates (openssl,
 #      tools/certs.sh) into build/demo/certs;
-#   4. starts mosquitto on free 127.0.0.1 ports: TLS for the devices with
-#      require_certificate true and use_identity_as_username true, and a
-#      plain listener for the cloud side;
+#   4. starts the local cloud (tools/cloud/local.py) on free 127.0.0.1
+#      ports: mosquitto with both clouds' rules enforced in its plugin, TLS
+#      with client certificates for the devices, the two devices in its
+#      registry, and a listener for the cloud side;
 #   5. runs nimbus-demo as an AWS thing, then as an Azure device, each while
 #      tools/cloud/drive.py plays the cloud (requests / direct methods, a
 #      desired telemetry_period_ms, shadow/twin answers) and prints what the
@@ -16,7 +17,8 @@
 #
 #   NIMBUS_DEMO_RUN_S   seconds each device runs (default 15)
 #
-# Exit status 0 when both devices answered everything as expected.
+# Exit status 0 when both devices answered everything as expected and
+# neither broke a rule of its cloud.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin" # mosquitto
@@ -40,7 +42,7 @@ stop_broker() {
         done
         kill -9 "$broker" 2>/dev/null || true
         wait "$broker" 2>/dev/null || true
-        echo "demo: stopped mosquitto (pid $broker)"
+        echo "demo: stopped the local cloud (pid $broker)"
     fi
     broker=
 }
@@ -60,65 +62,38 @@ step "certificates: a throwaway CA, the broker (localhost) and two devices"
 mkdir -p "$WORK"
 tools/certs.sh "$CERTS" "$AWS_DEVICE" "$AZURE_DEVICE"
 
-step "broker: mosquitto on 127.0.0.1 (TLS with client certificates for devices)"
-free_port() {
-    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-started=false
-for attempt in 1 2 3; do
-    tls_port=$(free_port)
-    cloud_port=$(free_port)
-    cat >"$WORK/mosquitto.conf" <<CONF
-# The devices' endpoint: TLS, a client certificate required, its CN is the
-# MQTT user name. The cloud side's endpoint: plain TCP on loopback.
-per_listener_settings true
-persistence false
-user $(id -un)
-log_dest file $PWD/$WORK/mosquitto.log
-log_type error
-log_type warning
-log_type notice
-log_type information
-
-listener $tls_port 127.0.0.1
-allow_anonymous false
-cafile $PWD/$CERTS/ca.crt
-certfile $PWD/$CERTS/server.crt
-keyfile $PWD/$CERTS/server.key
-require_certificate true
-use_identity_as_username true
-
-listener $cloud_port 127.0.0.1
-allow_anonymous true
-CONF
-    : >"$WORK/mosquitto.log"
-    mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.out" 2>&1 &
-    broker=$!
-    for _ in $(seq 100); do # bounded: 10 s
-        kill -0 "$broker" 2>/dev/null || break
-        if listening "$tls_port" && listening "$cloud_port"; then
-            started=true
-            break
-        fi
-        sleep 0.1
-    done
-    $started && break
-    echo "demo: mosquitto did not start (attempt $attempt):" >&2
-    cat "$WORK/mosquitto.out" "$WORK/mosquitto.log" >&2 || true
-    stop_broker
+step "cloud: the local cloud on 127.0.0.1 (mosquitto with both clouds' rules, tools/cloud/local.py)"
+rm -rf "$WORK/cloud"
+"$PYTHON" tools/cloud/local.py --dir "$WORK/cloud" --pki "$CERTS" --hub "$AZURE_HUB" \
+    --device "aws:$AWS_DEVICE" --device "azure:$AZURE_DEVICE" >"$WORK/cloud.json" 2>"$WORK/cloud.err" &
+broker=$!
+for _ in $(seq 600); do # bounded: 60 s (the first run builds the broker plugin)
+    [[ -s "$WORK/cloud.json" ]] && break
+    kill -0 "$broker" 2>/dev/null || break
+    sleep 0.1
 done
-$started || { echo "demo: cannot start mosquitto" >&2; exit 1; }
-echo "demo: mosquitto pid $broker: devices on 127.0.0.1:$tls_port (TLS, client certificates), cloud side on 127.0.0.1:$cloud_port"
+if [[ ! -s "$WORK/cloud.json" ]]; then
+    echo "demo: the local cloud did not start:" >&2
+    cat "$WORK/cloud.err" >&2 || true
+    exit 1
+fi
+port_of() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["ports"][sys.argv[2]])' "$WORK/cloud.json" "$1"; }
+aws_port=$(port_of aws)
+azure_port=$(port_of azure)
+cloud_port=$(port_of service)
+echo "demo: local cloud pid $broker: AWS devices on 127.0.0.1:$aws_port, Azure devices on 127.0.0.1:$azure_port" \
+    "(TLS, client certificates), cloud side on 127.0.0.1:$cloud_port; rules broken: $WORK/cloud/violations.jsonl"
 
 # run_device CLOUD DEVICE [DEMO ARGS...]: one device with the cloud played
 # next to it. The broker's name in its certificate is localhost.
 run_device() {
-    local cloud=$1 device=$2
+    local cloud=$1 device=$2 port
     shift 2
+    port=$([[ $cloud == aws ]] && echo "$aws_port" || echo "$azure_port")
     "$PYTHON" tools/cloud/drive.py --cloud "$cloud" --broker "127.0.0.1:$cloud_port" \
+        --user nimbus-cloud-service --password-file "$WORK/cloud/service-password" \
         --device "$device" --sensors 2 --period-ms 2000 --run-for-limit $((RUN_S + 20)) -- \
-        "$DEMO" --cloud "$cloud" --host localhost --connect-address 127.0.0.1 --port "$tls_port" \
+        "$DEMO" --cloud "$cloud" --host localhost --connect-address 127.0.0.1 --port "$port" \
         --device "$device" --ca "$CERTS/ca.crt" --cert "$CERTS/$device.crt" --key "$CERTS/$device.key" \
         --sensors 2 --telemetry-period-ms 1000 --qos 1 --run-for-s "$RUN_S" "$@"
 }
@@ -132,9 +107,14 @@ run_device azure "$AZURE_DEVICE" --hub "$AZURE_HUB" || rc=1
 
 step "done"
 stop_broker
+if [[ -s "$WORK/cloud/violations.jsonl" ]]; then
+    echo "demo: a device broke the clouds' rules (the real cloud would have dropped it):" >&2
+    cat "$WORK/cloud/violations.jsonl" >&2
+    rc=1
+fi
 if ((rc == 0)); then
     echo "demo: both devices answered everything as expected"
 else
-    echo "demo: some answers were not as expected (see FAIL above); broker log: $WORK/mosquitto.log" >&2
+    echo "demo: some answers were not as expected (see FAIL above); broker log: $WORK/cloud/mosquitto.log" >&2
 fi
 exit "$rc"

@@ -1,6 +1,7 @@
 """Plays the cloud for one run of the host demo and says what the device answered.
 
     python3 tools/cloud/drive.py --cloud aws|azure --broker HOST:PORT --device ID \\
+        [--user NAME --password-file FILE] \\
         [--sensors N] [--period-ms N] -- path/to/nimbus-demo ARGS...
 
 Connects to the broker as the cloud side (tools/cloud/emulator.py), then
@@ -91,7 +92,9 @@ class Run:
         a = self.args
         host, port = a.broker.rsplit(":", 1)
         cls = AwsCloud if a.cloud == "aws" else AzureCloud
-        cloud = cls(host, int(port), a.device, ca=a.ca, cert=a.cert, key=a.key)
+        password = open(a.password_file).read().strip() if a.password_file else None
+        cloud = cls(host, int(port), a.device, ca=a.ca, cert=a.cert, key=a.key, username=a.user,
+                    password=password)
         say(f"playing {'AWS IoT Core' if a.cloud == 'aws' else 'Azure IoT Hub'} for device "
             f"{a.device} on {a.broker}; starting the device")
         demo = subprocess.Popen(demo_cmd)
@@ -181,6 +184,8 @@ def main():
     p.add_argument("--ca")
     p.add_argument("--cert")
     p.add_argument("--key")
+    p.add_argument("--user", help="the cloud side's user name (the local cloud's service user)")
+    p.add_argument("--password-file", help="a file holding its password")
     p.add_argument("--sensors", type=int, default=2, help="sensors the device simulates")
     p.add_argument("--period-ms", type=int, default=2000, help="desired telemetry_period_ms to set")
     p.add_argument("--run-for-limit", type=float, default=60, help="seconds to wait for the device to exit")
