@@ -9,7 +9,8 @@
 #           end-to-end tests and the demo's cloud side)
 #
 #   --test  also what only the test suite needs: a nightly toolchain with
-#           Miri and rust-src, and cargo-fuzz (tools/test.sh passes it)
+#           Miri and rust-src, cargo-fuzz, and the vendors' cloud SDKs in
+#           build/sdk-venv (tools/test.sh passes it)
 #
 # Assumed present (a stock CI machine has them): rustup with a stable
 # toolchain, cargo, git, and apt-get/dpkg-query.
@@ -30,6 +31,7 @@ APT_PACKAGES=(
     libmbedtls-dev              # TLS of the host (POSIX) port
     libcmocka-dev               # C tests of the API and of the ports
     openssl                     # test CA and device certificates
+    iproute2                    # network namespaces for the vendor-SDK tests (ip netns)
     cmake ninja-build           # FreeRTOS port: the sample's CMake build (end-to-end test)
     gcc-riscv64-unknown-elf     # FreeRTOS port: cross-compile check for ESP32-C3 (rv32imc)
     picolibc-riscv64-unknown-elf # its C library headers
@@ -107,7 +109,7 @@ fi
 if [[ ${1:-} == --test ]]; then
     if ! rustup +nightly component list --installed 2>/dev/null | grep -q '^miri'; then
         say "installing the nightly toolchain with miri and rust-src (once)"
-        rustup toolchain install nightly --profile minimal --component miri rust-src >/dev/null 2>&1 ||
+        rustup toolchain install nightly --profile minimal --component miri,rust-src >/dev/null 2>&1 ||
             die "rustup toolchain install nightly failed"
     fi
     CARGO_FUZZ_VERSION=0.13.2
@@ -132,10 +134,25 @@ if [[ ! -x $VENV/bin/python ]] || ! cmp -s "$REQUIREMENTS" "$VENV/.requirements"
     cp "$REQUIREMENTS" "$VENV/.requirements"
 fi
 
+# The vendors' SDKs for the local cloud's acceptance test (tests/sdk), in
+# a venv of their own: azure-iot-device needs paho-mqtt < 2.
+if [[ ${1:-} == --test ]]; then
+    SDK_VENV=build/sdk-venv
+    SDK_REQUIREMENTS=tests/sdk/requirements.txt
+    if [[ ! -x $SDK_VENV/bin/python ]] || ! cmp -s "$SDK_REQUIREMENTS" "$SDK_VENV/.requirements"; then
+        say "python venv $SDK_VENV ($(grep -v '^#' "$SDK_REQUIREMENTS" | xargs))"
+        rm -rf "$SDK_VENV"
+        python3 -m venv "$SDK_VENV" || die "python3 -m venv failed"
+        "$SDK_VENV/bin/pip" install -q --disable-pip-version-check -r "$SDK_REQUIREMENTS" ||
+            die "pip install -r $SDK_REQUIREMENTS failed"
+        cp "$SDK_REQUIREMENTS" "$SDK_VENV/.requirements"
+    fi
+fi
+
 # Every tool the scripts call, checked once here so a gap fails early.
 for tool in cargo rustc git python3 timeout mosquitto mosquitto_pub mosquitto_passwd openssl \
     make arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-nm qemu-system-arm valgrind cbindgen cc \
-    cmake ninja riscv64-unknown-elf-gcc; do
+    cmake ninja riscv64-unknown-elf-gcc ip; do
     command -v "$tool" >/dev/null || die "$tool is still missing after setup"
 done
 say "ok (${#APT_PACKAGES[@]} apt packages, ${#RUST_TARGETS[@]} rust targets, $(rustc --version), $("$VENV/bin/python" --version))"
