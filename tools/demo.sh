@@ -8,11 +8,11 @@
 #   4. starts the local cloud (tools/cloud/local.py) on free 127.0.0.1
 #      ports: mosquitto with both clouds' rules enforced in its plugin, TLS
 #      with client certificates for the devices, the two devices in its
-#      registry, and a listener for the cloud side;
+#      registry, the shadow/twin services and the HTTPS service APIs;
 #   5. runs nimbus-demo as an AWS thing, then as an Azure device, each while
-#      tools/cloud/drive.py plays the cloud (requests / direct methods, a
-#      desired telemetry_period_ms, shadow/twin answers) and prints what the
-#      device answered;
+#      tools/cloud/drive.py plays a cloud application through those APIs
+#      (requests / direct methods, a C2D message, a desired
+#      telemetry_period_ms) and prints what the device answered;
 #   6. stops everything it started (also on Ctrl-C or a failure).
 #
 #   NIMBUS_DEMO_RUN_S   seconds each device runs (default 15)
@@ -80,9 +80,9 @@ fi
 port_of() { "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["ports"][sys.argv[2]])' "$WORK/cloud.json" "$1"; }
 aws_port=$(port_of aws)
 azure_port=$(port_of azure)
-cloud_port=$(port_of service)
+api_port=$(port_of api)
 echo "demo: local cloud pid $broker: AWS devices on 127.0.0.1:$aws_port, Azure devices on 127.0.0.1:$azure_port" \
-    "(TLS, client certificates), cloud side on 127.0.0.1:$cloud_port; rules broken: $WORK/cloud/violations.jsonl"
+    "(TLS, client certificates), service APIs on https://localhost:$api_port; rules broken: $WORK/cloud/violations.jsonl"
 
 # run_device CLOUD DEVICE [DEMO ARGS...]: one device with the cloud played
 # next to it. The broker's name in its certificate is localhost.
@@ -90,8 +90,7 @@ run_device() {
     local cloud=$1 device=$2 port
     shift 2
     port=$([[ $cloud == aws ]] && echo "$aws_port" || echo "$azure_port")
-    "$PYTHON" tools/cloud/drive.py --cloud "$cloud" --broker "127.0.0.1:$cloud_port" \
-        --user nimbus-cloud-service --password-file "$WORK/cloud/service-password" \
+    "$PYTHON" tools/cloud/drive.py --cloud "$cloud" --local-cloud "$WORK/cloud.json" \
         --device "$device" --sensors 2 --period-ms 2000 --run-for-limit $((RUN_S + 20)) -- \
         "$DEMO" --cloud "$cloud" --host localhost --connect-address 127.0.0.1 --port "$port" \
         --device "$device" --ca "$CERTS/ca.crt" --cert "$CERTS/$device.crt" --key "$CERTS/$device.key" \

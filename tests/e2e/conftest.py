@@ -1,8 +1,9 @@
 """Fixtures of the end-to-end tests: a throwaway PKI, the built host demo,
 the local cloud per test (tools/cloud/local.py: mosquitto with the
-clouds' rules enforced in its plugin) on free 127.0.0.1 ports, the demo as a child process
-whose log lines the test can wait for, and the cloud side
-(tools/cloud/emulator.py).
+clouds' rules enforced in its plugin, the services and their HTTPS APIs) on
+free 127.0.0.1 ports, the demo as a child process whose log lines the test
+can wait for, and the cloud application's view of a device
+(tools/cloud/application.py).
 
 Everything a test starts is stopped by the fixture that started it; every
 wait is bounded. Only 127.0.0.1 is used.
@@ -27,7 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "cloud"))
 
-from emulator import AwsCloud, AzureCloud  # noqa: E402
+from application import AwsCloud, AzureCloud  # noqa: E402
 from local import LocalCloud, free_port, listening  # noqa: E402,F401
 
 AWS_DEVICE = "nimbus-aws-e2e"
@@ -195,7 +196,7 @@ class Broker(LocalCloud):
 def broker(tmp_path, pki):
     b = Broker(tmp_path, pki).start()
     yield b
-    b.stop()
+    b.close()
     # A rule the device broke fails the test that did not provoke it: the
     # real cloud would have dropped the device without a word.
     assert b.expected_violations or not b.violations(), b.violations()
@@ -212,7 +213,7 @@ def cloud_of(broker):
     def make(kind: str):
         cls, device = (AwsCloud, AWS_DEVICE) if kind == "aws" else (AzureCloud, AZURE_DEVICE)
         c = cls("127.0.0.1", broker.service, device, username=broker.service_user,
-                password=broker.service_password)
+                password=broker.service_password, api=broker.api_client())
         clouds.append(c)
         return c
 

@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from conftest import AWS_DEVICE, AZURE_DEVICE, HUB, azure_username, sas_token
-from emulator import Cloud
+from application import Cloud
 
 KEY = "bmltYnVzLWUyZS1kZXZpY2Uta2V5LTMyLWJ5dGVzISE="
 
@@ -102,7 +102,7 @@ def watcher(broker):
     """The cloud side, subscribed to everything a device could publish."""
     c = Cloud("127.0.0.1", broker.service, "rules", username=broker.service_user,
               password=broker.service_password, client_id="rules-watcher")
-    c.subscribe("#", "$aws/#", "$iothub/#")
+    c.subscribe("#", "$aws/#", "$iothub/#", "$nimbus/#")  # a device's $iothub traffic: $nimbus/from/<id>/...
     yield c
     c.close()
 

@@ -1,5 +1,6 @@
-"""One device per cloud over TLS with a client certificate, the cloud
-played by tools/cloud/emulator.py: subscriptions, shadow/twin get, the
+"""One device per cloud over TLS with a client certificate, against the
+local cloud's services, watched and driven as a cloud application does
+(tools/cloud/application.py): subscriptions, shadow/twin get, the
 device information report, requests and their answers on the right
 topics, a desired change and its reported patch, telemetry on the cloud's
 topic with an unbroken `seq`, and a clean exit with nothing unacknowledged.
@@ -93,8 +94,7 @@ def test_device_and_cloud(kind, cloud_of, run_demo):
     assert demo.wait_line(r"-- desired properties v\d+: .*\"telemetry_period_ms\":300", 5), out()
     assert cloud.wait_for(lambda m: b'"telemetry_period_ms":300' in m.payload
                           and ("reported" in m.topic or "shadow/update" in m.topic), 5, after=mark), out()
-    with cloud.lock:
-        assert cloud.reported["telemetry_period_ms"] == 300
+    assert cloud.wait_reported("telemetry_period_ms", 300, 5), cloud.reported
 
     # Telemetry on the cloud's topic; the device exits cleanly after
     # --run-for-s with every reading acknowledged.

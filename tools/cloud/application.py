@@ -1,25 +1,33 @@
-"""The cloud side of Nimbus, played on a local MQTT broker.
+"""A cloud application's view of one device on the local cloud
+(tools/cloud/local.py), for the demo's driver and the tests.
 
-`AwsCloud` answers like AWS IoT Core's device shadow service and sends
-requests on the generic request topics; `AzureCloud` answers like Azure IoT
-Hub's twin service, calls direct methods and sends cloud-to-device
-messages. Both record what the device publishes (telemetry, responses,
-reported state), so a driver or a test can check it.
+The local cloud runs the services (shadow, twin, methods, C2D:
+tools/cloud/services.py). An `AwsCloud` or `AzureCloud` watches what the
+device publishes, as the service user on the broker, and acts through the
+service APIs (tools/cloud/api.py): AWS requests on the generic request
+topics, Azure direct methods and cloud-to-device messages, desired
+changes, and the shadow/twin read back as `reported`.
 
-Only the parts of each service that Nimbus uses are played; the topics and
-payloads follow ARCHITECTURE.md sections 3 and 4.
+A device's `$iothub/...` publishes reach the service user as
+`$nimbus/from/<id>/$iothub/...` (the broker plugin routes them per
+connection); the log shows them under their own topic.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import ssl
+import sys
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from services import delta, encode_id, merge, query  # noqa: E402,F401
 
 
 @dataclass
@@ -35,31 +43,6 @@ class Message:
 
     def json(self):
         return json.loads(self.payload) if self.payload else None
-
-
-def merge(doc: dict, patch: dict) -> dict:
-    """JSON merge patch as both clouds apply it: null deletes a key."""
-    for k, v in patch.items():
-        if v is None:
-            doc.pop(k, None)
-        elif isinstance(v, dict) and isinstance(doc.get(k), dict):
-            merge(doc[k], v)
-        else:
-            doc[k] = json.loads(json.dumps(v))
-    return doc
-
-
-def delta(desired: dict, reported: dict) -> dict:
-    """What AWS puts in `update/delta`: desired values that reported lacks."""
-    out = {}
-    for k, v in desired.items():
-        if isinstance(v, dict) and isinstance(reported.get(k), dict):
-            d = delta(v, reported[k])
-            if d:
-                out[k] = d
-        elif reported.get(k) != v:
-            out[k] = v
-    return out
 
 
 class Cloud:
@@ -147,7 +130,10 @@ class Cloud:
             info.wait_for_publish(timeout=5)
 
     def _on_message(self, _client, _userdata, msg):
-        m = Message(msg.topic, bytes(msg.payload), dup=bool(msg.dup))
+        topic = msg.topic
+        if topic.startswith("$nimbus/from/"):  # the plugin's routing: show the device's own topic
+            topic = topic[len("$nimbus/from/"):].partition("/")[2]
+        m = Message(topic, bytes(msg.payload), dup=bool(msg.dup))
         self.handle(m)
         with self.cond:
             self.log.append(m)
@@ -178,6 +164,17 @@ class Cloud:
         with self.cond:
             return list(self.log[after:])
 
+    def wait_reported(self, key, value, timeout=10.0) -> bool:
+        """Whether the service's reported state holds key = value within
+        `timeout` (the service applies a report after the watcher saw it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.reported.get(key) == value:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
     @staticmethod
     def seqs(messages):
         """The `seq` of each JSON reading in `messages`."""
@@ -193,69 +190,43 @@ class Cloud:
 
 
 class AwsCloud(Cloud):
-    """AWS IoT Core: generic topics and the device shadow service."""
+    """An AWS thing as a cloud application sees it: its generic topics and
+    shadow topics watched, requests sent on `<dev>/request/<path>`, the
+    shadow read and changed through the data-plane API."""
 
-    def __init__(self, *a, **kw):
+    def __init__(self, *a, api=None, **kw):
         super().__init__(*a, **kw)
+        self.api = api
         self.thing = self.device
         self.prefix = f"$aws/things/{self.thing}/shadow/"
-        self.desired: dict = {}
-        self.reported: dict = {}
-        self.version = 0
         self.lock = threading.Lock()
         # Not `<dev>/#`: that would echo the requests the cloud sends itself.
-        self.subscribe(f"{self.device}/response/#", f"{self.device}/events",
-                       self.prefix + "update", self.prefix + "get")
+        self.subscribe(f"{self.device}/response/#", f"{self.device}/events", self.prefix + "#")
 
-    def handle(self, m):
-        if not m.topic.startswith(self.prefix):
-            return
-        op = m.topic[len(self.prefix):]
-        try:
-            body = m.json() or {}
-        except ValueError:
-            body = None
-        token = body.get("clientToken") if isinstance(body, dict) else None
-        if op == "get":
-            with self.lock:
-                doc = {"state": {"desired": self.desired, "reported": self.reported}, "version": self.version,
-                       "timestamp": int(time.time())}
-                d = delta(self.desired, self.reported)
-                if d:
-                    doc["state"]["delta"] = d
-            if token:
-                doc["clientToken"] = token
-            self.publish(self.prefix + "get/accepted", doc, wait=False)
-        elif op == "update":
-            state = body.get("state") if isinstance(body, dict) else None
-            if not isinstance(state, dict):
-                err = {"code": 400, "message": "Missing required node: state"}
-                if token:
-                    err["clientToken"] = token
-                self.publish(self.prefix + "update/rejected", err, wait=False)
-                return
-            self._apply(state, token)
+    def document(self, name: str | None = None) -> dict:
+        """The shadow's state ({} when it does not exist)."""
+        status, doc = self.api.shadow(self.thing, name)
+        if status == 404:
+            return {}
+        assert status == 200, (status, doc)
+        return doc
 
-    def _apply(self, state, token=None, wait=False):
-        with self.lock:
-            if "desired" in state:
-                merge(self.desired, state["desired"] or {})
-            if "reported" in state:
-                merge(self.reported, state["reported"] or {})
-            self.version += 1
-            v = self.version
-            d = delta(self.desired, self.reported)
-        acc = {"state": state, "version": v, "timestamp": int(time.time())}
-        if token:
-            acc["clientToken"] = token
-        self.publish(self.prefix + "update/accepted", acc, wait=wait)
-        if "desired" in state and d:
-            self.publish(self.prefix + "update/delta", {"state": d, "version": v, "timestamp": int(time.time())},
-                         wait=wait)
+    @property
+    def reported(self) -> dict:
+        return self.document().get("state", {}).get("reported", {})
 
-    def set_desired(self, props: dict):
+    @property
+    def desired(self) -> dict:
+        return self.document().get("state", {}).get("desired", {})
+
+    @property
+    def version(self) -> int:
+        return self.document().get("version", 0)
+
+    def set_desired(self, props: dict, name: str | None = None):
         """What a cloud application does to change the device's settings."""
-        self._apply({"desired": props}, wait=True)
+        status, body = self.api.shadow(self.thing, name, "POST", {"state": {"desired": props}})
+        assert status == 200, (status, body)
 
     def request(self, path, payload=b"", timeout=10.0):
         """Sends a request on the generic topic; returns (status, body) of the answer or None."""
@@ -276,64 +247,49 @@ class AwsCloud(Cloud):
 
 
 class AzureCloud(Cloud):
-    """Azure IoT Hub: device-to-cloud events, direct methods, C2D, twin."""
+    """An IoT Hub device as a cloud application sees it: its device-to-cloud
+    messages and `$iothub` traffic watched, direct methods, C2D messages and
+    desired changes sent through the hub's service API."""
 
-    def __init__(self, *a, **kw):
+    def __init__(self, *a, api=None, **kw):
         super().__init__(*a, **kw)
-        self.desired: dict = {}
-        self.reported: dict = {}
-        self.desired_version = 1
-        self.reported_version = 1
+        self.api = api
         self.lock = threading.Lock()
-        self.next_rid = 0x1F
-        self.subscribe(f"devices/{self.device}/messages/events/#", "$iothub/twin/GET/#",
-                       "$iothub/twin/PATCH/properties/reported/#", "$iothub/methods/res/#")
+        self.subscribe(f"devices/{self.device}/messages/events/#", f"$nimbus/from/{encode_id(self.device)}/#")
 
-    @staticmethod
-    def query(topic):
-        q = topic.split("?", 1)[1] if "?" in topic else ""
-        return dict(urllib.parse.parse_qsl(q, keep_blank_values=True))
+    query = staticmethod(query)
 
-    def handle(self, m):
-        if m.topic.startswith("$iothub/twin/GET/"):
-            rid = self.query(m.topic).get("$rid", "")
-            with self.lock:
-                doc = {"desired": dict(self.desired, **{"$version": self.desired_version}),
-                       "reported": dict(self.reported, **{"$version": self.reported_version})}
-            self.publish(f"$iothub/twin/res/200/?$rid={rid}", doc, wait=False)
-        elif m.topic.startswith("$iothub/twin/PATCH/properties/reported/"):
-            rid = self.query(m.topic).get("$rid", "")
-            try:
-                patch = m.json()
-                assert isinstance(patch, dict)
-            except (ValueError, AssertionError):
-                self.publish(f"$iothub/twin/res/400/?$rid={rid}", {"message": "bad patch"}, wait=False)
-                return
-            with self.lock:
-                merge(self.reported, patch)
-                self.reported_version += 1
-                v = self.reported_version
-            self.publish(f"$iothub/twin/res/204/?$rid={rid}&$version={v}", b"", wait=False)
+    def twin(self) -> dict:
+        status, twin = self.api.twin(self.device)
+        assert status == 200, (status, twin)
+        return twin["properties"]
+
+    @property
+    def reported(self) -> dict:
+        return {k: v for k, v in self.twin()["reported"].items() if not k.startswith("$")}
+
+    @property
+    def desired(self) -> dict:
+        return {k: v for k, v in self.twin()["desired"].items() if not k.startswith("$")}
 
     def set_desired(self, props: dict):
-        with self.lock:
-            merge(self.desired, props)
-            self.desired_version += 1
-            v = self.desired_version
-        self.publish(f"$iothub/twin/PATCH/properties/desired/?$version={v}", dict(props, **{"$version": v}))
+        status, body = self.api.update_desired(self.device, props)
+        assert status == 200, (status, body)
+
+    def publish(self, topic, payload=b"", qos=1, wait=True):
+        """A `$iothub/...` topic goes to this device's connection only."""
+        if topic.startswith("$iothub/"):
+            topic = f"$nimbus/to/{encode_id(self.device)}/{topic}"
+        super().publish(topic, payload, qos, wait)
 
     def call_method(self, name, payload=b"", timeout=10.0):
         """Calls a direct method; returns (status, body) of the answer or None."""
-        rid = format(self.next_rid, "x")
-        self.next_rid += 1
-        mark = self.mark()
-        self.publish(f"$iothub/methods/POST/{name}/?$rid={rid}", payload)
-        m = self.wait_for(lambda m: m.topic.startswith("$iothub/methods/res/")
-                          and self.query(m.topic).get("$rid") == rid, timeout, after=mark)
-        if m is None:
+        if isinstance(payload, (bytes, str)):
+            payload = json.loads(payload) if payload else None
+        status, body = self.api.invoke_method(self.device, name, payload, max(5, int(timeout)))
+        if status != 200:
             return None
-        status = int(m.topic.split("/")[3])
-        return status, m.json()
+        return body["status"], body["payload"]
 
     def request(self, path, payload=b"", timeout=10.0):
         return self.call_method(path.replace("/", "."), payload, timeout)
@@ -341,8 +297,10 @@ class AzureCloud(Cloud):
     def send_c2d(self, path, payload=b"", timeout=10.0):
         """Sends a C2D request; returns the device's answer message or None."""
         mark = self.mark()
-        sub = "request." + path.replace("/", ".")
-        self.publish(f"devices/{self.device}/messages/devicebound/subtopic={sub}", payload)
+        if isinstance(payload, str):
+            payload = payload.encode()
+        status, body = self.api.send_c2d(self.device, payload, {"subtopic": "request." + path.replace("/", ".")})
+        assert status == 204, (status, body)
         want = "subtopic=response." + path.replace("/", ".")
         return self.wait_for(lambda m: m.topic.startswith(f"devices/{self.device}/messages/events/")
                              and want in m.topic, timeout, after=mark)

@@ -1,10 +1,11 @@
 """Plays the cloud for one run of the host demo and says what the device answered.
 
-    python3 tools/cloud/drive.py --cloud aws|azure --broker HOST:PORT --device ID \\
-        [--user NAME --password-file FILE] \\
+    python3 tools/cloud/drive.py --cloud aws|azure --local-cloud CLOUD.json --device ID \\
         [--sensors N] [--period-ms N] -- path/to/nimbus-demo ARGS...
 
-Connects to the broker as the cloud side (tools/cloud/emulator.py), then
+CLOUD.json is the line tools/cloud/local.py printed. Connects to the local
+cloud as a cloud application (tools/cloud/application.py: the broker's
+service user to watch, the service APIs to act), then
 starts the demo command given after `--` (its log goes to this terminal)
 and, once the device is online:
 
@@ -30,7 +31,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator import AwsCloud, AzureCloud  # noqa: E402
+from api import ApiClient  # noqa: E402
+from application import AwsCloud, AzureCloud  # noqa: E402
 
 
 def short(value, limit=150):
@@ -69,7 +71,7 @@ class Run:
             want = f"$aws/things/{self.args.device}/shadow/get"
             pred = lambda m: m.topic == want  # noqa: E731
         else:
-            pred = lambda m: m.topic.startswith("$iothub/twin/GET/")  # noqa: E731
+            pred = lambda m: m.topic.startswith("$iothub/twin/GET/")  # noqa: E731 (routed by the plugin)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if cloud.wait_for(pred, timeout=0.5):
@@ -80,23 +82,19 @@ class Run:
 
     def reported(self, cloud, key, value, timeout=10.0):
         """Waits until the cloud's reported state holds key = value."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with cloud.lock:
-                if cloud.reported.get(key) == value:
-                    return True
-            cloud.wait_for(lambda m: False, timeout=0.2)
-        return False
+        return cloud.wait_reported(key, value, timeout)
 
     def main(self, demo_cmd):
         a = self.args
-        host, port = a.broker.rsplit(":", 1)
+        local = json.load(open(a.local_cloud))
+        keys = json.load(open(local["credentials_file"]))
+        api = ApiClient(local["api"], local["ca"], local["hub"], keys["azure_policies"], keys["aws_keys"])
         cls = AwsCloud if a.cloud == "aws" else AzureCloud
-        password = open(a.password_file).read().strip() if a.password_file else None
-        cloud = cls(host, int(port), a.device, ca=a.ca, cert=a.cert, key=a.key, username=a.user,
-                    password=password)
-        say(f"playing {'AWS IoT Core' if a.cloud == 'aws' else 'Azure IoT Hub'} for device "
-            f"{a.device} on {a.broker}; starting the device")
+        password = open(local["service"]["password_file"]).read().strip()
+        cloud = cls(local["host"], local["service"]["port"], a.device, username=local["service"]["user"],
+                    password=password, api=api)
+        say(f"the cloud application of {'AWS IoT Core' if a.cloud == 'aws' else 'Azure IoT Hub'} for device "
+            f"{a.device}, through {local['api']}; starting the device")
         demo = subprocess.Popen(demo_cmd)
         try:
             return self.scenario(cloud, demo)
@@ -179,13 +177,8 @@ def main():
     split = argv.index("--")
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--cloud", choices=["aws", "azure"], required=True)
-    p.add_argument("--broker", required=True, help="HOST:PORT of the broker, for the cloud side")
+    p.add_argument("--local-cloud", required=True, help="the JSON line tools/cloud/local.py printed")
     p.add_argument("--device", required=True)
-    p.add_argument("--ca")
-    p.add_argument("--cert")
-    p.add_argument("--key")
-    p.add_argument("--user", help="the cloud side's user name (the local cloud's service user)")
-    p.add_argument("--password-file", help="a file holding its password")
     p.add_argument("--sensors", type=int, default=2, help="sensors the device simulates")
     p.add_argument("--period-ms", type=int, default=2000, help="desired telemetry_period_ms to set")
     p.add_argument("--run-for-limit", type=float, default=60, help="seconds to wait for the device to exit")

@@ -5,8 +5,12 @@ One mosquitto serves the devices of both clouds on 127.0.0.1:
 - `aws`        TLS, client certificate required (AWS IoT Core's X.509);
 - `azure`      TLS, client certificate required, `max_qos 1` (IoT Hub, X.509 CA);
 - `azure_sas`  TLS without client certificates, `max_qos 1` (IoT Hub, SAS tokens);
-- `service`    plain TCP for the cloud side (tools/cloud/emulator.py), which
-               logs in as the service user.
+- `service`    plain TCP for the cloud's services (tools/cloud/services.py)
+               and observers (tools/cloud/application.py), which log in as the
+               service user;
+- `api`        HTTPS: the service APIs (tools/cloud/api.py), Azure IoT Hub's
+               REST API with service SAS tokens and AWS IoT's data plane
+               with SigV4, and the AWS response table.
 
 The rules live in the broker: tools/cloud/broker/nimbus_rules.c, a mosquitto
 plugin (API 5) that checks every CONNECT, PUBLISH and SUBSCRIBE of a device
@@ -16,7 +20,9 @@ the cloud's error code. Which cloud a client id belongs to, how it
 authenticates and with which keys is in the registry, a SQLite file
 (`registry.db`, see `Registry`). Sessions and queued messages persist in
 mosquitto's own store, saved every second, so a restart (even after
-SIGKILL) keeps them.
+SIGKILL) keeps them; shadows, twins and stored responses are in
+`state.db`. The service credentials (a hub policy key, an AWS access key)
+are made once and kept in `service-keys.json` (mode 0600).
 
 As a program:
 
@@ -26,12 +32,16 @@ As a program:
 starts the local cloud, registers the devices, prints one JSON line with the
 endpoints, the hub, the service credentials and the files, and runs until
 SIGTERM or SIGINT, then stops mosquitto cleanly. The PKI directory is
-tools/certs.sh's output (ca.crt, server.crt, server.key).
+tools/certs.sh's output (ca.crt, server.crt, server.key). `--port
+NAME=PORT` fixes a listener's port (for example `azure=8883 api=443` in a
+network namespace, where the vendors' SDKs expect the clouds' ports), and
+`--bind` its address.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -43,6 +53,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api import Api  # noqa: E402
+from services import Services  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "build" / "cloud" / "nimbus_rules.so"
@@ -75,9 +89,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def listening(port: int) -> bool:
+def listening(port: int, host: str = "127.0.0.1") -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        with socket.create_connection((host, port), timeout=0.2):
             return True
     except OSError:
         return False
@@ -111,6 +125,12 @@ class Registry:
         with self._db() as db:
             db.execute("UPDATE devices SET enabled = ? WHERE id = ?", (int(enabled), device))
 
+    def known(self, device: str, cloud: str) -> bool:
+        """Whether `device` is registered on `cloud` (enabled or not)."""
+        with self._db() as db:
+            row = db.execute("SELECT cloud FROM devices WHERE id = ?", (device,)).fetchone()
+        return row is not None and row[0] == cloud
+
     def devices(self) -> list[dict]:
         """Every device, without its keys."""
         with self._db() as db:
@@ -121,9 +141,10 @@ class Registry:
 class LocalCloud:
     """mosquitto with the rules plugin, its registry and its violation log in `work`."""
 
-    LISTENERS = ("aws", "azure", "azure_sas", "service")
+    LISTENERS = ("aws", "azure", "azure_sas", "service", "api")
 
-    def __init__(self, work: Path, pki: Path, hub: str = DEFAULT_HUB, connect_interval_ms: int = 1000):
+    def __init__(self, work: Path, pki: Path, hub: str = DEFAULT_HUB, connect_interval_ms: int = 1000,
+                 ports: dict[str, int] | None = None, bind: str = "127.0.0.1", **service_options):
         self.work = Path(work)
         self.pki = Path(pki)
         self.hub = hub
@@ -139,8 +160,22 @@ class LocalCloud:
             secret.chmod(0o600)
         self.service_user = SERVICE_USER
         self.service_password = secret.read_text().strip()
+        keys = self.work / "service-keys.json"
+        if not keys.exists():
+            keys.write_text(json.dumps({
+                "azure_policies": {"iothubowner": base64.b64encode(secrets.token_bytes(32)).decode()},
+                "aws_keys": {"AKIA" + secrets.token_hex(8).upper(): secrets.token_urlsafe(30)},
+            }))
+            keys.chmod(0o600)
+        self.keys = json.loads(keys.read_text())
+        self.keys_file = keys
+        self.fixed_ports = dict(ports or {})
+        self.bind = bind
+        self.service_options = service_options
         self.ports: dict[str, int] = {}
         self.proc = None
+        self.services: Services | None = None
+        self.api_server: Api | None = None
         self.plugin = build_plugin()
 
     # ports by listener name
@@ -172,16 +207,28 @@ class LocalCloud:
             f"user {_user()}\n"
             f"log_dest file {self.log}\n"
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
-            f"\nlistener {p['aws']} 127.0.0.1\n{tls}require_certificate true\n"
-            f"\nlistener {p['azure']} 127.0.0.1\n{tls}require_certificate true\nmax_qos 1\n"
-            f"\nlistener {p['azure_sas']} 127.0.0.1\n{tls}max_qos 1\n"
+            f"\nlistener {p['aws']} {self.bind}\n{tls}require_certificate true\n"
+            f"\nlistener {p['azure']} {self.bind}\n{tls}require_certificate true\nmax_qos 1\n"
+            f"\nlistener {p['azure_sas']} {self.bind}\n{tls}max_qos 1\n"
             f"\nlistener {p['service']} 127.0.0.1\n"
         )
 
     def start(self, fresh_ports: bool = True):
+        """Starts mosquitto, then the services and their HTTPS API."""
+        self._start_broker(fresh_ports)
+        if self.services is None:
+            self.services = Services("127.0.0.1", self.ports["service"], self.service_user,
+                                     self.service_password, str(self.work / "state.db"), **self.service_options)
+        if self.api_server is None:
+            self.api_server = Api(self.services, self.hub, self.keys["azure_policies"], self.keys["aws_keys"],
+                                  self.registry.known, str(self.pki / "server.crt"), str(self.pki / "server.key"),
+                                  host=self.bind, port=self.ports["api"]).start()
+        return self
+
+    def _start_broker(self, fresh_ports: bool):
         for _attempt in range(3):
             if fresh_ports or not self.ports:
-                self.ports = {name: free_port() for name in self.LISTENERS}
+                self.ports = {name: self.fixed_ports.get(name) or free_port() for name in self.LISTENERS}
             conf = self.work / "mosquitto.conf"
             conf.write_text(self._config())
             conf.chmod(0o600)  # holds the service password
@@ -190,7 +237,8 @@ class LocalCloud:
             out.close()
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self.proc.poll() is None:
-                if all(listening(port) for port in self.ports.values()):
+                if all(listening(port, self.bind if name != "service" else "127.0.0.1")
+                       for name, port in self.ports.items() if name != "api"):
                     return self
                 time.sleep(0.05)
             self.stop()
@@ -198,8 +246,19 @@ class LocalCloud:
                 break
         raise RuntimeError(f"mosquitto did not start: {(self.work / 'mosquitto.out').read_text()}")
 
+    def close(self):
+        """Stops the API, the services and mosquitto."""
+        if self.api_server is not None:
+            self.api_server.stop()
+            self.api_server = None
+        if self.services is not None:
+            self.services.close()
+            self.services = None
+        self.stop()
+
     def stop(self, sig=signal.SIGTERM):
-        """Stops mosquitto (SIGTERM by default: it saves its sessions)."""
+        """Stops mosquitto alone (SIGTERM by default: it saves its sessions);
+        `restart` brings it back, and the services reconnect."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
@@ -212,8 +271,8 @@ class LocalCloud:
         self.proc = None
 
     def restart(self):
-        """Starts mosquitto again on the same ports."""
-        self.start(fresh_ports=False)
+        """Starts mosquitto again on the same ports (the services reconnect)."""
+        self._start_broker(fresh_ports=False)
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -256,10 +315,31 @@ class LocalCloud:
             "ca": str(self.pki / "ca.crt"),
             "service": {"port": self.ports.get("service"), "user": self.service_user,
                         "password_file": str(self.work / "service-password")},
+            "api": f"https://{'localhost' if self.bind == '127.0.0.1' else self.bind}:{self.ports.get('api')}",
+            "azure_connection_string": self.azure_connection_string(),
+            "aws_credentials": self.aws_credentials(),
+            "credentials_file": str(self.keys_file),
+            "state": str(self.work / "state.db"),
             "registry": str(self.registry.path),
             "violations": str(self.violations_file),
             "log": str(self.log),
         }
+
+
+    def api_client(self):
+        """An ApiClient of the service APIs with the cloud's credentials."""
+        from api import ApiClient
+
+        return ApiClient(f"https://localhost:{self.ports['api']}", str(self.pki / "ca.crt"), self.hub,
+                         self.keys["azure_policies"], self.keys["aws_keys"])
+
+    def azure_connection_string(self, policy: str = "iothubowner") -> str:
+        return f"HostName={self.hub};SharedAccessKeyName={policy};" \
+               f"SharedAccessKey={self.keys['azure_policies'][policy]}"
+
+    def aws_credentials(self) -> dict:
+        key_id, secret = next(iter(self.keys["aws_keys"].items()))
+        return {"aws_access_key_id": key_id, "aws_secret_access_key": secret, "region_name": "us-east-1"}
 
 
 def _user() -> str:
@@ -275,8 +355,17 @@ def main(argv=None) -> int:
     ap.add_argument("--hub", default=DEFAULT_HUB, help="the Azure hub's host name")
     ap.add_argument("--device", action="append", default=[],
                     help="aws:ID, azure:ID (X.509) or azure-sas:ID:KEY; repeatable")
+    ap.add_argument("--port", action="append", default=[], metavar="NAME=PORT",
+                    help=f"a fixed port for a listener ({', '.join(LocalCloud.LISTENERS)}); repeatable")
+    ap.add_argument("--bind", default="127.0.0.1", help="address of the device listeners and the API")
     args = ap.parse_args(argv)
-    cloud = LocalCloud(args.dir, args.pki, hub=args.hub)
+    ports = {}
+    for spec in args.port:
+        name, _, port = spec.partition("=")
+        if name not in LocalCloud.LISTENERS or not port.isdigit():
+            ap.error(f"bad --port {spec!r}")
+        ports[name] = int(port)
+    cloud = LocalCloud(args.dir, args.pki, hub=args.hub, ports=ports, bind=args.bind)
     for spec in args.device:
         kind, _, rest = spec.partition(":")
         if kind == "azure-sas":
@@ -295,7 +384,7 @@ def main(argv=None) -> int:
         while not stop and cloud.proc.poll() is None:
             time.sleep(0.2)
     finally:
-        cloud.stop()
+        cloud.close()
     return 0 if stop else 1
 
 

@@ -30,8 +30,20 @@
  * closed socket), as the clouds do, and the violation is appended as one
  * JSON line to the `violations` file, with the cloud's own error code.
  *
- * The cloud side (tools/cloud/emulator.py) logs in as the service user and
- * is not restricted.
+ * The cloud's services (tools/cloud/services.py) log in as the service user
+ * and are not restricted. Two things a hub does per connection, the plugin
+ * does for them:
+ *
+ *   routing   `$iothub/...` topics name no device: the hub knows the sender
+ *             by its connection. A device's `$iothub/...` publish reaches the
+ *             services as `$nimbus/from/<client id>/$iothub/...`, and a
+ *             service publish on `$nimbus/to/<client id>/<topic>` reaches
+ *             that one connection as `<topic>` (client ids percent-encoded).
+ *   presence  `$nimbus/presence/<client id>`: "1" when the device has
+ *             connected, "0" when it is gone (direct methods answer 404
+ *             for a device that is not connected). Not retained: the
+ *             services hold a persistent session and forget every device
+ *             when the broker goes away.
  *
  * Options (plugin_opt_<name> in mosquitto.conf; global settings, because
  * mosquitto 2.0 sends its periodic tick only to global plugins):
@@ -440,6 +452,17 @@ static bool sas_valid(const char *password, const char *device, const struct dev
 
 /* --------------------------------------------------------- CONNECT */
 
+static void presence(const char *id, bool up);
+
+static int device_up(const struct mosquitto *client, const char *id, enum cloud cloud, time_t expires)
+{
+    int rc = conn_add(client, id, cloud, expires);
+    if (rc == MOSQ_ERR_SUCCESS) {
+        presence(id, true);
+    }
+    return rc;
+}
+
 /* AWS: 1 CONNECT per second per client id; every attempt counts. */
 static bool aws_throttled(const char *id)
 {
@@ -519,7 +542,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
              * after this. */
             mosquitto_set_username(ev->client, id);
         }
-        return conn_add(ev->client, id, CLOUD_AWS, 0);
+        return device_up(ev->client, id, CLOUD_AWS, 0);
     }
     /* Azure */
     char want[600];
@@ -547,7 +570,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
                                : "the device authenticates by X.509 CA and sent no certificate");
             return MOSQ_ERR_AUTH;
         }
-        return conn_add(ev->client, id, CLOUD_AZURE, 0);
+        return device_up(ev->client, id, CLOUD_AZURE, 0);
     }
     time_t expires = 0;
     const char *why = "";
@@ -555,7 +578,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
         violation(CLOUD_AZURE, id, "401003 IoTHubUnauthorized", NULL, "SAS token refused: %s", why);
         return MOSQ_ERR_AUTH;
     }
-    return conn_add(ev->client, id, CLOUD_AZURE, expires);
+    return device_up(ev->client, id, CLOUD_AZURE, expires);
 }
 
 /* ----------------------------------------------------------- topics */
@@ -738,6 +761,95 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     return c->cloud == CLOUD_AWS ? aws_check(c, ev) : c->cloud == CLOUD_AZURE ? azure_check(c, ev) : MOSQ_ERR_SUCCESS;
 }
 
+/* ------------------------------------------- routing and presence */
+
+#define FROM_PREFIX "$nimbus/from/"
+#define TO_PREFIX "$nimbus/to/"
+#define PRESENCE_PREFIX "$nimbus/presence/"
+
+/* `id` percent-encoded into `out` (`/`, `%`, `+`, `#` and controls). */
+static void id_encode(const char *id, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *id && o + 4 < cap; id++) {
+        unsigned char c = (unsigned char)*id;
+        if (c <= 0x20 || c == '/' || c == '%' || c == '+' || c == '#' || c >= 0x7F) {
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = 0;
+}
+
+static void presence(const char *id, bool up)
+{
+    char enc[3 * ID_MAX + 1], topic[sizeof enc + sizeof PRESENCE_PREFIX];
+    id_encode(id, enc, sizeof enc);
+    snprintf(topic, sizeof topic, PRESENCE_PREFIX "%s", enc);
+    char *payload = mosquitto_malloc(1);
+    if (!payload) {
+        return;
+    }
+    payload[0] = up ? '1' : '0';
+    mosquitto_broker_publish(NULL, topic, 1, payload, 1, false, NULL);
+}
+
+static bool connected_elsewhere(const struct mosquitto *client, const char *id)
+{
+    for (struct conn *c = conns; c; c = c->next) {
+        if (c->client != client && c->cloud != CLOUD_SERVICE && !strcmp(c->id, id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A device's `$iothub/...` publish goes on as `$nimbus/from/<id>/...`; a
+ * service's `$nimbus/to/<id>/<topic>` goes to that connection only. */
+static int on_message(int event, void *event_data, void *userdata)
+{
+    (void)event;
+    (void)userdata;
+    struct mosquitto_evt_message *ev = event_data;
+    const struct conn *c = conn_of(ev->client);
+    if (!c) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    if (c->cloud == CLOUD_AZURE && starts_with(ev->topic, "$iothub/")) {
+        char enc[3 * ID_MAX + 1];
+        id_encode(c->id, enc, sizeof enc);
+        size_t len = strlen(FROM_PREFIX) + strlen(enc) + 1 + strlen(ev->topic) + 1;
+        char *topic = mosquitto_malloc(len);
+        if (!topic) {
+            return MOSQ_ERR_NOMEM;
+        }
+        snprintf(topic, len, FROM_PREFIX "%s/%s", enc, ev->topic);
+        mosquitto_free(ev->topic);
+        ev->topic = topic;
+        return MOSQ_ERR_SUCCESS;
+    }
+    const char *rest;
+    if (c->cloud == CLOUD_SERVICE && (rest = after(ev->topic, TO_PREFIX))) {
+        const char *slash = strchr(rest, '/');
+        char id[ID_MAX + 1];
+        if (!slash || !url_decode(rest, (size_t)(slash - rest), id, sizeof id) || !slash[1]) {
+            mosquitto_log_printf(MOSQ_LOG_WARNING, "nimbus-rules: bad service topic %s", ev->topic);
+            return MOSQ_ERR_SUCCESS;
+        }
+        void *payload = NULL;
+        if (ev->payloadlen) {
+            payload = mosquitto_malloc(ev->payloadlen);
+            if (!payload) {
+                return MOSQ_ERR_NOMEM;
+            }
+            memcpy(payload, ev->payload, ev->payloadlen);
+        }
+        mosquitto_broker_publish(id, slash + 1, (int)ev->payloadlen, payload, ev->qos, false, NULL);
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
 /* ------------------------------------------------------ lifecycle */
 
 static int on_tick(int event, void *event_data, void *userdata)
@@ -770,6 +882,10 @@ static int on_disconnect(int event, void *event_data, void *userdata)
     (void)event;
     (void)userdata;
     struct mosquitto_evt_disconnect *ev = event_data;
+    const struct conn *c = conn_of(ev->client);
+    if (c && c->cloud != CLOUD_SERVICE && !connected_elsewhere(ev->client, c->id)) {
+        presence(c->id, false); /* not when a new connection took the identity over */
+    }
     conn_drop(ev->client);
     return MOSQ_ERR_SUCCESS;
 }
@@ -818,6 +934,7 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
     rc = rc ? rc : mosquitto_callback_register(plugin_id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, NULL);
     rc = rc ? rc : mosquitto_callback_register(plugin_id, MOSQ_EVT_TICK, on_tick, NULL, NULL);
     rc = rc ? rc : mosquitto_callback_register(plugin_id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, NULL);
+    rc = rc ? rc : mosquitto_callback_register(plugin_id, MOSQ_EVT_MESSAGE, on_message, NULL, NULL);
     if (!rc) {
         mosquitto_log_printf(MOSQ_LOG_INFO, "nimbus-rules: registry %s, hub %s", opt_registry,
                              opt_hub ? opt_hub : "(none)");
@@ -834,6 +951,7 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, int opt
     mosquitto_callback_unregister(plugin_id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
     mosquitto_callback_unregister(plugin_id, MOSQ_EVT_TICK, on_tick, NULL);
     mosquitto_callback_unregister(plugin_id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
+    mosquitto_callback_unregister(plugin_id, MOSQ_EVT_MESSAGE, on_message, NULL);
     while (conns) {
         conn_drop(conns->client);
     }
