@@ -1,24 +1,25 @@
 #!/usr/bin/env python3
 """End-to-end test of the FreeRTOS port: the sample on the stand-in kernel
-against mosquitto over TLS with a client certificate, driven by the cloud
-emulator (tools/cloud/emulator.py), for AWS and for Azure.
+against the local cloud (tools/cloud/local.py: mosquitto over TLS with the
+clouds' rules in its plugin, the shadow/twin services and the service
+APIs), watched and driven as a cloud application would
+(tools/cloud/application.py), for AWS and for Azure.
 
 For each cloud: the device connects and publishes its boot event; a request
 gets its response; a desired change comes back as reported state; sensor 0
 telemetry arrives; the broker is restarted and the device reconnects and
 works again; SIGTERM stops it cleanly. Azure also connects once with a SAS
-token signed through the port's mbedTLS HMAC. Every wait is bounded; the broker
-and the device are killed on exit whatever happens.
+token signed through the port's mbedTLS HMAC, which the local hub checks
+against the device's key. No rule of either cloud may be broken. Every wait
+is bounded; the cloud and the device are stopped on exit whatever happens.
 
     e2e.py --sample BIN --certs DIR --work DIR
 """
 
 import argparse
-import getpass
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,89 +27,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools" / "cloud"))
-from emulator import AwsCloud, AzureCloud  # noqa: E402
+from application import AwsCloud, AzureCloud  # noqa: E402
+from local import LocalCloud  # noqa: E402
 
-MOSQUITTO = os.environ.get("MOSQUITTO", "/usr/sbin/mosquitto")
 STEP_S = 20.0  # no single step may take longer
 DEVICES = {"aws": "nimbus-aws-demo", "azure": "nimbus-azure-demo"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-class Broker:
-    """mosquitto: TLS + client certificates for the device, plain TCP on
-    loopback for the cloud emulator."""
-
-    def __init__(self, work, certs):
-        self.work, self.certs = work, certs
-        self.tls_port, self.plain_port = free_port(), free_port()
-        self.proc = None
-        self.conf = work / "mosquitto.conf"
-        self.conf.write_text(f"""per_listener_settings true
-persistence false
-user {getpass.getuser()}
-log_dest file {work}/mosquitto.log
-log_type error
-log_type warning
-log_type notice
-log_type information
-log_type subscribe
-listener {self.tls_port} 127.0.0.1
-allow_anonymous false
-cafile {certs}/ca.crt
-certfile {certs}/server.crt
-keyfile {certs}/server.key
-require_certificate true
-use_identity_as_username true
-listener {self.plain_port} 127.0.0.1
-allow_anonymous true
-""")
-
-    def start(self):
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("mosquitto exited at start-up (see mosquitto.log)")
-            if port_open(self.tls_port) and port_open(self.plain_port):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("mosquitto did not listen within 10 s")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
 
 
 class Device:
     """The sample binary, its output in a log file."""
 
-    def __init__(self, sample, work, certs, cloud, broker, extra_env=None, name=None):
+    def __init__(self, sample, work, certs, cloud, broker, extra_env=None, name=None, sas=False):
         dev = DEVICES[cloud]
         self.log_path = work / f"device-{name or cloud}.log"
         env = dict(os.environ,
                    NIMBUS_CLOUD=cloud, NIMBUS_DEVICE_ID=dev, NIMBUS_HUB_HOST="localhost",
                    NIMBUS_BROKER_HOST="localhost", NIMBUS_BROKER_ADDRESS="127.0.0.1",
-                   NIMBUS_BROKER_PORT=str(broker.tls_port), NIMBUS_CA=f"{certs}/ca.crt",
+                   NIMBUS_BROKER_PORT=str(broker.device_port(cloud, sas)), NIMBUS_CA=f"{certs}/ca.crt",
                    NIMBUS_CERT=f"{certs}/{dev}.crt", NIMBUS_KEY=f"{certs}/{dev}.key",
                    NIMBUS_TELEMETRY_S="0", NIMBUS_RUN_S="300", **(extra_env or {}))
         self.log = open(self.log_path, "w")
@@ -168,23 +103,11 @@ def wait_until(pred, timeout=STEP_S, step=0.05):
     return pred()
 
 
-STATE = ("desired", "reported", "version", "desired_version", "reported_version")
-
-
-def make_cloud(cloud, broker, old=None):
-    """A cloud emulator connection; with `old`, the shadow/twin document
-    (contents and versions) carries over, as the real service keeps it
-    while a broker restarts (the device rightly ignores versions that go
-    back)."""
+def make_cloud(cloud, broker):
+    """The cloud application's view of the device on the local cloud."""
     cls = AwsCloud if cloud == "aws" else AzureCloud
-    c = cls("127.0.0.1", broker.plain_port, DEVICES[cloud],
-            client_id=f"cloud-{cloud}-{time.monotonic_ns()}")
-    if old is not None:
-        with old.lock, c.lock:
-            for name in STATE:
-                if hasattr(old, name):
-                    setattr(c, name, getattr(old, name))
-    return c
+    return cls("127.0.0.1", broker.service, DEVICES[cloud], client_id=f"cloud-{cloud}-{time.monotonic_ns()}",
+               username=broker.service_user, password=broker.service_password, api=broker.api_client())
 
 
 def boot_event(cloud, c, after=0):
@@ -258,8 +181,8 @@ def run_cloud(cloud, args, broker, checks):
         checks.check(f"{cloud}: device sees the broker go away",
                      wait_until(lambda: dev.count("disconnected") >= 1), dev.text()[-1500:])
         time.sleep(0.5)
-        broker.start()
-        c = make_cloud(cloud, broker, old=c)
+        broker.restart()
+        c = make_cloud(cloud, broker)
         checks.check(f"{cloud}: reconnects after the broker restart",
                      wait_until(lambda: dev.connections() > connected, timeout=30),
                      dev.text()[-1500:])
@@ -279,14 +202,15 @@ def run_cloud(cloud, args, broker, checks):
 
 def run_azure_sas(args, broker, checks):
     """Azure with a SAS key: the token is signed through the port's mbedTLS
-    HMAC and sent as the MQTT password (the broker authenticates by the
-    client certificate and ignores it, so this checks that the device makes
-    a token and connects with it, not the token's value)."""
+    HMAC and sent as the MQTT password; the local hub checks its HMAC, `sr`
+    and `se` against the key in its registry, on the listener that asks
+    for no client certificate."""
     print("== azure (SAS token)", flush=True)
-    c = make_cloud("azure", broker)
     key = "bmltYnVzLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmctLS0="  # 32 bytes, base64
+    broker.registry.register(DEVICES["azure"], "azure", "sas", primary_key=key)
+    c = make_cloud("azure", broker)
     dev = Device(args.sample, args.work, args.certs, "azure", broker,
-                 extra_env={"NIMBUS_SAS_KEY": key}, name="azure-sas")
+                 extra_env={"NIMBUS_SAS_KEY": key}, name="azure-sas", sas=True)
     try:
         checks.check("azure: connects with a SAS token signed by the port's HMAC",
                      boot_event("azure", c) is not None, dev.text()[-2000:])
@@ -306,7 +230,9 @@ def main():
     ap.add_argument("--cloud", choices=["aws", "azure", "both"], default="both")
     args = ap.parse_args()
     checks = Checks()
-    broker = Broker(args.work, args.certs)
+    broker = LocalCloud(args.work / "cloud", args.certs, hub="localhost")
+    broker.registry.register(DEVICES["aws"], "aws")
+    broker.registry.register(DEVICES["azure"], "azure")
     try:
         broker.start()
         for cloud in (["aws", "azure"] if args.cloud == "both" else [args.cloud]):
@@ -316,7 +242,8 @@ def main():
     except Exception as e:  # a crash in the harness is a failure, not a pass
         checks.check("harness", False, repr(e))
     finally:
-        broker.stop()
+        broker.close()
+    checks.check("no rule of either cloud broken", not broker.violations(), repr(broker.violations()))
     print(f"{checks.passed} passed, {checks.failed} failed", flush=True)
     return 0 if checks.failed == 0 and checks.passed > 0 else 1
 

@@ -2,7 +2,7 @@
 # e2e.sh - end-to-end test of the FreeRTOS port on the stand-in kernel:
 # builds the sample's host build with CMake through ports/freertos (the
 # core for the host), makes a throwaway PKI, and runs e2e.py (mosquitto
-# with TLS client certificates, the cloud emulator, both clouds, a broker
+# with TLS client certificates, the local cloud, both clouds, a broker
 # restart). Extra arguments go to e2e.py (e.g. --cloud aws).
 set -euo pipefail
 
@@ -21,7 +21,7 @@ echo "== test PKI"
 "$ROOT/tools/certs.sh" "$WORK/certs"
 
 echo "== end to end"
-# The repository's venv (tools/setup.sh) has paho-mqtt for the emulator.
+# The repository's venv (tools/setup.sh) has paho-mqtt for the local cloud.
 PYTHON=python3
 [ -x "$ROOT/build/venv/bin/python" ] && PYTHON="$ROOT/build/venv/bin/python"
 "$PYTHON" "$HERE/e2e.py" --sample "$BUILD/nimbus_sample_host" --certs "$WORK/certs" \
