@@ -9,6 +9,9 @@
 #   other-ca.crt/.key      a second, unrelated CA ("wrong CA" tests)
 #   expired.crt/.key       CN=<id1> by ca.crt, valid only during 2020
 #   unknown.crt/.key       CN=<id1> signed by other-ca.crt (unknown client)
+#   <id>/ca.crt, <id>/device.crt, <id>/device.key
+#                          each device's credentials in the names the Zephyr
+#                          sample compiles in (CONFIG_NIMBUS_SAMPLE_CERTS_DIR)
 #
 # Dates: OpenSSL 3.0's "x509 -req -days" cannot produce a certificate
 # valid in the past, so every certificate is issued with "openssl ca",
@@ -39,7 +42,7 @@ done
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 STAMP="$DIR/.complete"
-WANT="v1 $DEV1 $DEV2"
+WANT="v2 $DEV1 $DEV2"
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
     echo "test PKI in $DIR (unchanged)"
@@ -49,7 +52,7 @@ fi
 umask 077
 cd "$DIR"
 rm -rf .ca .complete ca.* server.* other-ca.* expired.* unknown.* \
-    "$DEV1".crt "$DEV1".key "$DEV2".crt "$DEV2".key
+    "$DEV1".crt "$DEV1".key "$DEV2".crt "$DEV2".key "$DEV1" "$DEV2"
 mkdir -p .ca/main/new .ca/other/new
 LOG=.ca/openssl.log
 
@@ -172,8 +175,16 @@ if openssl verify -CAfile ca.crt unknown.crt >/dev/null 2>&1; then
     exit 1
 fi
 
+# One directory per device, in the Zephyr sample's names.
+for id in "$DEV1" "$DEV2"; do
+    mkdir -p "$id"
+    cp ca.crt "$id/ca.crt"
+    cp "$id.crt" "$id/device.crt"
+    cp "$id.key" "$id/device.key"
+done
+
 # Readable by a broker that drops privileges; these are throwaway keys.
-chmod 644 ./*.crt ./*.key
-chmod 755 .
+chmod 644 ./*.crt ./*.key ./*/*.crt ./*/*.key
+chmod 755 . "$DEV1" "$DEV2"
 echo "$WANT" >"$STAMP"
 echo "test PKI in $DIR"
