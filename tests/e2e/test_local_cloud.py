@@ -231,3 +231,31 @@ def test_one_command_prints_endpoints_and_stops_cleanly(tmp_path, pki):
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_c2d_queue_of_50_delivered_in_order_once_subscribed(raw, broker, pki):
+    """The hub keeps at most 50 C2D messages for a device; they wait (also
+    across a restart of the local cloud) until it subscribes, then arrive
+    in order at QoS 1."""
+    api = broker.api_client()
+    for i in range(50):
+        status, err = api.send_c2d(AZURE_DEVICE, b"%d" % i, {"n": str(i)})
+        assert status == 204, (i, err)
+    status, err = api.send_c2d(AZURE_DEVICE, b"50")
+    assert status == 403 and "403004" in err["Message"], err
+    broker.close()
+    again = LocalCloud(broker.work, pki, hub=HUB).start()
+    try:
+        r = Raw(again, pki, AZURE_DEVICE, again.azure, cert=AZURE_DEVICE, username=azure_username(HUB, AZURE_DEVICE))
+        assert r.accepted(), r.refused
+        r.subscribe(f"devices/{AZURE_DEVICE}/messages/devicebound/#")
+        got = answers(r, f"devices/{AZURE_DEVICE}/messages/devicebound/", 50, timeout=10)
+        assert [m.payload for m in got] == [b"%d" % i for i in range(50)]
+        assert got[7].topic == f"devices/{AZURE_DEVICE}/messages/devicebound/n=7" and got[7].qos == 1
+        assert again.services.c2d_waiting(AZURE_DEVICE) == 0
+        # Subscribed: the next one goes straight through.
+        assert again.api_client().send_c2d(AZURE_DEVICE, b"now")[0] == 204
+        assert answers(r, f"devices/{AZURE_DEVICE}/messages/devicebound/", 51)[-1].payload == b"now"
+        r.close()
+    finally:
+        again.close()

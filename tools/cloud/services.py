@@ -17,8 +17,12 @@ behind their brokers, played for every registered device.
   (100 and 50 a second: 429), desired patches sent to a connected device.
 - Azure direct methods: a call waits for the device's answer or its
   timeout (504); a device that is not connected answers 404 at once.
-- Azure cloud-to-device messages on the device's devicebound topic, at
-  QoS 1 (the broker queues them in the device's session).
+- Azure cloud-to-device messages: the hub's queue of at most 50 per
+  device (the 51st is refused, 403004 DeviceMaximumQueueDepthExceeded),
+  kept in the state file while the device is offline or not subscribed,
+  delivered in order at QoS 1 once it subscribes to its devicebound
+  topic; from there the broker holds each in the device's session until
+  its PUBACK, which completes it (at least once).
 
 Each hub connection has its own `$iothub/...` topics; the broker plugin
 (tools/cloud/broker/nimbus_rules.c) routes them: the services receive a
@@ -65,6 +69,13 @@ CREATE TABLE IF NOT EXISTS responses (      -- the seed's AWS rule: <dev>/respon
     received REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS responses_by_device ON responses (device, id);
+CREATE TABLE IF NOT EXISTS c2d (            -- the hub's C2D queue, until handed to the session
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    device   TEXT NOT NULL,
+    topic    TEXT NOT NULL,
+    payload  BLOB NOT NULL,
+    enqueued REAL NOT NULL
+);
 """
 
 SHADOW_MAX = 8 * 1024  # desired + reported, AWS
@@ -75,6 +86,11 @@ TWIN_DEPTH_MAX = 10
 PROPERTY_NAME_MAX = 1024
 TWIN_UPDATES_PER_S = 50  # S1
 TWIN_READS_PER_S = 100
+C2D_QUEUE_MAX = 50  # per device
+C2D_MAX = 64 * 1024
+# The broker says a device subscribes before the subscription exists;
+# delivery waits this long after it.
+C2D_READY_DELAY_S = 0.3
 
 
 class ServiceError(Exception):
@@ -169,6 +185,7 @@ class Services:
         self.rates = (twin_updates_per_s, twin_reads_per_s)
         self.buckets: dict[tuple[str, str], Bucket] = {}
         self.present: dict[str, bool] = {}
+        self.c2d_ready: set[str] = set()
         self.method_answers: dict[tuple[str, str], tuple[int, bytes]] = {}
         self.next_rid = int(time.time() * 1000) & 0xFFFFFF
         self.twin_rejections: list[tuple[str, int, str]] = []  # (device, status, why)
@@ -198,7 +215,7 @@ class Services:
         "$aws/things/+/shadow/name/+/get", "$aws/things/+/shadow/name/+/update",
         "$aws/things/+/shadow/name/+/delete",
         "+/response/#",
-        "$nimbus/from/#", "$nimbus/presence/#",
+        "$nimbus/from/#", "$nimbus/presence/#", "$nimbus/c2d-ready/#",
     )
 
     def _on_connect(self, _c, _u, _flags, reason, _props):
@@ -211,6 +228,7 @@ class Services:
         self.connected.clear()
         with self.cond:
             self.present.clear()  # the broker went away, and every device with it
+            self.c2d_ready.clear()
 
     def _on_message(self, _c, _u, msg):
         topic, payload = msg.topic, bytes(msg.payload)
@@ -221,7 +239,14 @@ class Services:
                 dev = urllib.parse.unquote(topic[len("$nimbus/presence/"):])
                 with self.cond:
                     self.present[dev] = payload == b"1"
+                    if payload != b"1":
+                        self.c2d_ready.discard(dev)
                     self.cond.notify_all()
+            elif topic.startswith("$nimbus/c2d-ready/"):
+                dev = urllib.parse.unquote(topic[len("$nimbus/c2d-ready/"):])
+                with self.lock:
+                    self.c2d_ready.add(dev)
+                threading.Timer(C2D_READY_DELAY_S, self._deliver_c2d, (dev,)).start()
             elif topic.startswith("$nimbus/from/"):
                 enc, _, rest = topic[len("$nimbus/from/"):].partition("/")
                 self._hub_request(urllib.parse.unquote(enc), rest, payload)
@@ -496,12 +521,39 @@ class Services:
             value = answer.decode(errors="replace")
         return status, value
 
-    def send_c2d(self, device: str, payload: bytes, properties: dict | None = None):
-        """A cloud-to-device message with its property bag, at QoS 1."""
-        if len(payload) > 64 * 1024:
+    def send_c2d(self, device: str, payload: bytes, properties: dict | None = None) -> int:
+        """Queues a cloud-to-device message with its property bag; returns
+        how many wait in the device's queue. Delivered at once when the
+        device is subscribed."""
+        if len(payload) > C2D_MAX:
             raise ServiceError(413, "cloud-to-device message exceeds 64 KB", 413001)
         bag = urllib.parse.urlencode(properties or {}, quote_via=urllib.parse.quote, safe="")
-        self.client.publish(f"devices/{device}/messages/devicebound/{bag}", payload, qos=1)
+        with self.lock:
+            (waiting,) = self.db.execute("SELECT count(*) FROM c2d WHERE device = ?", (device,)).fetchone()
+            if waiting >= C2D_QUEUE_MAX:
+                raise ServiceError(403, f"the device's cloud-to-device queue holds {C2D_QUEUE_MAX} messages",
+                                   403004)
+            self.db.execute("INSERT INTO c2d (device, topic, payload, enqueued) VALUES (?, ?, ?, ?)",
+                            (device, f"devices/{device}/messages/devicebound/{bag}", payload, time.time()))
+            ready = device in self.c2d_ready
+        if ready:
+            self._deliver_c2d(device)
+        return waiting + 1
+
+    def c2d_waiting(self, device: str) -> int:
+        with self.lock:
+            return self.db.execute("SELECT count(*) FROM c2d WHERE device = ?", (device,)).fetchone()[0]
+
+    def _deliver_c2d(self, device: str):
+        """Hands the device's queue to its session, oldest first."""
+        with self.lock:
+            if device not in self.c2d_ready:
+                return
+            rows = self.db.execute("SELECT id, topic, payload FROM c2d WHERE device = ? ORDER BY id",
+                                   (device,)).fetchall()
+            for i, topic, payload in rows:
+                self.client.publish(topic, bytes(payload), qos=1)
+                self.db.execute("DELETE FROM c2d WHERE id = ?", (i,))
 
     def publish(self, topic: str, payload: bytes, qos: int = 1):
         """What AWS IoT's data-plane Publish does."""

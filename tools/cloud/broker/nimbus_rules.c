@@ -41,9 +41,11 @@
  *             that one connection as `<topic>` (client ids percent-encoded).
  *   presence  `$nimbus/presence/<client id>`: "1" when the device has
  *             connected, "0" when it is gone (direct methods answer 404
- *             for a device that is not connected). Not retained: the
- *             services hold a persistent session and forget every device
- *             when the broker goes away.
+ *             for a device that is not connected), and
+ *             `$nimbus/c2d-ready/<client id>` when it subscribes to its
+ *             C2D topic (the hub's C2D queue delivers from then on). Not
+ *             retained: the services hold a persistent session and forget
+ *             every device when the broker goes away.
  *
  * Options (plugin_opt_<name> in mosquitto.conf; global settings, because
  * mosquitto 2.0 sends its periodic tick only to global plugins):
@@ -583,6 +585,9 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 
 /* ----------------------------------------------------------- topics */
 
+static void announce(const char *prefix, const char *id, char value);
+#define C2D_READY_PREFIX "$nimbus/c2d-ready/"
+
 static bool aws_shadow_op(const char *s)
 {
     return !strcmp(s, "get") || !strcmp(s, "update") || !strcmp(s, "delete");
@@ -684,9 +689,12 @@ static int azure_check(const struct conn *c, const struct mosquitto_evt_acl_chec
     }
     if (ev->access == MOSQ_ACL_SUBSCRIBE) {
         const char *rest = after(t, identity);
-        bool ok = !strcmp(t, "$iothub/twin/res/#") || !strcmp(t, "$iothub/twin/PATCH/properties/desired/#") ||
-                  !strcmp(t, "$iothub/methods/POST/#") ||
-                  (rest && !*module && !strcmp(rest, "messages/devicebound/#"));
+        bool c2d = rest && !*module && !strcmp(rest, "messages/devicebound/#");
+        bool ok = c2d || !strcmp(t, "$iothub/twin/res/#") ||
+                  !strcmp(t, "$iothub/twin/PATCH/properties/desired/#") || !strcmp(t, "$iothub/methods/POST/#");
+        if (c2d) {
+            announce(C2D_READY_PREFIX, c->id, '1'); /* the hub's C2D queue may deliver now */
+        }
         return ok ? MOSQ_ERR_SUCCESS : kick(c, "SUBSCRIBE refused", t, "topic filter is not one IoT Hub offers");
     }
     /* publish */
@@ -782,17 +790,23 @@ static void id_encode(const char *id, char *out, size_t cap)
     out[o] = 0;
 }
 
-static void presence(const char *id, bool up)
+/* Tells the services `<prefix><id>` = `value` (one character). */
+static void announce(const char *prefix, const char *id, char value)
 {
-    char enc[3 * ID_MAX + 1], topic[sizeof enc + sizeof PRESENCE_PREFIX];
+    char enc[3 * ID_MAX + 1], topic[sizeof enc + 32];
     id_encode(id, enc, sizeof enc);
-    snprintf(topic, sizeof topic, PRESENCE_PREFIX "%s", enc);
+    snprintf(topic, sizeof topic, "%s%s", prefix, enc);
     char *payload = mosquitto_malloc(1);
     if (!payload) {
         return;
     }
-    payload[0] = up ? '1' : '0';
+    payload[0] = value;
     mosquitto_broker_publish(NULL, topic, 1, payload, 1, false, NULL);
+}
+
+static void presence(const char *id, bool up)
+{
+    announce(PRESENCE_PREFIX, id, up ? '1' : '0');
 }
 
 static bool connected_elsewhere(const struct mosquitto *client, const char *id)
