@@ -22,7 +22,8 @@ AWS IoT data plane, authenticated by Signature Version 4 (service
 The seed's response table (DynamoDB on AWS, a rule storing every
 `<dev>/response/#` message), as a local query, either authentication:
 
-    GET /responses/{device}[?after=ID]   rows after ID, oldest first
+    GET /responses/{device}[?after=ID][&since=T]   rows after ID, received at
+                                                   or after Unix time T, oldest first
 
 Errors carry each cloud's shape: AWS `{"message"}` with the
 `x-amzn-ErrorType` header, Azure `{"Message", "ExceptionMessage"}` with
@@ -291,7 +292,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._aws_error(e.status, e.message)
 
     def _responses(self, device, params):
-        rows = self.api.services.responses(device, int(params.get("after", "0") or 0))
+        try:
+            after, since = int(params.get("after") or 0), float(params.get("since") or 0)
+        except ValueError:
+            return self._send(400, {"message": "after and since are numbers"})
+        rows = self.api.services.responses(device, after, since)
         out = []
         for r in rows:
             try:
@@ -323,7 +328,11 @@ class _Handler(BaseHTTPRequestHandler):
                 timeout = float(doc.get("responseTimeoutInSeconds") or 30)
                 if not 5 <= timeout <= 300:
                     raise ServiceError(400, "responseTimeoutInSeconds must be 5 to 300", 400027)
-                status, payload = a.services.invoke_method(device, doc["methodName"], doc.get("payload"), timeout)
+                connect = float(doc.get("connectTimeoutInSeconds") or 0)
+                if not 0 <= connect <= 300:
+                    raise ServiceError(400, "connectTimeoutInSeconds must be 0 to 300", 400027)
+                status, payload = a.services.invoke_method(device, doc["methodName"], doc.get("payload"), timeout,
+                                                           connect)
                 return self._send(200, {"status": status, "payload": payload})
             if segs[0] == "twins" and len(segs) == 2 and self.command == "GET":
                 return self._send(200, a.services.twin_get(device))

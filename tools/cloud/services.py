@@ -91,6 +91,7 @@ C2D_MAX = 64 * 1024
 # The broker says a device subscribes before the subscription exists;
 # delivery waits this long after it.
 C2D_READY_DELAY_S = 0.3
+PRESENCE_GRACE_S = 1.0
 
 
 class ServiceError(Exception):
@@ -382,11 +383,13 @@ class Services:
                                 compact({"state": d, "version": version, "timestamp": now}), qos=1)
         return accepted
 
-    def responses(self, device: str, after: int = 0) -> list[dict]:
-        """The response table's rows of `device` with an id above `after`."""
+    def responses(self, device: str, after: int = 0, since: float = 0.0) -> list[dict]:
+        """The response table's rows of `device` with an id above `after`,
+        received at or after `since` (Unix time)."""
         with self.lock:
             rows = self.db.execute("SELECT id, topic, payload, received FROM responses "
-                                   "WHERE device = ? AND id > ? ORDER BY id", (device, after)).fetchall()
+                                   "WHERE device = ? AND id > ? AND received >= ? ORDER BY id",
+                                   (device, after, since)).fetchall()
         return [{"id": i, "device": device, "topic": t, "payload": bytes(p), "received": r} for i, t, p, r in rows]
 
     # -------------------------------------------------------- Azure hub
@@ -494,12 +497,21 @@ class Services:
         with self.lock:
             return self.present.get(device, False)
 
-    def invoke_method(self, device: str, method: str, payload=None, timeout: float = 30.0):
+    def invoke_method(self, device: str, method: str, payload=None, timeout: float = 30.0,
+                      connect_timeout: float = 0.0):
         """Calls a direct method: (status, payload) of the answer; 404 when
-        the device is not connected, 504 when it does not answer in time."""
-        if not self.is_connected(device):
-            raise ServiceError(404, f"The operation failed because the requested device isn't online: {device}",
-                               404103)
+        the device is not connected within `connect_timeout`, 504 when it
+        does not answer in time."""
+        # The broker announces a connection from its main loop, a moment
+        # after the device's CONNACK: a second of grace for that.
+        deadline = time.monotonic() + max(connect_timeout, PRESENCE_GRACE_S)
+        with self.cond:
+            while not self.present.get(device, False):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ServiceError(
+                        404, f"The operation failed because the requested device isn't online: {device}", 404103)
+                self.cond.wait(left)
         body = b"" if payload is None else compact(payload)
         if len(body) > 128 * 1024:
             raise ServiceError(413, "method payload exceeds 128 KB", 413005)
