@@ -73,7 +73,13 @@ typedef struct {
     uint16_t queue_len;
     bool drop_oldest;
     bool verbose;
+    const char *record_file;
+    bool port_given;
+    nimbus_record_t record; /* from --record: its strings point into record_bytes */
 } demo_options_t;
+
+/* A provisioning record as a device keeps it in flash (--record). */
+static uint8_t record_bytes[64 * 1024];
 
 typedef struct {
     demo_options_t opt;
@@ -613,7 +619,11 @@ static void usage(FILE *f)
         "                   [--hub HOSTNAME] --ca FILE --cert FILE --key FILE\n"
         "                   [--sas-key BASE64] [--plain-tcp] [--sensors N]\n"
         "                   [--telemetry-period-ms N] [--qos 0|1] [--run-for-s N]\n"
+        "       nimbus-demo --record FILE [--connect-address ADDR] [--sensors N] ...\n"
         "\n"
+        "  --record FILE             a provisioning record (nimbus provision write, the\n"
+        "                            provisioning service): cloud, host, port, device,\n"
+        "                            shadow or module, credentials; instead of those options\n"
         "  --cloud aws|azure         the cloud's dialect\n"
         "  --host HOST               broker name: TLS server name and address\n"
         "  --port PORT               broker port (default 8883)\n"
@@ -663,12 +673,46 @@ static int bad(const char *what, const char *value)
     return -1;
 }
 
+/* --record: the identity, server and credentials from a provisioning
+ * record, read as the firmware reads it (nimbus_record_parse). */
+static int load_record(demo_options_t *o)
+{
+    if (o->cloud_name != NULL || o->host != NULL || o->port_given || o->device != NULL || o->hub != NULL ||
+        o->ca != NULL || o->cert != NULL || o->key != NULL || o->sas_key != NULL) {
+        fprintf(stderr, "nimbus-demo: --record replaces --cloud, --host, --port, --device, --hub, "
+                        "--ca, --cert, --key and --sas-key\n");
+        return -1;
+    }
+    FILE *f = fopen(o->record_file, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "nimbus-demo: cannot read %s: %s\n", o->record_file, strerror(errno));
+        return -1;
+    }
+    size_t len = fread(record_bytes, 1, sizeof record_bytes, f);
+    fclose(f);
+    nimbus_err_t err = nimbus_record_parse(record_bytes, len, &o->record);
+    if (err != NIMBUS_OK) {
+        fprintf(stderr, "nimbus-demo: %s: %s\n", o->record_file, nimbus_strerror(err));
+        return -1;
+    }
+    const nimbus_record_t *r = &o->record;
+    o->cloud = r->cloud;
+    o->cloud_name = r->cloud == NIMBUS_CLOUD_AZURE ? "azure" : "aws";
+    o->host = r->host;
+    o->port = r->port;
+    o->device = r->device_id;
+    o->sas_key = r->sas_key;
+    o->hub = r->cloud == NIMBUS_CLOUD_AZURE ? r->host : NULL;
+    o->ca = r->ca_pem != NULL ? "(record)" : NULL; /* the PEM itself goes to the transport */
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, demo_options_t *o)
 {
     enum {
         O_CLOUD = 256, O_HOST, O_PORT, O_ADDR, O_DEVICE, O_HUB, O_CA, O_CERT, O_KEY, O_SAS,
         O_SAS_LIFE, O_FAKE_TIME, O_PLAIN, O_SENSORS, O_PERIOD, O_QOS, O_RUN_FOR, O_ATTEMPTS,
-        O_BACKOFF, O_STORE, O_QUEUE_LEN, O_DROP_OLDEST, O_HELP
+        O_BACKOFF, O_STORE, O_QUEUE_LEN, O_DROP_OLDEST, O_RECORD, O_HELP
     };
     static const struct option longs[] = {
         {"cloud", required_argument, NULL, O_CLOUD},
@@ -693,6 +737,7 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
         {"store", required_argument, NULL, O_STORE},
         {"queue-len", required_argument, NULL, O_QUEUE_LEN},
         {"drop-oldest", no_argument, NULL, O_DROP_OLDEST},
+        {"record", required_argument, NULL, O_RECORD},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -724,6 +769,7 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
                 return bad("--port", optarg);
             }
             o->port = (uint16_t)v;
+            o->port_given = true;
             break;
         case O_ADDR: o->connect_address = optarg; break;
         case O_DEVICE: o->device = optarg; break;
@@ -795,6 +841,7 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
             o->queue_len = (uint16_t)v;
             break;
         case O_DROP_OLDEST: o->drop_oldest = true; break;
+        case O_RECORD: o->record_file = optarg; break;
         case 'v': o->verbose = true; break;
         case 'h':
         case O_HELP: usage(stdout); exit(0);
@@ -803,6 +850,9 @@ static int parse_options(int argc, char **argv, demo_options_t *o)
     }
     if (optind < argc) {
         return bad("argument", argv[optind]);
+    }
+    if (o->record_file != NULL && load_record(o) != 0) {
+        return -1;
     }
     const char *missing = o->cloud_name == NULL ? "--cloud"
                           : o->host == NULL     ? "--host"
@@ -885,13 +935,17 @@ int main(int argc, char **argv)
     }
     const demo_options_t *o = &d->opt;
 
+    bool from_record = o->record_file != NULL;
     nimbus_posix_config_t tcfg = {
         .host = o->host,
         .connect_address = o->connect_address,
         .port = o->port,
-        .ca_file = o->ca,
-        .cert_file = o->cert,
-        .key_file = o->key,
+        .ca_file = from_record ? NULL : o->ca,
+        .cert_file = from_record ? NULL : o->cert,
+        .key_file = from_record ? NULL : o->key,
+        .ca_pem = from_record ? o->record.ca_pem : NULL,
+        .cert_pem = from_record ? o->record.cert_pem : NULL,
+        .key_pem = from_record ? o->record.key_pem : NULL,
         .plain_tcp = o->plain_tcp,
         .log = port_log,
         .log_user = d,
@@ -928,6 +982,8 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     cfg.cloud = o->cloud;
     cfg.device_id = o->device;
+    cfg.module_id = from_record ? o->record.module_id : NULL;
+    cfg.shadow_name = from_record ? o->record.shadow_name : NULL;
     cfg.hub_host = o->cloud == NIMBUS_CLOUD_AZURE ? o->hub : NULL;
     cfg.sas_key = o->sas_key;
     cfg.sas_lifetime_s = o->sas_lifetime_s;
