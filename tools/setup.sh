@@ -57,12 +57,12 @@ for pkg in "${APT_PACKAGES[@]}"; do
         missing+=("$pkg")
     fi
 done
+as_root=()
+if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then
+    as_root=(sudo)
+fi
 if ((${#missing[@]})); then
-    if [[ $(id -u) -eq 0 ]]; then
-        as_root=()
-    elif command -v sudo >/dev/null; then
-        as_root=(sudo)
-    else
+    if [[ $(id -u) -ne 0 ]] && ((${#as_root[@]} == 0)); then
         die "need root or sudo to install: ${missing[*]}"
     fi
     say "installing ${missing[*]}"
@@ -146,6 +146,24 @@ if [[ ${1:-} == --test ]]; then
         "$SDK_VENV/bin/pip" install -q --disable-pip-version-check -r "$SDK_REQUIREMENTS" ||
             die "pip install -r $SDK_REQUIREMENTS failed"
         cp "$SDK_REQUIREMENTS" "$SDK_VENV/.requirements"
+    fi
+fi
+
+# Azurite, Microsoft's Azure Storage emulator, for the provisioning
+# service's blob-store test (from the npm registry, into build/node).
+if [[ ${1:-} == --test ]]; then
+    AZURITE_VERSION=3.37.0
+    if ! command -v npm >/dev/null; then
+        say "installing nodejs and npm (Azurite)"
+        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0 update >/dev/null &&
+            "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0 install -y \
+                --no-install-recommends nodejs npm >/dev/null || die "apt-get install nodejs npm failed"
+    fi
+    if ! grep -qs "\"version\": \"$AZURITE_VERSION\"" build/node/node_modules/azurite/package.json; then
+        say "installing azurite $AZURITE_VERSION (npm, into build/node)"
+        mkdir -p build/node
+        npm install --silent --no-audit --no-fund --prefix build/node "azurite@$AZURITE_VERSION" >/dev/null ||
+            die "npm install azurite failed"
     fi
 fi
 
