@@ -207,6 +207,14 @@ def test_revocation_publishes_a_crl_and_allows_a_new_issue(service, ca):
     assert actions == ["issue", "revoke", "issue"]
 
 
+def test_no_signed_links_from_the_filesystem(service):
+    s = service()
+    assert s.json("POST", "/devices", device_body("aws", "t3"))[0] == 201
+    status, out = s.json("GET", "/devices/t3/bundle?link=true")
+    assert status == 400 and "signed links" in out["detail"]
+    assert s.call("GET", "/devices/t3/bundle")[0] == 200  # refused before anything was handed out
+
+
 def test_rate_limit_and_openapi(service):
     s = service(rate=1.0)
     statuses = [s.call("GET", "/devices/nobody")[0] for _ in range(6)]
@@ -264,6 +272,18 @@ def test_the_blob_container_in_azure_storage(service, azurite):
     names = sorted(b.name for b in container.list_blobs())
     assert f"devices/blob-dev/{serial}/key.pem" not in names and f"devices/blob-dev/{serial}/cert.pem" in names
     assert s.call("GET", "/devices/blob-dev/bundle")[0] == 410
+    # A short-lived read-only link instead of the bundle itself.
+    assert s.json("POST", "/devices", device_body("azure", "link-dev"))[0] == 201
+    status, out = s.json("GET", "/devices/link-dev/bundle?link=true")
+    assert status == 200 and out["expires_in"] == 300 and "sig=" in out["url"] and "sp=r" in out["url"], out
+    with urllib.request.urlopen(out["url"], timeout=30) as r:
+        linked = json.loads(r.read())
+    assert linked["device_id"] == "link-dev" and "PRIVATE KEY" in linked["private_key"]
+    forged = out["url"].replace("sp=r", "sp=rw")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(forged, timeout=30)
+    assert e.value.code == 403
+    assert s.call("GET", "/devices/link-dev/bundle?link=true")[0] == 410
 
 
 @pytest.mark.parametrize("kind", ["aws", "azure"])

@@ -26,7 +26,9 @@ needs `Authorization: Bearer <token>`):
     GET    /devices/{id}/bundle     record (base64), certificate, CA, private
                                     key (when made here), config: once per
                                     issue (410 after); the key is then
-                                    deleted from the store unless kept
+                                    deleted from the store unless kept;
+                                    ?link=true: a 5-minute read-only link
+                                    to it instead (Azure Blob, S3)
     DELETE /devices/{id}            revokes the certificate (the CRL lists it)
     GET    /crl.pem                 the CA's current CRL
 
@@ -64,6 +66,7 @@ BODY_MAX = 16 * 1024
 AWS_THING = re.compile(r"^[a-zA-Z0-9:_-]{1,128}$")
 AZURE_DEVICE = re.compile(r"^[A-Za-z0-9\-:.+%_#*?!(),=@$']{1,128}$")
 VALID_DAYS = 365
+LINK_S = 300  # a bundle link's life
 
 
 class Refused(Exception):
@@ -147,6 +150,18 @@ class AzureBlobStore:
     def names(self, prefix):
         return sorted(b.name for b in self.container.list_blobs(name_starts_with=prefix))
 
+    def signed_url(self, name: str, seconds: int) -> str:
+        """A read-only link to one blob that expires after `seconds`."""
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        blob = self.container.get_blob_client(name)
+        sas = generate_blob_sas(account_name=blob.account_name, container_name=blob.container_name,
+                                blob_name=name, account_key=self.container.credential.account_key,
+                                permission=BlobSasPermissions(read=True),
+                                expiry=datetime.datetime.now(datetime.timezone.utc)
+                                + datetime.timedelta(seconds=seconds))
+        return f"{blob.url}?{sas}"
+
 
 class S3Store:
     """Blobs in an S3 bucket (boto3, its usual credentials)."""
@@ -169,6 +184,10 @@ class S3Store:
 
     def delete(self, name):
         self.s3.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+
+    def signed_url(self, name: str, seconds: int) -> str:
+        return self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": self.prefix + name},
+                                              ExpiresIn=seconds)
 
     def names(self, prefix):
         out = []
@@ -433,7 +452,7 @@ class Provisioning:
             raise Refused(404, f"no device {dev}")
         return dict(m, serial=f"{m['serial']:x}")
 
-    def bundle(self, dev: str, caller: str) -> dict:
+    def bundle(self, dev: str, caller: str, link: bool = False) -> dict:
         with self.lock:
             m = self._manifest(dev)
             if m is None:
@@ -452,13 +471,25 @@ class Provisioning:
                 if key is None:
                     raise Refused(410, "the private key is gone from the store")
                 out["private_key"] = key.decode()
+            if link and not hasattr(self.store, "signed_url"):
+                raise Refused(400, "this store has no signed links: ask without ?link")
             m["downloaded"] = True
             self.store.put(f"devices/{dev}/manifest.json", json.dumps(m).encode())
             if m["server_key"] and not self.keep_private_keys:
                 # The record holds the key too: both leave with the bundle.
                 self.store.delete(base + "key.pem")
                 self.store.delete(base + "record.bin")
-        self.audit.write(action="download", device=dev, serial=f"{m['serial']:x}", by=caller)
+            if link:
+                # The bundle as one blob behind a link that expires; the
+                # blob goes when the link does.
+                name = f"bundles/{dev}/{m['serial']:x}-{secrets.token_hex(8)}.json"
+                self.store.put(name, json.dumps(out).encode())
+                out = {"device_id": dev, "url": self.store.signed_url(name, LINK_S), "expires_in": LINK_S}
+                timer = threading.Timer(LINK_S + 5, self.store.delete, (name,))
+                timer.daemon = True
+                timer.start()
+        self.audit.write(action="download", device=dev, serial=f"{m['serial']:x}", by=caller,
+                         via="link" if link else "response")
         return out
 
     def revoke(self, dev: str, caller: str) -> dict:
@@ -542,8 +573,10 @@ def make_app(prov: Provisioning, tokens: dict[str, str], rate: float = 10.0):
         return run(lambda: prov.get(device_id))
 
     @app.get("/devices/{device_id}/bundle", summary="The bundle for flashing, once per issue")
-    def bundle(device_id: str, request: Request):
-        return run(lambda: prov.bundle(device_id, request.state.who))
+    def bundle(device_id: str, request: Request, link: bool = False):
+        """With `?link=true` (Azure Blob Storage, S3): a read-only link to
+        the bundle that expires after 5 minutes, instead of the bundle."""
+        return run(lambda: prov.bundle(device_id, request.state.who, link))
 
     @app.delete("/devices/{device_id}", summary="Revoke the device's certificate")
     def revoke(device_id: str, request: Request):
