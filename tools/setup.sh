@@ -121,32 +121,24 @@ if [[ ${1:-} == --test ]]; then
 fi
 
 # --- python ---
-# A venv of the repository's own (PEP 668: Debian's python3 is externally
-# managed), rebuilt only when the requirements change.
+# venvs of the repository's own (PEP 668: Debian's python3 is externally
+# managed), each rebuilt only when its requirements change.
+venv() { # venv DIR REQUIREMENTS
+    local dir=$1 reqs=$2
+    if [[ ! -x $dir/bin/python ]] || ! cmp -s "$reqs" "$dir/.requirements"; then
+        say "python venv $dir ($(grep -v '^#' "$reqs" | xargs))"
+        rm -rf "$dir"
+        python3 -m venv "$dir" || die "python3 -m venv failed (is python3-venv installed?)"
+        "$dir/bin/pip" install -q --disable-pip-version-check -r "$reqs" || die "pip install -r $reqs failed"
+        cp "$reqs" "$dir/.requirements"
+    fi
+}
 VENV=build/venv
-REQUIREMENTS=tests/e2e/requirements.txt
-if [[ ! -x $VENV/bin/python ]] || ! cmp -s "$REQUIREMENTS" "$VENV/.requirements"; then
-    say "python venv $VENV ($(grep -v '^#' "$REQUIREMENTS" | xargs))"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV" || die "python3 -m venv failed (is python3-venv installed?)"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS" ||
-        die "pip install -r $REQUIREMENTS failed"
-    cp "$REQUIREMENTS" "$VENV/.requirements"
-fi
-
+venv "$VENV" tests/e2e/requirements.txt
 # The vendors' SDKs for the local cloud's acceptance test (tests/sdk), in
 # a venv of their own: azure-iot-device needs paho-mqtt < 2.
 if [[ ${1:-} == --test ]]; then
-    SDK_VENV=build/sdk-venv
-    SDK_REQUIREMENTS=tests/sdk/requirements.txt
-    if [[ ! -x $SDK_VENV/bin/python ]] || ! cmp -s "$SDK_REQUIREMENTS" "$SDK_VENV/.requirements"; then
-        say "python venv $SDK_VENV ($(grep -v '^#' "$SDK_REQUIREMENTS" | xargs))"
-        rm -rf "$SDK_VENV"
-        python3 -m venv "$SDK_VENV" || die "python3 -m venv failed"
-        "$SDK_VENV/bin/pip" install -q --disable-pip-version-check -r "$SDK_REQUIREMENTS" ||
-            die "pip install -r $SDK_REQUIREMENTS failed"
-        cp "$SDK_REQUIREMENTS" "$SDK_VENV/.requirements"
-    fi
+    venv build/sdk-venv tests/sdk/requirements.txt
 fi
 
 # Azurite, Microsoft's Azure Storage emulator, for the provisioning

@@ -30,6 +30,10 @@ sys.path.insert(0, str(ROOT / "tools" / "cloud"))
 from application import AwsCloud, AzureCloud  # noqa: E402
 from local import LocalCloud  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tests"))
+from checks import Checks  # noqa: E402
+from checks import wait_until as checks_wait_until  # noqa: E402
+
 STEP_S = 20.0  # no single step may take longer
 DEVICES = {"aws": "nimbus-aws-demo", "azure": "nimbus-azure-demo"}
 
@@ -79,28 +83,8 @@ class Device:
         self.log.close()
 
 
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name} {detail}", flush=True)
-        return ok
-
-
 def wait_until(pred, timeout=STEP_S, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    return pred()
+    return checks_wait_until(pred, timeout, step)
 
 
 def make_cloud(cloud, broker):
@@ -244,8 +228,7 @@ def main():
     finally:
         broker.close()
     checks.check("no rule of either cloud broken", not broker.violations(), repr(broker.violations()))
-    print(f"{checks.passed} passed, {checks.failed} failed", flush=True)
-    return 0 if checks.failed == 0 and checks.passed > 0 else 1
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -32,6 +32,10 @@ from api import ApiClient  # noqa: E402
 from application import AwsCloud, AzureCloud  # noqa: E402
 from local import LocalCloud  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tests"))
+from checks import Checks  # noqa: E402
+from checks import wait_until as checks_wait_until  # noqa: E402
+
 THING = "sdk-thing"
 DEVICE = "sdk-device"
 HUB = "localhost"  # the name in the local cloud's server certificate
@@ -90,27 +94,8 @@ class Proc:
             return "\n".join(self.text[-60:])
 
 
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name} {str(detail)[:1500]}", flush=True)
-        return bool(ok)
-
-
 def wait_until(pred, timeout=STEP_S):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
+    return checks_wait_until(pred, timeout, 0.1)
 
 
 class Run:
@@ -304,8 +289,7 @@ class Run:
         finally:
             if getattr(self, "cloud", None):
                 self.cloud.close()
-        print(f"{self.c.passed} passed, {self.c.failed} failed", flush=True)
-        return 0 if self.c.failed == 0 and self.c.passed > 0 else 1
+        return self.c.summary()
 
 
 if __name__ == "__main__":
