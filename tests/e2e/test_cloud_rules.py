@@ -49,6 +49,10 @@ class Raw:
             mid, [r.value for r in rcs])
         self.client.on_message = lambda _c, _u, m: self.got.append(m)
         self.stop = threading.Event()
+        # One thread at a time on the TLS socket: paho writes a publish
+        # from the caller's thread when no loop thread of its own runs,
+        # and OpenSSL does not take a read and a write at once.
+        self.io = threading.Lock()
         self.client.connect("localhost", port, keepalive=30)
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
@@ -61,7 +65,9 @@ class Raw:
     def _loop(self):
         deadline = time.monotonic() + 60
         while not self.stop.is_set() and time.monotonic() < deadline:
-            if self.client.loop(0.05) != mqtt.MQTT_ERR_SUCCESS:
+            with self.io:
+                rc = self.client.loop(0.05)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
                 break
         self.gone.set()
 
@@ -69,18 +75,20 @@ class Raw:
         return self.connack.wait(timeout) and self.refused is None
 
     def publish(self, topic, payload=b"", qos=1) -> int:
-        return self.client.publish(topic, payload, qos=qos).mid
+        with self.io:
+            return self.client.publish(topic, payload, qos=qos).mid
 
     def subscribe(self, topic, qos=1) -> int:
-        return self.client.subscribe(topic, qos=qos)[1]
+        with self.io:
+            return self.client.subscribe(topic, qos=qos)[1]
 
     def close(self):
         self.stop.set()
+        self.thread.join(timeout=5)
         try:
             self.client.disconnect()
         except Exception:
             pass
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture
