@@ -20,7 +20,10 @@
 # buffers the firmware gives the session. Stack use is reported by the
 # QEMU run (tests/qemu), not here.
 #
-# Usage: tools/size-report.sh [--verbose]   (--verbose: top symbols too)
+# Usage: tools/size-report.sh [--verbose] [--readme]
+#   --verbose  the largest symbols of each set too
+#   --readme   also writes the table into README.md, between the
+#              "size-report" markers (the README's figures come from here)
 # Output: an aligned table, then one machine-readable line per feature set:
 #   SIZE features=<name> text=<B> rodata=<B> data=<B> bss=<B> flash=<B> ram=<B>
 # then the state sizes, one line per type:
@@ -47,7 +50,14 @@ LDFLAGS=(-nostartfiles -nodefaultlibs -Wl,--gc-sections -Wl,--no-warn-execstack 
 OUT=build/size
 PROBE_DIR=tools/size/probe
 VERBOSE=0
-[[ "${1:-}" == "--verbose" ]] && VERBOSE=1
+README=0
+for arg in "$@"; do
+    case $arg in
+    --verbose) VERBOSE=1 ;;
+    --readme) README=1 ;;
+    *) echo "usage: tools/size-report.sh [--verbose] [--readme]" >&2; exit 2 ;;
+    esac
+done
 
 for tool in arm-none-eabi-gcc arm-none-eabi-size arm-none-eabi-nm cargo; do
     command -v "$tool" >/dev/null || { echo "size-report: $tool not found (run tools/setup.sh)" >&2; exit 1; }
@@ -169,6 +179,38 @@ echo "The C API (libnimbus.a, every call once from tools/size/c_api.c), bytes ad
 echo "  flash $((t + r + d)) (text $t, rodata $r, data $d); RAM: the library's own $((d + b - client_and_buffer)), the firmware's client and buffer $client_and_buffer"
 echo "SIZE features=c-api text=$t rodata=$r data=$d bss=$((b - client_and_buffer)) flash=$((t + r + d)) ram=$((d + b - client_and_buffer))"
 
+
+# The README's table, written from these figures.
+if ((README)); then
+    {
+        echo "| set | text | rodata | flash |"
+        echo "| --- | ---: | ---: | ---: |"
+        for row in "${rows[@]}"; do
+            read -r name rt rr _ _ rf _ <<<"$row"
+            case $name in
+            errors) label='errors (`nimbus_strerror` strings)' ;;
+            mqtt) label='mqtt (session, codec, backoff)' ;;
+            mqtt+cloud) label='mqtt + cloud (dialects, SAS with the port'"'"'s HMAC, rate limit)' ;;
+            everything) label='everything (+ twin, device helpers)' ;;
+            everything+rustcrypto) label='everything + rustcrypto (SAS HMAC-SHA256 in Rust)' ;;
+            *) label=$name ;;
+            esac
+            echo "| $label | $rt | $rr | $rf |"
+        done
+        echo "| **the C API** (\`libnimbus.a\`, every call once; budget $(awk '$1 == "c-api" { print $2 }' tools/size/budget)) | $t | $r | $((t + r + d)) |"
+    } >"$OUT/readme-table.md"
+    python3 - "$OUT/readme-table.md" <<'PY'
+import re, sys
+table = open(sys.argv[1]).read()
+text = open("README.md").read()
+begin, end = "<!-- size-report:begin -->\n", "<!-- size-report:end -->"
+if begin not in text or end not in text:
+    sys.exit("size-report: README.md has no size-report markers")
+head, rest = text.split(begin, 1)
+open("README.md", "w").write(head + begin + table + rest[rest.index(end):])
+PY
+    echo "  README.md: table written"
+fi
 
 # The budget: the report fails when the C API image outgrows it.
 budget=$(awk '$1 == "c-api" { print $2 }' tools/size/budget)
