@@ -32,13 +32,18 @@ void app_start(const nimbus_transport_t *transport, uint64_t now_ms) {
     config.memory.buffer = memory;
     config.memory.len = sizeof memory;
     nimbus_err_t err = nimbus_init(&client, &config, transport);
-    if (err != NIMBUS_OK) { log_error("nimbus: %s", nimbus_strerror(err)); return; }
-    nimbus_register_sensor(&client, 0, "temperature", "Cel", read_temp, NULL);
-    nimbus_connect(&client, now_ms);
+    if (err == NIMBUS_OK)
+        err = nimbus_register_sensor(&client, 0, "temperature", "Cel", read_temp, NULL);
+    if (err == NIMBUS_OK)
+        err = nimbus_connect(&client, now_ms);
+    if (err != NIMBUS_OK)
+        log_error("nimbus: %s", nimbus_strerror(err));
 }
 
 void app_loop(uint64_t now_ms) {    /* from the port's thread */
     uint64_t wake;
-    nimbus_poll(&client, now_ms, &wake);   /* then sleep until wake or the socket is readable */
-    (void)wake;
+    nimbus_err_t err = nimbus_poll(&client, now_ms, &wake);
+    if (err != NIMBUS_OK)                  /* the link's own troubles come through on_error */
+        log_error("nimbus_poll: %s", nimbus_strerror(err));
+    (void)wake;                            /* sleep until wake or the socket is readable */
 }

@@ -22,6 +22,17 @@
  * whether the cloud is Azure (its credentials take NIMBUS_AZURE_CREDENTIALS_LEN).
  *   static uint8_t buffer[NIMBUS_BUFFER_LEN(0, 0, 0, 0, 0, false)];
  */
+/*
+ * NIMBUS_NODISCARD marks every function that returns a nimbus_err_t: with
+ * C23 (gcc -std=c2x, clang -std=c2x) or C++17 a result left unchecked is a
+ * warning; a (void) cast says it is ignored on purpose. Older dialects see
+ * nothing (GCC's warn_unused_result would not accept the (void) cast).
+ */
+#if (defined(__cplusplus) && __cplusplus >= 201703L) || (!defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L)
+#define NIMBUS_NODISCARD [[nodiscard]]
+#else
+#define NIMBUS_NODISCARD
+#endif
 #if defined(__GNUC__) || defined(__clang__)
 #define NIMBUS_DEPRECATED __attribute__((deprecated))
 #define NIMBUS_DEPRECATED_WITH_NOTE(note) __attribute__((deprecated(note)))
@@ -673,6 +684,7 @@ extern "C" {
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
+NIMBUS_NODISCARD
 nimbus_err_t nimbus_init(nimbus_client_t *client,
                          const nimbus_config_t *config,
                          const nimbus_transport_t *transport);
@@ -682,7 +694,7 @@ nimbus_err_t nimbus_init(nimbus_client_t *client,
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_deinit(nimbus_client_t *client);
+NIMBUS_NODISCARD nimbus_err_t nimbus_deinit(nimbus_client_t *client);
 
 // Bytes `config->memory.buffer` must have for this configuration (0 for
 // a NULL or invalid configuration).
@@ -700,6 +712,7 @@ size_t nimbus_buffer_len(const nimbus_config_t *config);
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
+NIMBUS_NODISCARD
 nimbus_err_t nimbus_register_handler(nimbus_client_t *client,
                                      const char *pattern,
                                      nimbus_request_fn handler,
@@ -713,6 +726,7 @@ nimbus_err_t nimbus_register_handler(nimbus_client_t *client,
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
+NIMBUS_NODISCARD
 nimbus_err_t nimbus_register_sensor(nimbus_client_t *client,
                                     uint16_t id,
                                     const char *kind,
@@ -728,7 +742,9 @@ nimbus_err_t nimbus_register_sensor(nimbus_client_t *client,
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_set_device_info(nimbus_client_t *client, const nimbus_device_info_t *info);
+NIMBUS_NODISCARD
+nimbus_err_t nimbus_set_device_info(nimbus_client_t *client,
+                                    const nimbus_device_info_t *info);
 
 // Starts connecting, and reconnecting after every failure with backoff.
 // On Azure with SAS a token is made first (`NIMBUS_ERR_INVALID_CREDENTIALS`
@@ -736,13 +752,13 @@ nimbus_err_t nimbus_set_device_info(nimbus_client_t *client, const nimbus_device
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_connect(nimbus_client_t *client, uint64_t now_ms);
+NIMBUS_NODISCARD nimbus_err_t nimbus_connect(nimbus_client_t *client, uint64_t now_ms);
 
 // Disconnects cleanly; queued QoS 1 messages are kept for a later connect.
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_disconnect(nimbus_client_t *client, uint64_t now_ms);
+NIMBUS_NODISCARD nimbus_err_t nimbus_disconnect(nimbus_client_t *client, uint64_t now_ms);
 
 // Tells the client that the network came back (call it from the RTOS's
 // network-up event, e.g. Zephyr's `NET_EVENT_L4_CONNECTED` or ESP-IDF's
@@ -756,7 +772,7 @@ nimbus_err_t nimbus_disconnect(nimbus_client_t *client, uint64_t now_ms);
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_network_up(nimbus_client_t *client, uint64_t now_ms);
+NIMBUS_NODISCARD nimbus_err_t nimbus_network_up(nimbus_client_t *client, uint64_t now_ms);
 
 // Does all pending work at `now_ms` (a monotonic millisecond clock):
 // sends, receives, calls the callbacks, retries, keeps alive. Stores in
@@ -766,13 +782,16 @@ nimbus_err_t nimbus_network_up(nimbus_client_t *client, uint64_t now_ms);
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_poll(nimbus_client_t *client, uint64_t now_ms, uint64_t *next_wake_ms);
+NIMBUS_NODISCARD
+nimbus_err_t nimbus_poll(nimbus_client_t *client,
+                         uint64_t now_ms,
+                         uint64_t *next_wake_ms);
 
 // The link state, into `*state`.
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_state(nimbus_client_t *client, nimbus_state_t *state);
+NIMBUS_NODISCARD nimbus_err_t nimbus_state(nimbus_client_t *client, nimbus_state_t *state);
 
 // What became of the readings since boot, into `*stats`: the last `seq`,
 // the boot number, and the readings queued, dropped and refused.
@@ -781,7 +800,7 @@ nimbus_err_t nimbus_state(nimbus_client_t *client, nimbus_state_t *state);
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_stats(nimbus_client_t *client, nimbus_stats_t *stats);
+NIMBUS_NODISCARD nimbus_err_t nimbus_stats(nimbus_client_t *client, nimbus_stats_t *stats);
 
 // Answers the request `handle` names, the way it came, with `status`
 // (200 with a JSON body, 204 without, 4xx/5xx) and `len` bytes of
@@ -791,6 +810,7 @@ nimbus_err_t nimbus_stats(nimbus_client_t *client, nimbus_stats_t *stats);
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
+NIMBUS_NODISCARD
 nimbus_err_t nimbus_respond(nimbus_client_t *client,
                             uint32_t handle,
                             uint16_t status,
@@ -805,6 +825,7 @@ nimbus_err_t nimbus_respond(nimbus_client_t *client,
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
+NIMBUS_NODISCARD
 nimbus_err_t nimbus_report(nimbus_client_t *client,
                            const char *json,
                            size_t len,
@@ -816,7 +837,7 @@ nimbus_err_t nimbus_report(nimbus_client_t *client,
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_get_twin(nimbus_client_t *client, uint32_t *request_id);
+NIMBUS_NODISCARD nimbus_err_t nimbus_get_twin(nimbus_client_t *client, uint32_t *request_id);
 
 // Publishes an event (`<device>/events` translated for the cloud) at
 // `qos` 0 or 1; a QoS 1 packet id goes to `*packet_id` (0 for QoS 0, and
@@ -831,6 +852,7 @@ nimbus_err_t nimbus_get_twin(nimbus_client_t *client, uint32_t *request_id);
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
+NIMBUS_NODISCARD
 nimbus_err_t nimbus_publish_event(nimbus_client_t *client,
                                   const uint8_t *payload,
                                   size_t len,
@@ -851,6 +873,7 @@ nimbus_err_t nimbus_publish_event(nimbus_client_t *client,
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
+NIMBUS_NODISCARD
 nimbus_err_t nimbus_publish_reading(nimbus_client_t *client,
                                     uint16_t id,
                                     int64_t mantissa,
@@ -866,6 +889,7 @@ nimbus_err_t nimbus_publish_reading(nimbus_client_t *client,
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
+NIMBUS_NODISCARD
 nimbus_err_t nimbus_publish_sensor(nimbus_client_t *client,
                                    uint16_t id,
                                    uint8_t qos_level,
@@ -876,6 +900,7 @@ nimbus_err_t nimbus_publish_sensor(nimbus_client_t *client,
 //
 // # Safety
 // As `nimbus_publish_sensor`.
+NIMBUS_NODISCARD
 NIMBUS_DEPRECATED_WITH_NOTE("use nimbus_publish_sensor")
 nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *client,
                                       uint16_t id,
@@ -886,7 +911,9 @@ nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *client,
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_set_telemetry_period(nimbus_client_t *client, uint32_t period_ms);
+NIMBUS_NODISCARD
+nimbus_err_t nimbus_set_telemetry_period(nimbus_client_t *client,
+                                         uint32_t period_ms);
 
 // Reads the provisioning record at the start of the `len` bytes at
 // `data` (e.g. a memory-mapped flash partition; bytes after the record's
@@ -904,7 +931,10 @@ nimbus_err_t nimbus_set_telemetry_period(nimbus_client_t *client, uint32_t perio
 //
 // # Safety
 // Pointers are NULL or valid for what they point to, as documented.
-nimbus_err_t nimbus_record_parse(const uint8_t *data, size_t len, nimbus_record_t *out);
+NIMBUS_NODISCARD
+nimbus_err_t nimbus_record_parse(const uint8_t *data,
+                                 size_t len,
+                                 nimbus_record_t *out);
 
 // A short English description of `err` (a `nimbus_err_t`); never NULL.
 const char *nimbus_strerror(int32_t err);

@@ -1080,7 +1080,7 @@ int main(int argc, char **argv)
                     o->connect_address ? o->connect_address : o->host, o->port,
                     nimbus_strerror(d->fatal), d->fatal, d->port_said[0] ? "; " : "",
                     d->port_said, hint(d->fatal));
-            nimbus_deinit(&client);
+            (void)nimbus_deinit(&client); /* exiting: nothing to do about a failure */
             nimbus_posix_transport_deinit(&d->tr);
             return 2;
         }
@@ -1131,7 +1131,7 @@ int main(int argc, char **argv)
              ran_ms / 1000u, ran_ms % 1000u / 100u, d->connections, stats.queued, stats.dropped,
              stats.refused);
     }
-    nimbus_deinit(&client);
+    (void)nimbus_deinit(&client); /* exiting: nothing to do about a failure */
     nimbus_posix_transport_deinit(&d->tr);
     if (!d->ever_up) {
         fprintf(stderr, "nimbus-demo: never connected to %s:%u%s%s\n", o->host, o->port,

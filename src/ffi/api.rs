@@ -33,6 +33,7 @@ fn result(r: Result<()>) -> nimbus_err_t {
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_init(
     client: *mut nimbus_client_t,
     config: *const nimbus_config_t,
@@ -74,6 +75,7 @@ fn init(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_deinit(client: *mut nimbus_client_t) -> nimbus_err_t {
     result(Storage::get(client).and_then(|s| s.retire()))
 }
@@ -102,6 +104,7 @@ pub unsafe extern "C" fn nimbus_buffer_len(config: *const nimbus_config_t) -> us
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_register_handler(
     client: *mut nimbus_client_t,
     pattern: *const c_char,
@@ -125,6 +128,7 @@ pub unsafe extern "C" fn nimbus_register_handler(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_register_sensor(
     client: *mut nimbus_client_t,
     id: u16,
@@ -154,6 +158,7 @@ pub unsafe extern "C" fn nimbus_register_sensor(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_set_device_info(
     client: *mut nimbus_client_t,
     info: *const nimbus_device_info_t,
@@ -179,6 +184,7 @@ pub unsafe extern "C" fn nimbus_set_device_info(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_connect(client: *mut nimbus_client_t, now_ms: u64) -> nimbus_err_t {
     result(Storage::get(client).and_then(|s| s.with_client(Some(now_ms), |c| c.connect(now_ms))))
 }
@@ -188,6 +194,7 @@ pub unsafe extern "C" fn nimbus_connect(client: *mut nimbus_client_t, now_ms: u6
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_disconnect(
     client: *mut nimbus_client_t,
     now_ms: u64,
@@ -213,6 +220,7 @@ pub unsafe extern "C" fn nimbus_disconnect(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_network_up(
     client: *mut nimbus_client_t,
     now_ms: u64,
@@ -234,6 +242,7 @@ pub unsafe extern "C" fn nimbus_network_up(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_poll(
     client: *mut nimbus_client_t,
     now_ms: u64,
@@ -251,6 +260,7 @@ pub unsafe extern "C" fn nimbus_poll(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_state(
     client: *mut nimbus_client_t,
     state: *mut nimbus_state_t,
@@ -282,6 +292,7 @@ pub unsafe extern "C" fn nimbus_state(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_stats(
     client: *mut nimbus_client_t,
     stats: *mut nimbus_stats_t,
@@ -314,6 +325,7 @@ pub unsafe extern "C" fn nimbus_stats(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_respond(
     client: *mut nimbus_client_t,
     handle: u32,
@@ -337,6 +349,7 @@ pub unsafe extern "C" fn nimbus_respond(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_report(
     client: *mut nimbus_client_t,
     json: *const c_char,
@@ -359,6 +372,7 @@ pub unsafe extern "C" fn nimbus_report(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_get_twin(
     client: *mut nimbus_client_t,
     request_id: *mut u32,
@@ -384,6 +398,7 @@ pub unsafe extern "C" fn nimbus_get_twin(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_publish_event(
     client: *mut nimbus_client_t,
     payload: *const u8,
@@ -415,6 +430,7 @@ pub unsafe extern "C" fn nimbus_publish_event(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_publish_reading(
     client: *mut nimbus_client_t,
     id: u16,
@@ -442,6 +458,7 @@ pub unsafe extern "C" fn nimbus_publish_reading(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_publish_sensor(
     client: *mut nimbus_client_t,
     id: u16,
@@ -465,6 +482,7 @@ pub unsafe extern "C" fn nimbus_publish_sensor(
 /// As `nimbus_publish_sensor`.
 #[no_mangle]
 #[deprecated(note = "use nimbus_publish_sensor")]
+#[must_use]
 pub unsafe extern "C" fn nimbus_publish_telemetry(
     client: *mut nimbus_client_t,
     id: u16,
@@ -480,6 +498,7 @@ pub unsafe extern "C" fn nimbus_publish_telemetry(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_set_telemetry_period(
     client: *mut nimbus_client_t,
     period_ms: u32,
@@ -509,6 +528,7 @@ pub unsafe extern "C" fn nimbus_set_telemetry_period(
 /// # Safety
 /// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
+#[must_use]
 pub unsafe extern "C" fn nimbus_record_parse(
     data: *const u8,
     len: usize,

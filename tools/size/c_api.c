@@ -38,7 +38,7 @@ static int32_t read_sensor(void *user, uint16_t id, int64_t *mantissa, uint8_t *
     (void)user; *mantissa = id + (int64_t)nimbus_size_input; *decimals = 1; return 0;
 }
 static void on_desired(void *user, nimbus_client_t *c, const char *json, size_t len, uint64_t version) {
-    (void)user; (void)version; uint32_t id; nimbus_report(c, json, len, &id);
+    (void)user; (void)version; uint32_t id; (void)nimbus_report(c, json, len, &id);
 }
 
 void nimbus_size_c_api(void);
