@@ -8,6 +8,11 @@
  * (nimbus_transport_t) and calls nimbus_poll() from its loop. Every
  * function returns NIMBUS_OK or a negative nimbus_err_t. The API is
  * single-threaded; callbacks may act on the client they are given.
+ *
+ * Pointers, for every function below: each is NULL (refused with
+ * NIMBUS_ERR_NULL_ARGUMENT where a value is required) or valid for what
+ * it points to, for as long as the function says; strings are
+ * NUL-terminated within their documented bound.
  */
 
 #ifndef NIMBUS_H
@@ -49,163 +54,289 @@
      ((azure) ? (size_t)NIMBUS_AZURE_CREDENTIALS_LEN : (size_t)0))
 
 
-// Bytes of a `nimbus_client_t` (the client state without its buffers).
+/**
+ * Bytes of a `nimbus_client_t` (the client state without its buffers).
+ */
 #define NIMBUS_CLIENT_SIZE 4608
 
-// `NIMBUS_CLIENT_SIZE` in 64-bit words.
+/**
+ * `NIMBUS_CLIENT_SIZE` in 64-bit words.
+ */
 #define NIMBUS_CLIENT_WORDS (NIMBUS_CLIENT_SIZE / 8)
 
-// Return value of a `nimbus_request_fn` that answers later.
+/**
+ * Return value of a `nimbus_request_fn` that answers later.
+ */
 #define NIMBUS_DEFER 0
 
-// Default `rx_len`.
+/**
+ * Default `rx_len`.
+ */
 #define NIMBUS_DEFAULT_RX_LEN 2048
 
-// The library's version, major part (`nimbus_version()` gives it all as
-// text). Equal to the crate's version: a test checks it.
+/**
+ * The library's version, major part (`nimbus_version()` gives it all as
+ * text). Equal to the crate's version: a test checks it.
+ */
 #define NIMBUS_VERSION_MAJOR 0
 
-// The library's version, minor part.
+/**
+ * The library's version, minor part.
+ */
 #define NIMBUS_VERSION_MINOR 1
 
-// The library's version, patch part.
+/**
+ * The library's version, patch part.
+ */
 #define NIMBUS_VERSION_PATCH 0
 
-// Default `tx_len`.
+/**
+ * Default `tx_len`.
+ */
 #define NIMBUS_DEFAULT_TX_LEN 1024
 
-// Default `inflight_len`.
+/**
+ * Default `inflight_len`.
+ */
 #define NIMBUS_DEFAULT_INFLIGHT_LEN 4096
 
-// Default `work_len`.
+/**
+ * Default `work_len`.
+ */
 #define NIMBUS_DEFAULT_WORK_LEN 1024
 
-// Default `reply_len`.
+/**
+ * Default `reply_len`.
+ */
 #define NIMBUS_DEFAULT_REPLY_LEN 1024
 
-// Bytes for subscription filters, always taken from the buffer.
+/**
+ * Bytes for subscription filters, always taken from the buffer.
+ */
 #define NIMBUS_FILTERS_LEN 512
 
-// Bytes for Azure credentials (client id, user name, SAS token), taken
-// from the buffer on Azure only.
+/**
+ * Bytes for Azure credentials (client id, user name, SAS token), taken
+ * from the buffer on Azure only.
+ */
 #define NIMBUS_AZURE_CREDENTIALS_LEN 768
 
-// The result of every function: `NIMBUS_OK` (0) or a negative error.
-// `nimbus_strerror` gives a short English description of each.
+/**
+ * The result of every function: `NIMBUS_OK` (0) or a negative error.
+ * `nimbus_strerror` gives a short English description of each.
+ */
 enum nimbus_err_t
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Success.
+  /**
+   * Success.
+   */
   NIMBUS_OK = 0,
-  // A required pointer or argument was missing (NULL from C).
+  /**
+   * A required pointer or argument was missing (NULL from C).
+   */
   NIMBUS_ERR_NULL_ARGUMENT = -1,
-  // An argument is outside its documented range or malformed.
+  /**
+   * An argument is outside its documented range or malformed.
+   */
   NIMBUS_ERR_INVALID_ARGUMENT = -2,
-  // A caller-provided output buffer is too small for the result.
+  /**
+   * A caller-provided output buffer is too small for the result.
+   */
   NIMBUS_ERR_BUFFER_TOO_SMALL = -3,
-  // A string is not valid UTF-8, or not NUL-terminated within its bound.
+  /**
+   * A string is not valid UTF-8, or not NUL-terminated within its bound.
+   */
   NIMBUS_ERR_INVALID_STRING = -4,
-  // A fixed-capacity table (in-flight messages, handlers, pending
-  // requests, ...) is full; retry after the pending work completes.
+  /**
+   * A fixed-capacity table (in-flight messages, handlers, pending
+   * requests, ...) is full; retry after the pending work completes.
+   */
   NIMBUS_ERR_BUSY = -5,
-  // The call is not allowed in the client's current state.
+  /**
+   * The call is not allowed in the client's current state.
+   */
   NIMBUS_ERR_INVALID_STATE = -6,
-  // The caller-provided storage is too small or misaligned.
+  /**
+   * The caller-provided storage is too small or misaligned.
+   */
   NIMBUS_ERR_STORAGE_TOO_SMALL = -7,
-  // A topic is longer than the documented bound.
+  /**
+   * A topic is longer than the documented bound.
+   */
   NIMBUS_ERR_TOPIC_TOO_LONG = -8,
-  // A payload is larger than the buffer or the cloud's limit.
+  /**
+   * A payload is larger than the buffer or the cloud's limit.
+   */
   NIMBUS_ERR_PAYLOAD_TOO_LARGE = -9,
-  // The transport reported an unrecoverable error.
+  /**
+   * The transport reported an unrecoverable error.
+   */
   NIMBUS_ERR_TRANSPORT_FAILED = -20,
-  // The peer closed the connection.
+  /**
+   * The peer closed the connection.
+   */
   NIMBUS_ERR_CONNECTION_CLOSED = -21,
-  // No CONNACK arrived within the configured time.
+  /**
+   * No CONNACK arrived within the configured time.
+   */
   NIMBUS_ERR_CONNACK_TIMEOUT = -22,
-  // No PINGRESP arrived within the configured time: the link is dead.
+  /**
+   * No PINGRESP arrived within the configured time: the link is dead.
+   */
   NIMBUS_ERR_PING_TIMEOUT = -23,
-  // Not connected: the operation needs a live session.
+  /**
+   * Not connected: the operation needs a live session.
+   */
   NIMBUS_ERR_NOT_CONNECTED = -24,
-  // CONNACK 1: the broker refused the protocol version.
+  /**
+   * CONNACK 1: the broker refused the protocol version.
+   */
   NIMBUS_ERR_REFUSED_PROTOCOL_VERSION = -25,
-  // CONNACK 2: the broker refused the client identifier.
+  /**
+   * CONNACK 2: the broker refused the client identifier.
+   */
   NIMBUS_ERR_REFUSED_IDENTIFIER = -26,
-  // CONNACK 3: the server is unavailable.
+  /**
+   * CONNACK 3: the server is unavailable.
+   */
   NIMBUS_ERR_REFUSED_SERVER_UNAVAILABLE = -27,
-  // CONNACK 4: bad user name or password.
+  /**
+   * CONNACK 4: bad user name or password.
+   */
   NIMBUS_ERR_REFUSED_BAD_CREDENTIALS = -28,
-  // CONNACK 5: not authorised.
+  /**
+   * CONNACK 5: not authorised.
+   */
   NIMBUS_ERR_REFUSED_NOT_AUTHORIZED = -29,
-  // CONNACK with a return code above 5.
+  /**
+   * CONNACK with a return code above 5.
+   */
   NIMBUS_ERR_REFUSED_UNKNOWN = -30,
-  // TLS handshake or certificate verification failed (reported by ports).
+  /**
+   * TLS handshake or certificate verification failed (reported by ports).
+   */
   NIMBUS_ERR_TLS_FAILED = -31,
-  // Connections keep ending soon after their CONNACK (reported by
-  // `on_error` after 3 in a row): another client connected with the same
-  // client id, the cloud's policy denies a publish or subscribe, or a
-  // topic the cloud refuses.
+  /**
+   * Connections keep ending soon after their CONNACK (reported by
+   * `on_error` after 3 in a row): another client connected with the same
+   * client id, the cloud's policy denies a publish or subscribe, or a
+   * topic the cloud refuses.
+   */
   NIMBUS_ERR_UNSTABLE_CONNECTION = -32,
-  // A packet from the network is malformed (bad fixed header, flags,
-  // lengths or fields).
+  /**
+   * A packet from the network is malformed (bad fixed header, flags,
+   * lengths or fields).
+   */
   NIMBUS_ERR_MALFORMED_PACKET = -40,
-  // A packet's remaining length does not fit the receive buffer.
+  /**
+   * A packet's remaining length does not fit the receive buffer.
+   */
   NIMBUS_ERR_PACKET_TOO_LARGE = -41,
-  // A packet type that a client must never receive.
+  /**
+   * A packet type that a client must never receive.
+   */
   NIMBUS_ERR_UNEXPECTED_PACKET = -42,
-  // An acknowledgement for a packet id that is not in flight.
+  /**
+   * An acknowledgement for a packet id that is not in flight.
+   */
   NIMBUS_ERR_UNKNOWN_PACKET_ID = -43,
-  // QoS 2 was asked for; neither cloud supports it.
+  /**
+   * QoS 2 was asked for; neither cloud supports it.
+   */
   NIMBUS_ERR_QOS_NOT_SUPPORTED = -44,
-  // The broker refused a subscription (SUBACK 0x80).
+  /**
+   * The broker refused a subscription (SUBACK 0x80).
+   */
   NIMBUS_ERR_SUBSCRIBE_REFUSED = -45,
-  // A topic name or filter is not valid MQTT (empty, wildcard in a
-  // topic name, misplaced wildcard, NUL).
+  /**
+   * A topic name or filter is not valid MQTT (empty, wildcard in a
+   * topic name, misplaced wildcard, NUL).
+   */
   NIMBUS_ERR_INVALID_TOPIC = -46,
-  // A topic is not part of the generic scheme.
+  /**
+   * A topic is not part of the generic scheme.
+   */
   NIMBUS_ERR_NOT_GENERIC_TOPIC = -60,
-  // A topic belongs to another device or thing.
+  /**
+   * A topic belongs to another device or thing.
+   */
   NIMBUS_ERR_OTHER_DEVICE = -61,
-  // The cloud would reject this topic or publish (Azure allow-list, AWS
-  // slash count, reserved prefix).
+  /**
+   * The cloud would reject this topic or publish (Azure allow-list, AWS
+   * slash count, reserved prefix).
+   */
   NIMBUS_ERR_TOPIC_NOT_ALLOWED = -62,
-  // A device id, thing name, shadow name or module id breaks the cloud's rules.
+  /**
+   * A device id, thing name, shadow name or module id breaks the cloud's rules.
+   */
   NIMBUS_ERR_INVALID_NAME = -63,
-  // A property bag or percent-encoding is malformed.
+  /**
+   * A property bag or percent-encoding is malformed.
+   */
   NIMBUS_ERR_INVALID_ENCODING = -64,
-  // The per-connection publish rate limit was reached.
+  /**
+   * The per-connection publish rate limit was reached.
+   */
   NIMBUS_ERR_RATE_LIMITED = -65,
-  // The credentials (SAS key, token) are invalid or expired.
+  /**
+   * The credentials (SAS key, token) are invalid or expired.
+   */
   NIMBUS_ERR_INVALID_CREDENTIALS = -66,
-  // JSON is malformed or truncated.
+  /**
+   * JSON is malformed or truncated.
+   */
   NIMBUS_ERR_INVALID_JSON = -80,
-  // JSON nests deeper than the cloud allows.
+  /**
+   * JSON nests deeper than the cloud allows.
+   */
   NIMBUS_ERR_JSON_TOO_DEEP = -81,
-  // A shadow/twin document or patch exceeds the cloud's size limit.
+  /**
+   * A shadow/twin document or patch exceeds the cloud's size limit.
+   */
   NIMBUS_ERR_DOCUMENT_TOO_LARGE = -82,
-  // A property name breaks the cloud's rules.
+  /**
+   * A property name breaks the cloud's rules.
+   */
   NIMBUS_ERR_INVALID_PROPERTY_NAME = -83,
-  // The cloud rejected the request (the status is reported alongside).
+  /**
+   * The cloud rejected the request (the status is reported alongside).
+   */
   NIMBUS_ERR_REJECTED = -84,
-  // No answer arrived within the configured time.
+  /**
+   * No answer arrived within the configured time.
+   */
   NIMBUS_ERR_TIMEOUT = -85,
-  // JSON is well-formed but a value has the wrong type or range (a
-  // version that is not an integer, a patch that is not an object, a
-  // missing required member).
+  /**
+   * JSON is well-formed but a value has the wrong type or range (a
+   * version that is not an integer, a patch that is not an object, a
+   * missing required member).
+   */
   NIMBUS_ERR_UNEXPECTED_JSON = -86,
-  // No handler or sensor is registered for this path or id.
+  /**
+   * No handler or sensor is registered for this path or id.
+   */
   NIMBUS_ERR_NOT_FOUND = -100,
-  // The request handle is unknown, expired, or already answered.
+  /**
+   * The request handle is unknown, expired, or already answered.
+   */
   NIMBUS_ERR_UNKNOWN_REQUEST = -101,
-  // A sensor read callback failed.
+  /**
+   * A sensor read callback failed.
+   */
   NIMBUS_ERR_SENSOR_FAILED = -102,
-  // A provisioning record is truncated or corrupt: too short, not
-  // well-formed CBOR, or its CRC-32 does not match.
+  /**
+   * A provisioning record is truncated or corrupt: too short, not
+   * well-formed CBOR, or its CRC-32 does not match.
+   */
   NIMBUS_ERR_CORRUPT_RECORD = -103,
-  // A provisioning record's CRC matches but its content breaks the
-  // format: not a map, an unknown, duplicate, missing or mistyped
-  // field, an unsupported version, port 0, a field the cloud does not take.
+  /**
+   * A provisioning record's CRC matches but its content breaks the
+   * format: not a map, an unknown, duplicate, missing or mistyped
+   * field, an unsupported version, port 0, a field the cloud does not take.
+   */
   NIMBUS_ERR_INVALID_RECORD = -104,
 };
 #ifndef __cplusplus
@@ -216,29 +347,47 @@ typedef int32_t nimbus_err_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// What a shadow/twin request ended with, for `on_twin`.
+/**
+ * What a shadow/twin request ended with, for `on_twin`.
+ */
 typedef enum {
-  // A report was accepted (`version` is the new version if `has_version`).
+  /**
+   * A report was accepted (`version` is the new version if `has_version`).
+   */
   NIMBUS_TWIN_ACCEPTED = 0,
-  // The whole document (`desired`, `reported`, `version`).
+  /**
+   * The whole document (`desired`, `reported`, `version`).
+   */
   NIMBUS_TWIN_DOCUMENT = 1,
-  // The cloud refused (`status`, `message`).
+  /**
+   * The cloud refused (`status`, `message`).
+   */
   NIMBUS_TWIN_REJECTED = 2,
-  // No usable answer (`status` is a negative `nimbus_err_t`, e.g. timeout).
+  /**
+   * No usable answer (`status` is a negative `nimbus_err_t`, e.g. timeout).
+   */
   NIMBUS_TWIN_FAILED = 3,
 } nimbus_twin_kind_t;
 
-// How a request came (`nimbus_request_t.route`).
+/**
+ * How a request came (`nimbus_request_t.route`).
+ */
 enum nimbus_route_t
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint8_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // An AWS request topic (`<device>/request/<path>`).
+  /**
+   * An AWS request topic (`<device>/request/<path>`).
+   */
   NIMBUS_ROUTE_TOPIC = 0,
-  // An Azure cloud-to-device message (`subtopic=request.<path>`).
+  /**
+   * An Azure cloud-to-device message (`subtopic=request.<path>`).
+   */
   NIMBUS_ROUTE_C2D = 1,
-  // An Azure direct method.
+  /**
+   * An Azure direct method.
+   */
   NIMBUS_ROUTE_METHOD = 2,
 };
 #ifndef __cplusplus
@@ -249,309 +398,497 @@ typedef uint8_t nimbus_route_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// The link state, from `nimbus_state`.
+/**
+ * The link state, from `nimbus_state`.
+ */
 typedef enum {
-  // Not connecting (before `nimbus_connect`, after `nimbus_disconnect`).
+  /**
+   * Not connecting (before `nimbus_connect`, after `nimbus_disconnect`).
+   */
   NIMBUS_STATE_STOPPED = 0,
-  // Waiting for the backoff delay before the next attempt.
+  /**
+   * Waiting for the backoff delay before the next attempt.
+   */
   NIMBUS_STATE_WAITING = 1,
-  // Opening the link or waiting for the broker's answer.
+  /**
+   * Opening the link or waiting for the broker's answer.
+   */
   NIMBUS_STATE_CONNECTING = 2,
-  // Connected.
+  /**
+   * Connected.
+   */
   NIMBUS_STATE_CONNECTED = 3,
-  // Closing cleanly.
+  /**
+   * Closing cleanly.
+   */
   NIMBUS_STATE_DISCONNECTING = 4,
 } nimbus_state_t;
 
-// The cloud a client talks to.
+/**
+ * The cloud a client talks to.
+ */
 typedef enum {
-  // AWS IoT Core.
+  /**
+   * AWS IoT Core.
+   */
   NIMBUS_CLOUD_AWS = 0,
-  // Azure IoT Hub.
+  /**
+   * Azure IoT Hub.
+   */
   NIMBUS_CLOUD_AZURE = 1,
 } nimbus_cloud_t;
 
-// How readings are encoded.
+/**
+ * How readings are encoded.
+ */
 typedef enum {
-  // JSON: `{"id":0,"type":"temperature","unit":"Cel","value":23.45,"seq":1}`.
+  /**
+   * JSON: `{"id":0,"type":"temperature","unit":"Cel","value":23.45,"seq":1}`.
+   */
   NIMBUS_ENCODING_JSON = 0,
-  // The same map in CBOR (about half the size); on Azure marked
-  // `$.ct=application/cbor`.
+  /**
+   * The same map in CBOR (about half the size); on Azure marked
+   * `$.ct=application/cbor`.
+   */
   NIMBUS_ENCODING_CBOR = 1,
 } nimbus_encoding_t;
 
-// What a full queue of readings does with a new one.
+/**
+ * What a full queue of readings does with a new one.
+ */
 typedef enum {
-  // Refuse it (`NIMBUS_ERR_BUSY`, counted in `refused`): what was
-  // accepted stays.
+  /**
+   * Refuse it (`NIMBUS_ERR_BUSY`, counted in `refused`): what was
+   * accepted stays.
+   */
   NIMBUS_QUEUE_REFUSE_NEW = 0,
-  // Drop the oldest reading held (counted in `dropped`; one already in
-  // flight may still arrive).
+  /**
+   * Drop the oldest reading held (counted in `dropped`; one already in
+   * flight may still arrive).
+   */
   NIMBUS_QUEUE_DROP_OLDEST = 1,
 } nimbus_queue_policy_t;
 
-// The client: opaque storage the application provides (a static or a
-// global; never on a small task stack). Do not copy or move it after
-// `nimbus_init`. Its size is `NIMBUS_CLIENT_SIZE` bytes on every target.
+/**
+ * The client: opaque storage the application provides (a static or a
+ * global; never on a small task stack). Do not copy or move it after
+ * `nimbus_init`. Its size is `NIMBUS_CLIENT_SIZE` bytes on every target.
+ */
 typedef struct {
-  // Private: only the library reads or writes it.
+  /**
+   * Private: only the library reads or writes it.
+   */
   uint64_t opaque[NIMBUS_CLIENT_WORDS];
 } nimbus_client_t;
 
-// How the client's buffer is divided. A zero length takes the default
-// `NIMBUS_DEFAULT_*_LEN`; `nimbus_buffer_len` says how much it needs.
+/**
+ * How the client's buffer is divided. A zero length takes the default
+ * `NIMBUS_DEFAULT_*_LEN`; `nimbus_buffer_len` says how much it needs.
+ */
 typedef struct {
-  // The memory (any alignment); it must outlive the client.
+  /**
+   * The memory (any alignment); it must outlive the client.
+   */
   uint8_t *buffer;
-  // Its size in bytes.
+  /**
+   * Its size in bytes.
+   */
   size_t len;
-  // Largest incoming message + 5 bytes (default 2048). A larger message
-  // is never fatal: it is read and discarded as it arrives, acknowledged
-  // when QoS 1 (so the cloud does not deliver it again), reported once
-  // through `on_error` with `NIMBUS_ERR_PACKET_TOO_LARGE` and its topic;
-  // a request among them is answered 413 (AWS request topic, Azure
-  // method or C2D), a shadow/twin answer completes its request as
-  // `NIMBUS_TWIN_FAILED` with the same error.
+  /**
+   * Largest incoming message + 5 bytes (default 2048). A larger message
+   * is never fatal: it is read and discarded as it arrives, acknowledged
+   * when QoS 1 (so the cloud does not deliver it again), reported once
+   * through `on_error` with `NIMBUS_ERR_PACKET_TOO_LARGE` and its topic;
+   * a request among them is answered 413 (AWS request topic, Azure
+   * method or C2D), a shadow/twin answer completes its request as
+   * `NIMBUS_TWIN_FAILED` with the same error.
+   */
   size_t rx_len;
-  // Control packets and QoS 0 publishes waiting to be sent (default 1024).
+  /**
+   * Control packets and QoS 0 publishes waiting to be sent (default 1024).
+   */
   size_t tx_len;
-  // Unacknowledged QoS 1 publishes, kept across reconnects (default 4096).
+  /**
+   * Unacknowledged QoS 1 publishes, kept across reconnects (default 4096).
+   */
   size_t inflight_len;
-  // Payloads the client writes: twin requests, readings (default 1024).
+  /**
+   * Payloads the client writes: twin requests, readings (default 1024).
+   */
   size_t work_len;
-  // Immediate answers written by request handlers (default 1024).
+  /**
+   * Immediate answers written by request handlers (default 1024).
+   */
   size_t reply_len;
 } nimbus_buffer_t;
 
-// The outcome of `nimbus_report` / `nimbus_get_twin`. Pointers are valid
-// during the callback only.
+/**
+ * The outcome of `nimbus_report` / `nimbus_get_twin`. Pointers are valid
+ * during the callback only.
+ */
 typedef struct {
-  // The id the request returned.
+  /**
+   * The id the request returned.
+   */
   uint32_t request_id;
-  // What happened.
+  /**
+   * What happened.
+   */
   nimbus_twin_kind_t kind;
-  // The cloud's status (200/204 accepted, 4xx/5xx) or a negative `nimbus_err_t`.
+  /**
+   * The cloud's status (200/204 accepted, 4xx/5xx) or a negative `nimbus_err_t`.
+   */
   int32_t status;
-  // Whether `version` is known.
+  /**
+   * Whether `version` is known.
+   */
   bool has_version;
-  // The document version.
+  /**
+   * The document version.
+   */
   uint64_t version;
-  // The desired section (JSON object), for a document.
+  /**
+   * The desired section (JSON object), for a document.
+   */
   const char *desired;
-  // Bytes of `desired`.
+  /**
+   * Bytes of `desired`.
+   */
   size_t desired_len;
-  // The reported section (JSON object), for a document.
+  /**
+   * The reported section (JSON object), for a document.
+   */
   const char *reported;
-  // Bytes of `reported`.
+  /**
+   * Bytes of `reported`.
+   */
   size_t reported_len;
-  // The cloud's message, for a rejection.
+  /**
+   * The cloud's message, for a rejection.
+   */
   const char *message;
-  // Bytes of `message`.
+  /**
+   * Bytes of `message`.
+   */
   size_t message_len;
 } nimbus_twin_result_t;
 
-// Callbacks, all optional (NULL). They run inside `nimbus_poll`; those
-// given the client may call `nimbus_respond`, `nimbus_report`,
-// `nimbus_get_twin`, `nimbus_publish_*` and `nimbus_set_telemetry_period`
-// on it (not `nimbus_poll`).
+/**
+ * Callbacks, all optional (NULL). They run inside `nimbus_poll`; those
+ * given the client may call `nimbus_respond`, `nimbus_report`,
+ * `nimbus_get_twin`, `nimbus_publish_*` and `nimbus_set_telemetry_period`
+ * on it (not `nimbus_poll`).
+ */
 typedef struct {
-  // Passed to every callback.
+  /**
+   * Passed to every callback.
+   */
   void *user;
-  // The link came up (`up`, `reason` 0) or went down (`reason` a
-  // negative `nimbus_err_t`, 0 after `nimbus_disconnect`).
+  /**
+   * The link came up (`up`, `reason` 0) or went down (`reason` a
+   * negative `nimbus_err_t`, 0 after `nimbus_disconnect`).
+   */
   void (*on_connection)(void *user, nimbus_client_t *client, bool up, int32_t reason);
-  // Desired properties changed: the JSON patch and its version.
+  /**
+   * Desired properties changed: the JSON patch and its version.
+   */
   void (*on_desired)(void *user,
                      nimbus_client_t *client,
                      const char *json,
                      size_t len,
                      uint64_t version);
-  // A shadow/twin request completed.
+  /**
+   * A shadow/twin request completed.
+   */
   void (*on_twin)(void *user, nimbus_client_t *client, const nimbus_twin_result_t *result);
-  // The broker acknowledged a QoS 1 publish.
+  /**
+   * The broker acknowledged a QoS 1 publish.
+   */
   void (*on_published)(void *user, nimbus_client_t *client, uint16_t packet_id);
-  // A request expired unanswered (its handle is no longer valid).
+  /**
+   * A request expired unanswered (its handle is no longer valid).
+   */
   void (*on_request_expired)(void *user, uint32_t handle, const char *path, size_t path_len);
-  // Something the client could not act on: the error and what it
-  // concerned (a topic or a short word), not NUL-terminated. Among
-  // them: `NIMBUS_ERR_PACKET_TOO_LARGE` (a message larger than `rx_len`,
-  // skipped), `NIMBUS_ERR_UNSTABLE_CONNECTION` (connections keep ending
-  // right after CONNACK), `NIMBUS_ERR_BUSY` (a request that found no room
-  // for its answer; it was refused 503 where that fitted).
+  /**
+   * Something the client could not act on: the error and what it
+   * concerned (a topic or a short word), not NUL-terminated. Among
+   * them: `NIMBUS_ERR_PACKET_TOO_LARGE` (a message larger than `rx_len`,
+   * skipped), `NIMBUS_ERR_UNSTABLE_CONNECTION` (connections keep ending
+   * right after CONNACK), `NIMBUS_ERR_BUSY` (a request that found no room
+   * for its answer; it was refused 503 where that fitted).
+   */
   void (*on_error)(void *user, int32_t error, const char *what, size_t what_len);
 } nimbus_callbacks_t;
 
-// Services of the platform that the core cannot have on its own.
+/**
+ * Services of the platform that the core cannot have on its own.
+ */
 typedef struct {
-  // Passed to every function.
+  /**
+   * Passed to every function.
+   */
   void *ctx;
-  // A random 32-bit number, for the reconnect jitter (NULL: a PRNG
-  // seeded from the device id, so that a fleet does not reconnect in step).
+  /**
+   * A random 32-bit number, for the reconnect jitter (NULL: a PRNG
+   * seeded from the device id, so that a fleet does not reconnect in step).
+   */
   uint32_t (*random_u32)(void *ctx);
-  // HMAC-SHA256 of `msg` under `key` into `out` (32 bytes); 0 or a
-  // negative `nimbus_err_t`. Needed for Azure SAS tokens only (NULL
-  // otherwise; with the `rustcrypto` build option the core has its own).
+  /**
+   * HMAC-SHA256 of `msg` under `key` into `out` (32 bytes); 0 or a
+   * negative `nimbus_err_t`. Needed for Azure SAS tokens only (NULL
+   * otherwise; with the `rustcrypto` build option the core has its own).
+   */
   int32_t (*hmac_sha256)(void *ctx,
                          const uint8_t *key,
                          size_t key_len,
                          const uint8_t *msg,
                          size_t msg_len,
                          uint8_t *out);
-  // Seconds since the Unix epoch, or a negative number while the time
-  // is unknown. Needed for Azure SAS tokens only (NULL otherwise).
+  /**
+   * Seconds since the Unix epoch, or a negative number while the time
+   * is unknown. Needed for Azure SAS tokens only (NULL otherwise).
+   */
   int64_t (*unix_time_s)(void *ctx);
-  // The store for persistent records (both NULL: none), a key-value
-  // store of small records by 16-bit id (Zephyr NVS/ZMS, ESP-IDF NVS, a
-  // file per record). Reads record `id` into `buf` (`cap` bytes): its
-  // length, 0 when there is none, or a negative `nimbus_err_t`.
-  //
-  // What Nimbus keeps there:
-  // - ids 1 and 2: the boot counter and how far `seq` is reserved (17
-  //   bytes at most), written in turn, one write per 256 readings and
-  //   one at init; readings then carry `boot` and `seq` goes on across
-  //   reboots;
-  // - ids 16 to 16 + `queue_len` - 1: the queue of QoS 1 readings, one
-  //   record per reading (its payload + 22 bytes), written before the
-  //   publish returns and deleted (a write of length 0) when the broker
-  //   acknowledges it: two writes per reading.
-  //
-  // Every record ends with a CRC-32: one torn by a power cut is skipped
-  // and never costs another. At-least-once: a reading whose publish
-  // returned `NIMBUS_OK` arrives (maybe twice, if the power went between
-  // the broker's acknowledgement and the deletion) unless the queue's
-  // policy dropped it, which the next reading says.
+  /**
+   * The store for persistent records (both NULL: none), a key-value
+   * store of small records by 16-bit id (Zephyr NVS/ZMS, ESP-IDF NVS, a
+   * file per record). Reads record `id` into `buf` (`cap` bytes): its
+   * length, 0 when there is none, or a negative `nimbus_err_t`.
+   *
+   * What Nimbus keeps there:
+   * - ids 1 and 2: the boot counter and how far `seq` is reserved (17
+   *   bytes at most), written in turn, one write per 256 readings and
+   *   one at init; readings then carry `boot` and `seq` goes on across
+   *   reboots;
+   * - ids 16 to 16 + `queue_len` - 1: the queue of QoS 1 readings, one
+   *   record per reading (its payload + 22 bytes), written before the
+   *   publish returns and deleted (a write of length 0) when the broker
+   *   acknowledges it: two writes per reading.
+   *
+   * Every record ends with a CRC-32: one torn by a power cut is skipped
+   * and never costs another. At-least-once: a reading whose publish
+   * returned `NIMBUS_OK` arrives (maybe twice, if the power went between
+   * the broker's acknowledgement and the deletion) unless the queue's
+   * policy dropped it, which the next reading says.
+   */
   int32_t (*store_read)(void *ctx, uint16_t id, uint8_t *buf, size_t cap);
-  // Writes record `id` whole (`len` bytes), replacing what was there,
-  // and durably (after a power cut the record is the old or the new
-  // one, or torn: then the CRC catches it); `len` 0 deletes it. Returns
-  // 0 or a negative `nimbus_err_t`.
+  /**
+   * Writes record `id` whole (`len` bytes), replacing what was there,
+   * and durably (after a power cut the record is the old or the new
+   * one, or torn: then the CRC catches it); `len` 0 deletes it. Returns
+   * 0 or a negative `nimbus_err_t`.
+   */
   int32_t (*store_write)(void *ctx, uint16_t id, const uint8_t *data, size_t len);
-  // The client's trace lines (NULL: none is even written): the link
-  // going down and why (a refused CONNACK, a malformed packet, a dead
-  // or closed link) with the next attempt, connections that keep
-  // dropping, oversized messages, refused and dropped readings, refused
-  // subscriptions, and each connection. `level`: 1 error, 2 warning,
-  // 3 information. `text` is `len` bytes (at most 120), not
-  // NUL-terminated, and never holds secrets or payloads. Called from
-  // `nimbus_poll` and the publish calls; it must not call the API.
+  /**
+   * The client's trace lines (NULL: none is even written): the link
+   * going down and why (a refused CONNACK, a malformed packet, a dead
+   * or closed link) with the next attempt, connections that keep
+   * dropping, oversized messages, refused and dropped readings, refused
+   * subscriptions, and each connection. `level`: 1 error, 2 warning,
+   * 3 information. `text` is `len` bytes (at most 120), not
+   * NUL-terminated, and never holds secrets or payloads. Called from
+   * `nimbus_poll` and the publish calls; it must not call the API.
+   */
   void (*log)(void *ctx, uint8_t level, const char *text, size_t len);
 } nimbus_platform_t;
 
-// Everything `nimbus_init` needs. Strings are NUL-terminated and must
-// outlive the client (string literals or static storage). Zero or NULL
-// fields take the defaults given.
+/**
+ * Everything `nimbus_init` needs. Strings are NUL-terminated and must
+ * outlive the client (string literals or static storage). Zero or NULL
+ * fields take the defaults given.
+ */
 typedef struct {
-  // The cloud: a `nimbus_cloud_t` (kept as an integer so that a wrong
-  // value is an error, not undefined behaviour).
+  /**
+   * The cloud: a `nimbus_cloud_t` (kept as an integer so that a wrong
+   * value is an error, not undefined behaviour).
+   */
   uint32_t cloud;
-  // The AWS thing name or Azure device id (also the MQTT client id).
+  /**
+   * The AWS thing name or Azure device id (also the MQTT client id).
+   */
   const char *device_id;
-  // Azure module identity, or NULL.
+  /**
+   * Azure module identity, or NULL.
+   */
   const char *module_id;
-  // Azure IoT Hub host name (required on Azure), or NULL.
+  /**
+   * Azure IoT Hub host name (required on Azure), or NULL.
+   */
   const char *hub_host;
-  // AWS named shadow, or NULL for the classic shadow.
+  /**
+   * AWS named shadow, or NULL for the classic shadow.
+   */
   const char *shadow_name;
-  // Azure SAS: the device key in base64, or NULL for X.509.
+  /**
+   * Azure SAS: the device key in base64, or NULL for X.509.
+   */
   const char *sas_key;
-  // Lifetime of each SAS token in seconds (default 3600, at least 10);
-  // renewed before expiry.
+  /**
+   * Lifetime of each SAS token in seconds (default 3600, at least 10);
+   * renewed before expiry.
+   */
   uint32_t sas_lifetime_s;
-  // MQTT keepalive in seconds (default 240).
+  /**
+   * MQTT keepalive in seconds (default 240).
+   */
   uint16_t keepalive_s;
-  // Start a new MQTT session at every connection.
+  /**
+   * Start a new MQTT session at every connection.
+   */
   bool clean_session;
-  // Smallest reconnect delay cap in ms (default 1000).
+  /**
+   * Smallest reconnect delay cap in ms (default 1000).
+   */
   uint32_t backoff_min_ms;
-  // Largest reconnect delay in ms (default 30000): after an outage of
-  // any length the first attempt comes within it (plus one connect
-  // timeout), or at once after `nimbus_network_up`.
+  /**
+   * Largest reconnect delay in ms (default 30000): after an outage of
+   * any length the first attempt comes within it (plus one connect
+   * timeout), or at once after `nimbus_network_up`.
+   */
   uint32_t backoff_max_ms;
-  // How long a connection must stay up before the backoff starts again
-  // from `backoff_min_ms`, in ms (default 60000); one that ends sooner
-  // counts as a failed attempt.
+  /**
+   * How long a connection must stay up before the backoff starts again
+   * from `backoff_min_ms`, in ms (default 60000); one that ends sooner
+   * counts as a failed attempt.
+   */
   uint32_t backoff_stable_ms;
-  // Shortest time between two connection attempts in ms (default 1000:
-  // AWS IoT accepts 1 CONNECT per second per client id).
+  /**
+   * Shortest time between two connection attempts in ms (default 1000:
+   * AWS IoT accepts 1 CONNECT per second per client id).
+   */
   uint32_t connect_interval_ms;
-  // Time a request may wait for its answer in ms (default 30000).
+  /**
+   * Time a request may wait for its answer in ms (default 30000).
+   */
   uint32_t request_timeout_ms;
-  // Time a shadow/twin request may wait in ms (default 10000).
+  /**
+   * Time a shadow/twin request may wait in ms (default 10000).
+   */
   uint32_t twin_timeout_ms;
-  // Automatic telemetry of every sensor, period in ms (0: off).
+  /**
+   * Automatic telemetry of every sensor, period in ms (0: off).
+   */
   uint32_t telemetry_period_ms;
-  // QoS of the automatic telemetry (0 or 1).
+  /**
+   * QoS of the automatic telemetry (0 or 1).
+   */
   uint8_t telemetry_qos;
-  // Encoding of readings: a `nimbus_encoding_t`.
+  /**
+   * Encoding of readings: a `nimbus_encoding_t`.
+   */
   uint32_t encoding;
-  // Do not apply the desired `telemetry_period_ms` automatically.
+  /**
+   * Do not apply the desired `telemetry_period_ms` automatically.
+   */
   bool manual_telemetry_period;
-  // Remove spaces from reported property names instead of refusing them.
+  /**
+   * Remove spaces from reported property names instead of refusing them.
+   */
   bool strip_spaces;
-  // With a store (`platform.store_read`/`store_write`): readings the
-  // persisted queue holds (default 64), one store record each. Every
-  // QoS 1 reading is in the store when its publish returns
-  // `NIMBUS_OK`, and deleted once acknowledged; after an outage or a
-  // power cut the queue is delivered in order, at the publish rate.
-  // Without a store, QoS 1 readings wait in the in-flight area only.
+  /**
+   * With a store (`platform.store_read`/`store_write`): readings the
+   * persisted queue holds (default 64), one store record each. Every
+   * QoS 1 reading is in the store when its publish returns
+   * `NIMBUS_OK`, and deleted once acknowledged; after an outage or a
+   * power cut the queue is delivered in order, at the publish rate.
+   * Without a store, QoS 1 readings wait in the in-flight area only.
+   */
   uint16_t queue_len;
-  // What a full queue does with a new reading: a
-  // `nimbus_queue_policy_t` (default `NIMBUS_QUEUE_REFUSE_NEW`).
+  /**
+   * What a full queue does with a new reading: a
+   * `nimbus_queue_policy_t` (default `NIMBUS_QUEUE_REFUSE_NEW`).
+   */
   uint32_t queue_policy;
-  // Persist only the readings that cannot go out at once (an outage's
-  // or a slow link's backlog): no store write while the link keeps up,
-  // and a power cut may then cost the readings in flight (at most the
-  // in-flight table less 2). Default false: every QoS 1 reading.
+  /**
+   * Persist only the readings that cannot go out at once (an outage's
+   * or a slow link's backlog): no store write while the link keeps up,
+   * and a power cut may then cost the readings in flight (at most the
+   * in-flight table less 2). Default false: every QoS 1 reading.
+   */
   bool queue_backlog_only;
-  // The memory of the client.
+  /**
+   * The memory of the client.
+   */
   nimbus_buffer_t memory;
-  // Callbacks.
+  /**
+   * Callbacks.
+   */
   nimbus_callbacks_t callbacks;
-  // Platform services.
+  /**
+   * Platform services.
+   */
   nimbus_platform_t platform;
 } nimbus_config_t;
 
-// The port's link: four non-blocking functions on `ctx`, like coreMQTT's
-// transport interface plus open/close (reconnecting is the core's job).
-// Every function returns quickly; none may block for long.
+/**
+ * The port's link: four non-blocking functions on `ctx`, like coreMQTT's
+ * transport interface plus open/close (reconnecting is the core's job).
+ * Every function returns quickly; none may block for long.
+ */
 typedef struct {
-  // Passed to every function.
+  /**
+   * Passed to every function.
+   */
   void *ctx;
-  // Starts or continues opening the link (TCP connect, TLS handshake):
-  // 1 when ready, 0 while in progress (called again later), or a
-  // negative `nimbus_err_t` (-20 transport failed, -31 TLS failed).
+  /**
+   * Starts or continues opening the link (TCP connect, TLS handshake):
+   * 1 when ready, 0 while in progress (called again later), or a
+   * negative `nimbus_err_t` (-20 transport failed, -31 TLS failed).
+   */
   int32_t (*open)(void *ctx);
-  // Sends up to `len` bytes: how many were taken (0: would block), or
-  // a negative `nimbus_err_t`.
+  /**
+   * Sends up to `len` bytes: how many were taken (0: would block), or
+   * a negative `nimbus_err_t`.
+   */
   int32_t (*send)(void *ctx, const uint8_t *buf, size_t len);
-  // Receives up to `len` bytes: how many arrived (0: nothing now), or a
-  // negative `nimbus_err_t` (-21 when the peer closed the link).
+  /**
+   * Receives up to `len` bytes: how many arrived (0: nothing now), or a
+   * negative `nimbus_err_t` (-21 when the peer closed the link).
+   */
   int32_t (*recv)(void *ctx, uint8_t *buf, size_t len);
-  // Closes the link; `open` may be called again afterwards.
+  /**
+   * Closes the link; `open` may be called again afterwards.
+   */
   void (*close)(void *ctx);
 } nimbus_transport_t;
 
-// A request from the cloud: an AWS request topic, an Azure direct method
-// or an Azure cloud-to-device message.
+/**
+ * A request from the cloud: an AWS request topic, an Azure direct method
+ * or an Azure cloud-to-device message.
+ */
 typedef struct {
-  // Names the request for a later `nimbus_respond` (never 0).
+  /**
+   * Names the request for a later `nimbus_respond` (never 0).
+   */
   uint32_t handle;
-  // The generic path, e.g. `sensor/12/get` (not NUL-terminated).
+  /**
+   * The generic path, e.g. `sensor/12/get` (not NUL-terminated).
+   */
   const char *path;
-  // Bytes of `path`.
+  /**
+   * Bytes of `path`.
+   */
   size_t path_len;
-  // The payload as received (not NUL-terminated; may be empty).
+  /**
+   * The payload as received (not NUL-terminated; may be empty).
+   */
   const uint8_t *payload;
-  // Bytes of `payload`.
+  /**
+   * Bytes of `payload`.
+   */
   size_t payload_len;
-  // How the request came, and so how its answer goes back.
+  /**
+   * How the request came, and so how its answer goes back.
+   */
   nimbus_route_t route;
 } nimbus_request_t;
 
-// A request handler: write an immediate answer of at most `reply_cap`
-// bytes into `reply`, set `*reply_len`, and return its status (200 with
-// a JSON body, 204 without, 4xx or 5xx); or return `NIMBUS_DEFER` (0) and
-// answer later with `nimbus_respond`. A negative return answers 500.
+/**
+ * A request handler: write an immediate answer of at most `reply_cap`
+ * bytes into `reply`, set `*reply_len`, and return its status (200 with
+ * a JSON body, 204 without, 4xx or 5xx); or return `NIMBUS_DEFER` (0) and
+ * answer later with `nimbus_respond`. A negative return answers 500.
+ */
 typedef int32_t (*nimbus_request_fn)(void *user,
                                      nimbus_client_t *client,
                                      const nimbus_request_t *request,
@@ -559,112 +896,198 @@ typedef int32_t (*nimbus_request_fn)(void *user,
                                      size_t reply_cap,
                                      size_t *reply_len);
 
-// Reads a sensor: its value is `*mantissa` × 10^-`*decimals` (23.45 is
-// 2345 and 2; `decimals` at most 18). Returns 0 or a negative
-// `nimbus_err_t`.
+/**
+ * Reads a sensor: its value is `*mantissa` × 10^-`*decimals` (23.45 is
+ * 2345 and 2; `decimals` at most 18). Returns 0 or a negative
+ * `nimbus_err_t`.
+ */
 typedef int32_t (*nimbus_sensor_read_fn)(void *user,
                                          uint16_t id,
                                          int64_t *mantissa,
                                          uint8_t *decimals);
 
-// A network address in binary, as the network stack holds it (no text
-// parsing in the library): `version` 0 (unset), 4 (`bytes[0..4]`, e.g.
-// `{4, {192, 0, 2, 10}}`) or 6 (all 16 bytes, network order).
+/**
+ * A network address in binary, as the network stack holds it (no text
+ * parsing in the library): `version` 0 (unset), 4 (`bytes[0..4]`, e.g.
+ * `{4, {192, 0, 2, 10}}`) or 6 (all 16 bytes, network order).
+ */
 typedef struct {
-  // 0, 4 or 6.
+  /**
+   * 0, 4 or 6.
+   */
   uint8_t version;
-  // The address, network byte order.
+  /**
+   * The address, network byte order.
+   */
   uint8_t bytes[16];
 } nimbus_ip_t;
 
-// What `general_information` answers and what is reported once per boot.
-// Every field is optional (NULL / false); strings must outlive the client.
+/**
+ * What `general_information` answers and what is reported once per boot.
+ * Every field is optional (NULL / false); strings must outlive the client.
+ */
 typedef struct {
-  // Device name.
+  /**
+   * Device name.
+   */
   const char *name;
-  // Device type.
+  /**
+   * Device type.
+   */
   const char *device_type;
-  // Model.
+  /**
+   * Model.
+   */
   const char *model;
-  // Manufacturer.
+  /**
+   * Manufacturer.
+   */
   const char *manufacturer;
-  // Manufacturing date, e.g. `2024-05-01`.
+  /**
+   * Manufacturing date, e.g. `2024-05-01`.
+   */
   const char *manufacturing_date;
-  // Hardware version.
+  /**
+   * Hardware version.
+   */
   const char *hardware_version;
-  // Serial number.
+  /**
+   * Serial number.
+   */
   const char *serial_number;
-  // Firmware version.
+  /**
+   * Firmware version.
+   */
   const char *firmware_version;
-  // IPv4 address (`version` 0 or 4).
+  /**
+   * IPv4 address (`version` 0 or 4).
+   */
   nimbus_ip_t ipv4;
-  // IPv6 address (`version` 0 or 6).
+  /**
+   * IPv6 address (`version` 0 or 6).
+   */
   nimbus_ip_t ipv6;
-  // IPv4 netmask (`version` 0 or 4).
+  /**
+   * IPv4 netmask (`version` 0 or 4).
+   */
   nimbus_ip_t netmask;
-  // Default gateway.
+  /**
+   * Default gateway.
+   */
   nimbus_ip_t gateway;
-  // Primary DNS server.
+  /**
+   * Primary DNS server.
+   */
   nimbus_ip_t dns_primary;
-  // Secondary DNS server.
+  /**
+   * Secondary DNS server.
+   */
   nimbus_ip_t dns_secondary;
-  // MAC address (6 bytes), or NULL.
+  /**
+   * MAC address (6 bytes), or NULL.
+   */
   const uint8_t *mac;
-  // Whether `latitude_udeg`/`longitude_udeg` are set.
+  /**
+   * Whether `latitude_udeg`/`longitude_udeg` are set.
+   */
   bool has_coordinates;
-  // Latitude in millionths of a degree.
+  /**
+   * Latitude in millionths of a degree.
+   */
   int32_t latitude_udeg;
-  // Longitude in millionths of a degree.
+  /**
+   * Longitude in millionths of a degree.
+   */
   int32_t longitude_udeg;
-  // Whether `altitude_m` is set.
+  /**
+   * Whether `altitude_m` is set.
+   */
   bool has_altitude;
-  // Altitude in metres.
+  /**
+   * Altitude in metres.
+   */
   int32_t altitude_m;
-  // Location as free text (site, building, room).
+  /**
+   * Location as free text (site, building, room).
+   */
   const char *location;
 } nimbus_device_info_t;
 
-// What became of the readings since boot (`nimbus_stats`). `refused` and
-// `dropped` are also written into the next reading sent, so the cloud
-// finds every gap.
+/**
+ * What became of the readings since boot (`nimbus_stats`). `refused` and
+ * `dropped` are also written into the next reading sent, so the cloud
+ * finds every gap.
+ */
 typedef struct {
-  // The `seq` of the last reading accepted.
+  /**
+   * The `seq` of the last reading accepted.
+   */
   uint32_t seq;
-  // This boot's number (0 without a store).
+  /**
+   * This boot's number (0 without a store).
+   */
   uint32_t boot;
-  // Readings accepted and not yet acknowledged, in the persisted queue
-  // (0 without a store).
+  /**
+   * Readings accepted and not yet acknowledged, in the persisted queue
+   * (0 without a store).
+   */
   uint32_t queued;
-  // Readings dropped from a full queue (`NIMBUS_QUEUE_DROP_OLDEST`).
+  /**
+   * Readings dropped from a full queue (`NIMBUS_QUEUE_DROP_OLDEST`).
+   */
   uint32_t dropped;
-  // Readings refused: no room, the rate limit, a store error.
+  /**
+   * Readings refused: no room, the rate limit, a store error.
+   */
   uint32_t refused;
 } nimbus_stats_t;
 
-// A provisioning record read by `nimbus_record_parse`. Every string
-// points into the record's bytes (NUL-terminated there) and is valid as
-// long as they are; absent optional fields are NULL.
+/**
+ * A provisioning record read by `nimbus_record_parse`. Every string
+ * points into the record's bytes (NUL-terminated there) and is valid as
+ * long as they are; absent optional fields are NULL.
+ */
 typedef struct {
-  // The cloud: a `nimbus_cloud_t`, ready for `nimbus_config_t.cloud`.
+  /**
+   * The cloud: a `nimbus_cloud_t`, ready for `nimbus_config_t.cloud`.
+   */
   uint32_t cloud;
-  // The server's TCP port (1-65535).
+  /**
+   * The server's TCP port (1-65535).
+   */
   uint16_t port;
-  // The server name, for the transport (`nimbus_net_config_t.host`);
-  // on Azure also the hub (`nimbus_config_t.hub_host`).
+  /**
+   * The server name, for the transport (`nimbus_net_config_t.host`);
+   * on Azure also the hub (`nimbus_config_t.hub_host`).
+   */
   const char *host;
-  // The AWS thing name or Azure device id.
+  /**
+   * The AWS thing name or Azure device id.
+   */
   const char *device_id;
-  // The Azure module id, or NULL.
+  /**
+   * The Azure module id, or NULL.
+   */
   const char *module_id;
-  // The AWS named shadow, or NULL for the classic shadow.
+  /**
+   * The AWS named shadow, or NULL for the classic shadow.
+   */
   const char *shadow_name;
-  // The Azure device key in base64 (SAS), or NULL.
+  /**
+   * The Azure device key in base64 (SAS), or NULL.
+   */
   const char *sas_key;
-  // The trusted CA certificates as PEM text, or NULL.
+  /**
+   * The trusted CA certificates as PEM text, or NULL.
+   */
   const char *ca_pem;
-  // The client certificate (chain) as PEM text, or NULL.
+  /**
+   * The client certificate (chain) as PEM text, or NULL.
+   */
   const char *cert_pem;
-  // The client certificate's private key as PEM text, or NULL.
+  /**
+   * The client certificate's private key as PEM text, or NULL.
+   */
   const char *key_pem;
 } nimbus_record_t;
 
@@ -672,60 +1095,55 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
-// Sets up a client in `client` from `config` and the port's `transport`.
-// Nothing is sent until `nimbus_connect`. Strings and the buffer in the
-// configuration must outlive the client. Uses about two client sizes of
-// stack while it builds the client.
-//
-// Errors: NULL arguments, `NIMBUS_ERR_INVALID_NAME` (device, module or
-// shadow name), `NIMBUS_ERR_INVALID_ARGUMENT` (Azure without a hub, bad
-// QoS, cloud or encoding), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
-// `NIMBUS_ERR_INVALID_STATE` (the client is inside `nimbus_poll`).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Sets up a client in `client` from `config` and the port's `transport`.
+ * Nothing is sent until `nimbus_connect`. Strings and the buffer in the
+ * configuration must outlive the client. Uses about two client sizes of
+ * stack while it builds the client.
+ *
+ * Errors: NULL arguments, `NIMBUS_ERR_INVALID_NAME` (device, module or
+ * shadow name), `NIMBUS_ERR_INVALID_ARGUMENT` (Azure without a hub, bad
+ * QoS, cloud or encoding), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
+ * `NIMBUS_ERR_INVALID_STATE` (the client is inside `nimbus_poll`).
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_init(nimbus_client_t *client,
                          const nimbus_config_t *config,
                          const nimbus_transport_t *transport);
 
-// Forgets the client: later calls on it fail with
-// `NIMBUS_ERR_INVALID_STATE` until `nimbus_init`. The port closes its link.
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Forgets the client: later calls on it fail with
+ * `NIMBUS_ERR_INVALID_STATE` until `nimbus_init`. The port closes its link.
+ */
 NIMBUS_NODISCARD nimbus_err_t nimbus_deinit(nimbus_client_t *client);
 
-// Bytes `config->memory.buffer` must have for this configuration (0 for
-// a NULL or invalid configuration).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Bytes `config->memory.buffer` must have for this configuration (0 for
+ * a NULL or invalid configuration).
+ */
 size_t nimbus_buffer_len(const nimbus_config_t *config);
 
-// Registers `handler` (with `user`) for request paths matching `pattern`:
-// `general_information`, `sensor/+/get` (`+` one level), or a trailing
-// `#` (the rest). An exact or `+` pattern overrides the built-in device
-// model; `#` catches what nothing else handles. `pattern` must outlive
-// the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT`, `NIMBUS_ERR_BUSY`
-// (table full), `NIMBUS_ERR_INVALID_STATE` (inside a callback).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Registers `handler` (with `user`) for request paths matching `pattern`:
+ * `general_information`, `sensor/+/get` (`+` one level), or a trailing
+ * `#` (the rest). An exact or `+` pattern overrides the built-in device
+ * model; `#` catches what nothing else handles. `pattern` must outlive
+ * the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT`, `NIMBUS_ERR_BUSY`
+ * (table full), `NIMBUS_ERR_INVALID_STATE` (inside a callback).
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_register_handler(nimbus_client_t *client,
                                      const char *pattern,
                                      nimbus_request_fn handler,
                                      void *user);
 
-// Registers sensor `id` of `type` (e.g. `temperature`) measured in
-// `unit` (e.g. `Cel`), read by `read` (with `user`), for `sensor/list`,
-// `sensor/<id>/get` and the automatic telemetry. The strings must outlive
-// the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (duplicate id, empty
-// or long names), `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_INVALID_STATE`.
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Registers sensor `id` of `type` (e.g. `temperature`) measured in
+ * `unit` (e.g. `Cel`), read by `read` (with `user`), for `sensor/list`,
+ * `sensor/<id>/get` and the automatic telemetry. The strings must outlive
+ * the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (duplicate id, empty
+ * or long names), `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_INVALID_STATE`.
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_register_sensor(nimbus_client_t *client,
                                     uint16_t id,
@@ -734,82 +1152,74 @@ nimbus_err_t nimbus_register_sensor(nimbus_client_t *client,
                                     nimbus_sensor_read_fn read,
                                     void *user);
 
-// Sets what `general_information` answers and what is reported to the
-// shadow/twin once per boot, at the first connection. Strings must
-// outlive the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (an address
-// of a version other than 0, 4 or 6, or of the wrong one for its field),
-// `NIMBUS_ERR_INVALID_STRING`.
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Sets what `general_information` answers and what is reported to the
+ * shadow/twin once per boot, at the first connection. Strings must
+ * outlive the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (an address
+ * of a version other than 0, 4 or 6, or of the wrong one for its field),
+ * `NIMBUS_ERR_INVALID_STRING`.
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_set_device_info(nimbus_client_t *client,
                                     const nimbus_device_info_t *info);
 
-// Starts connecting, and reconnecting after every failure with backoff.
-// On Azure with SAS a token is made first (`NIMBUS_ERR_INVALID_CREDENTIALS`
-// without a clock or with a bad key).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Starts connecting, and reconnecting after every failure with backoff.
+ * On Azure with SAS a token is made first (`NIMBUS_ERR_INVALID_CREDENTIALS`
+ * without a clock or with a bad key).
+ */
 NIMBUS_NODISCARD nimbus_err_t nimbus_connect(nimbus_client_t *client, uint64_t now_ms);
 
-// Disconnects cleanly; queued QoS 1 messages are kept for a later connect.
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Disconnects cleanly; queued QoS 1 messages are kept for a later connect.
+ */
 NIMBUS_NODISCARD nimbus_err_t nimbus_disconnect(nimbus_client_t *client, uint64_t now_ms);
 
-// Tells the client that the network came back (call it from the RTOS's
-// network-up event, e.g. Zephyr's `NET_EVENT_L4_CONNECTED` or ESP-IDF's
-// `IP_EVENT_STA_GOT_IP`): a client waiting for its backoff delay tries
-// again at once (still at least `connect_interval_ms` after its last
-// attempt), a connected one probes its link with a PINGREQ. The next
-// `nimbus_poll` does the work: call it (or wake the thread that does).
-// May be called from a callback.
-//
-// Errors: NULL arguments, `NIMBUS_ERR_INVALID_STATE` (not initialised).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Tells the client that the network came back (call it from the RTOS's
+ * network-up event, e.g. Zephyr's `NET_EVENT_L4_CONNECTED` or ESP-IDF's
+ * `IP_EVENT_STA_GOT_IP`): a client waiting for its backoff delay tries
+ * again at once (still at least `connect_interval_ms` after its last
+ * attempt), a connected one probes its link with a PINGREQ. The next
+ * `nimbus_poll` does the work: call it (or wake the thread that does).
+ * May be called from a callback.
+ *
+ * Errors: NULL arguments, `NIMBUS_ERR_INVALID_STATE` (not initialised).
+ */
 NIMBUS_NODISCARD nimbus_err_t nimbus_network_up(nimbus_client_t *client, uint64_t now_ms);
 
-// Does all pending work at `now_ms` (a monotonic millisecond clock):
-// sends, receives, calls the callbacks, retries, keeps alive. Stores in
-// `*next_wake_ms` (if not NULL) the time by which it must be called again;
-// call it sooner when the link becomes readable. Never blocks.
-// `NIMBUS_ERR_INVALID_STATE` when called from a callback.
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Does all pending work at `now_ms` (a monotonic millisecond clock):
+ * sends, receives, calls the callbacks, retries, keeps alive. Stores in
+ * `*next_wake_ms` (if not NULL) the time by which it must be called again;
+ * call it sooner when the link becomes readable. Never blocks.
+ * `NIMBUS_ERR_INVALID_STATE` when called from a callback.
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_poll(nimbus_client_t *client,
                          uint64_t now_ms,
                          uint64_t *next_wake_ms);
 
-// The link state, into `*state`.
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * The link state, into `*state`.
+ */
 NIMBUS_NODISCARD nimbus_err_t nimbus_state(nimbus_client_t *client, nimbus_state_t *state);
 
-// What became of the readings since boot, into `*stats`: the last `seq`,
-// the boot number, and the readings queued, dropped and refused.
-// Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (from a
-// callback).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * What became of the readings since boot, into `*stats`: the last `seq`,
+ * the boot number, and the readings queued, dropped and refused.
+ * Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (from a
+ * callback).
+ */
 NIMBUS_NODISCARD nimbus_err_t nimbus_stats(nimbus_client_t *client, nimbus_stats_t *stats);
 
-// Answers the request `handle` names, the way it came, with `status`
-// (200 with a JSON body, 204 without, 4xx/5xx) and `len` bytes of
-// `payload`. Errors: `NIMBUS_ERR_UNKNOWN_REQUEST` (answered, expired or
-// unknown), `NIMBUS_ERR_PAYLOAD_TOO_LARGE` (the cloud's limit),
-// `NIMBUS_ERR_BUSY` (no room now: the request stays open, retry).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Answers the request `handle` names, the way it came, with `status`
+ * (200 with a JSON body, 204 without, 4xx/5xx) and `len` bytes of
+ * `payload`. Errors: `NIMBUS_ERR_UNKNOWN_REQUEST` (answered, expired or
+ * unknown), `NIMBUS_ERR_PAYLOAD_TOO_LARGE` (the cloud's limit),
+ * `NIMBUS_ERR_BUSY` (no room now: the request stays open, retry).
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_respond(nimbus_client_t *client,
                             uint32_t handle,
@@ -817,41 +1227,38 @@ nimbus_err_t nimbus_respond(nimbus_client_t *client,
                             const uint8_t *payload,
                             size_t len);
 
-// Reports a patch of reported properties (`len` bytes of a JSON object)
-// to the shadow/twin; its id goes to `*request_id` (if not NULL) and the
-// outcome to `on_twin`. Errors: `NIMBUS_ERR_INVALID_JSON`,
-// `NIMBUS_ERR_JSON_TOO_DEEP`, `NIMBUS_ERR_DOCUMENT_TOO_LARGE`,
-// `NIMBUS_ERR_INVALID_PROPERTY_NAME`, `NIMBUS_ERR_BUSY`.
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Reports a patch of reported properties (`len` bytes of a JSON object)
+ * to the shadow/twin; its id goes to `*request_id` (if not NULL) and the
+ * outcome to `on_twin`. Errors: `NIMBUS_ERR_INVALID_JSON`,
+ * `NIMBUS_ERR_JSON_TOO_DEEP`, `NIMBUS_ERR_DOCUMENT_TOO_LARGE`,
+ * `NIMBUS_ERR_INVALID_PROPERTY_NAME`, `NIMBUS_ERR_BUSY`.
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_report(nimbus_client_t *client,
                            const char *json,
                            size_t len,
                            uint32_t *request_id);
 
-// Asks for the whole shadow/twin document; it comes to `on_twin`.
-// At most one get is outstanding: `NIMBUS_ERR_BUSY` while one is (also
-// the one the client sends itself after every connection).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Asks for the whole shadow/twin document; it comes to `on_twin`.
+ * At most one get is outstanding: `NIMBUS_ERR_BUSY` while one is (also
+ * the one the client sends itself after every connection).
+ */
 NIMBUS_NODISCARD nimbus_err_t nimbus_get_twin(nimbus_client_t *client, uint32_t *request_id);
 
-// Publishes an event (`<device>/events` translated for the cloud) at
-// `qos` 0 or 1; a QoS 1 packet id goes to `*packet_id` (0 for QoS 0, and
-// for a QoS 1 event that waits in the store's queue). With a store a QoS
-// 1 event is queued and persisted like a reading (see
-// `nimbus_publish_reading`), in order with them, and must fit `work_len`
-// less 22 bytes. Errors: `NIMBUS_ERR_QOS_NOT_SUPPORTED` (QoS 2),
-// `NIMBUS_ERR_RATE_LIMITED`, `NIMBUS_ERR_PAYLOAD_TOO_LARGE`,
-// `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0 while offline),
-// `NIMBUS_ERR_BUFFER_TOO_SMALL` (with a store: larger than the work
-// buffer allows), the store's error.
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Publishes an event (`<device>/events` translated for the cloud) at
+ * `qos` 0 or 1; a QoS 1 packet id goes to `*packet_id` (0 for QoS 0, and
+ * for a QoS 1 event that waits in the store's queue). With a store a QoS
+ * 1 event is queued and persisted like a reading (see
+ * `nimbus_publish_reading`), in order with them, and must fit `work_len`
+ * less 22 bytes. Errors: `NIMBUS_ERR_QOS_NOT_SUPPORTED` (QoS 2),
+ * `NIMBUS_ERR_RATE_LIMITED`, `NIMBUS_ERR_PAYLOAD_TOO_LARGE`,
+ * `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0 while offline),
+ * `NIMBUS_ERR_BUFFER_TOO_SMALL` (with a store: larger than the work
+ * buffer allows), the store's error.
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_publish_event(nimbus_client_t *client,
                                   const uint8_t *payload,
@@ -859,20 +1266,19 @@ nimbus_err_t nimbus_publish_event(nimbus_client_t *client,
                                   uint8_t qos_level,
                                   uint16_t *packet_id);
 
-// Publishes a reading of sensor `id` (`mantissa` × 10^-`decimals`) as
-// telemetry, with the next sequence number. With a store and QoS 1 the
-// reading is in the store's queue when this returns `NIMBUS_OK`:
-// `*packet_id` is its packet id when it went straight into the in-flight
-// window, 0 when it waits behind others (`nimbus_poll` sends it, in
-// order). From a callback the store cannot be written: the reading then
-// goes to the in-flight window only, and `NIMBUS_ERR_BUSY` when readings
-// wait in the queue. Errors: `NIMBUS_ERR_NOT_FOUND` (no such sensor),
-// `NIMBUS_ERR_BUSY` (queue or window full: counted, and said in the next
-// reading), `NIMBUS_ERR_RATE_LIMITED`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0
-// offline), the store's error (nothing was accepted).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Publishes a reading of sensor `id` (`mantissa` × 10^-`decimals`) as
+ * telemetry, with the next sequence number. With a store and QoS 1 the
+ * reading is in the store's queue when this returns `NIMBUS_OK`:
+ * `*packet_id` is its packet id when it went straight into the in-flight
+ * window, 0 when it waits behind others (`nimbus_poll` sends it, in
+ * order). From a callback the store cannot be written: the reading then
+ * goes to the in-flight window only, and `NIMBUS_ERR_BUSY` when readings
+ * wait in the queue. Errors: `NIMBUS_ERR_NOT_FOUND` (no such sensor),
+ * `NIMBUS_ERR_BUSY` (queue or window full: counted, and said in the next
+ * reading), `NIMBUS_ERR_RATE_LIMITED`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0
+ * offline), the store's error (nothing was accepted).
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_publish_reading(nimbus_client_t *client,
                                     uint16_t id,
@@ -881,25 +1287,23 @@ nimbus_err_t nimbus_publish_reading(nimbus_client_t *client,
                                     uint8_t qos_level,
                                     uint16_t *packet_id);
 
-// Reads sensor `id` through its read function and publishes the reading
-// as telemetry, like `nimbus_publish_reading`. Not from a callback
-// (`NIMBUS_ERR_INVALID_STATE`): use `nimbus_publish_reading` there.
-// Errors: those of `nimbus_publish_reading`, and the sensor's (its read
-// function's negative result).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Reads sensor `id` through its read function and publishes the reading
+ * as telemetry, like `nimbus_publish_reading`. Not from a callback
+ * (`NIMBUS_ERR_INVALID_STATE`): use `nimbus_publish_reading` there.
+ * Errors: those of `nimbus_publish_reading`, and the sensor's (its read
+ * function's negative result).
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_publish_sensor(nimbus_client_t *client,
                                    uint16_t id,
                                    uint8_t qos_level,
                                    uint16_t *packet_id);
 
-// The former name of `nimbus_publish_sensor` (which is what it does):
-// kept for one release.
-//
-// # Safety
-// As `nimbus_publish_sensor`.
+/**
+ * The former name of `nimbus_publish_sensor` (which is what it does):
+ * kept for one release.
+ */
 NIMBUS_NODISCARD
 NIMBUS_DEPRECATED_WITH_NOTE("use nimbus_publish_sensor")
 nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *client,
@@ -907,39 +1311,41 @@ nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *client,
                                       uint8_t qos_level,
                                       uint16_t *packet_id);
 
-// Changes the period of the automatic telemetry (0: off).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Changes the period of the automatic telemetry (0: off).
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_set_telemetry_period(nimbus_client_t *client,
                                          uint32_t period_ms);
 
-// Reads the provisioning record at the start of the `len` bytes at
-// `data` (e.g. a memory-mapped flash partition; bytes after the record's
-// CRC are ignored) into `*out`, in place: the strings in `*out` point
-// into `data`, which must stay mapped and unchanged while they are used
-// (for a client, as long as it lives). Nothing is copied or allocated.
-//
-// Errors, `*out` untouched: `NIMBUS_ERR_NULL_ARGUMENT` (`data` or `out`),
-// `NIMBUS_ERR_CORRUPT_RECORD` (too short, not CBOR, CRC mismatch),
-// `NIMBUS_ERR_INVALID_RECORD` (unknown, duplicate, missing or mistyped
-// field, unsupported version, port 0, a field the cloud does not take),
-// `NIMBUS_ERR_INVALID_STRING` (a text without its NUL or with an inner
-// one), `NIMBUS_ERR_INVALID_NAME` (a name the cloud refuses),
-// `NIMBUS_ERR_INVALID_CREDENTIALS` (a SAS key that is not base64).
-//
-// # Safety
-// Pointers are NULL or valid for what they point to, as documented.
+/**
+ * Reads the provisioning record at the start of the `len` bytes at
+ * `data` (e.g. a memory-mapped flash partition; bytes after the record's
+ * CRC are ignored) into `*out`, in place: the strings in `*out` point
+ * into `data`, which must stay mapped and unchanged while they are used
+ * (for a client, as long as it lives). Nothing is copied or allocated.
+ *
+ * Errors, `*out` untouched: `NIMBUS_ERR_NULL_ARGUMENT` (`data` or `out`),
+ * `NIMBUS_ERR_CORRUPT_RECORD` (too short, not CBOR, CRC mismatch),
+ * `NIMBUS_ERR_INVALID_RECORD` (unknown, duplicate, missing or mistyped
+ * field, unsupported version, port 0, a field the cloud does not take),
+ * `NIMBUS_ERR_INVALID_STRING` (a text without its NUL or with an inner
+ * one), `NIMBUS_ERR_INVALID_NAME` (a name the cloud refuses),
+ * `NIMBUS_ERR_INVALID_CREDENTIALS` (a SAS key that is not base64).
+ */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_record_parse(const uint8_t *data,
                                  size_t len,
                                  nimbus_record_t *out);
 
-// A short English description of `err` (a `nimbus_err_t`); never NULL.
+/**
+ * A short English description of `err` (a `nimbus_err_t`); never NULL.
+ */
 const char *nimbus_strerror(int32_t err);
 
-// The library's version, e.g. `0.1.0`.
+/**
+ * The library's version, e.g. `0.1.0`.
+ */
 const char *nimbus_version(void);
 
 #ifdef __cplusplus

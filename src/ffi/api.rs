@@ -1,5 +1,12 @@
 //! The exported functions. Each checks its arguments, reaches the client
 //! through [`Storage`], and turns the result into a `nimbus_err_t`.
+//!
+//! # Safety
+//! One rule for every function here, said once (here and in the header's
+//! banner) rather than on each: every pointer is NULL (refused with
+//! `NIMBUS_ERR_NULL_ARGUMENT` where a value is required) or valid for what
+//! it points to, for as long as the function's documentation says.
+#![allow(clippy::missing_safety_doc)] // the rule above covers every function
 
 use core::ffi::{c_char, c_void};
 
@@ -29,9 +36,6 @@ fn result(r: Result<()>) -> nimbus_err_t {
 /// shadow name), `NIMBUS_ERR_INVALID_ARGUMENT` (Azure without a hub, bad
 /// QoS, cloud or encoding), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
 /// `NIMBUS_ERR_INVALID_STATE` (the client is inside `nimbus_poll`).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_init(
@@ -71,9 +75,6 @@ fn init(
 
 /// Forgets the client: later calls on it fail with
 /// `NIMBUS_ERR_INVALID_STATE` until `nimbus_init`. The port closes its link.
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_deinit(client: *mut nimbus_client_t) -> nimbus_err_t {
@@ -82,9 +83,6 @@ pub unsafe extern "C" fn nimbus_deinit(client: *mut nimbus_client_t) -> nimbus_e
 
 /// Bytes `config->memory.buffer` must have for this configuration (0 for
 /// a NULL or invalid configuration).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 pub unsafe extern "C" fn nimbus_buffer_len(config: *const nimbus_config_t) -> usize {
     if config.is_null() {
@@ -100,9 +98,6 @@ pub unsafe extern "C" fn nimbus_buffer_len(config: *const nimbus_config_t) -> us
 /// model; `#` catches what nothing else handles. `pattern` must outlive
 /// the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT`, `NIMBUS_ERR_BUSY`
 /// (table full), `NIMBUS_ERR_INVALID_STATE` (inside a callback).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_register_handler(
@@ -124,9 +119,6 @@ pub unsafe extern "C" fn nimbus_register_handler(
 /// `sensor/<id>/get` and the automatic telemetry. The strings must outlive
 /// the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (duplicate id, empty
 /// or long names), `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_INVALID_STATE`.
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_register_sensor(
@@ -154,9 +146,6 @@ pub unsafe extern "C" fn nimbus_register_sensor(
 /// outlive the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (an address
 /// of a version other than 0, 4 or 6, or of the wrong one for its field),
 /// `NIMBUS_ERR_INVALID_STRING`.
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_set_device_info(
@@ -180,9 +169,6 @@ pub unsafe extern "C" fn nimbus_set_device_info(
 /// Starts connecting, and reconnecting after every failure with backoff.
 /// On Azure with SAS a token is made first (`NIMBUS_ERR_INVALID_CREDENTIALS`
 /// without a clock or with a bad key).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_connect(client: *mut nimbus_client_t, now_ms: u64) -> nimbus_err_t {
@@ -190,9 +176,6 @@ pub unsafe extern "C" fn nimbus_connect(client: *mut nimbus_client_t, now_ms: u6
 }
 
 /// Disconnects cleanly; queued QoS 1 messages are kept for a later connect.
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_disconnect(
@@ -216,9 +199,6 @@ pub unsafe extern "C" fn nimbus_disconnect(
 /// May be called from a callback.
 ///
 /// Errors: NULL arguments, `NIMBUS_ERR_INVALID_STATE` (not initialised).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_network_up(
@@ -238,9 +218,6 @@ pub unsafe extern "C" fn nimbus_network_up(
 /// `*next_wake_ms` (if not NULL) the time by which it must be called again;
 /// call it sooner when the link becomes readable. Never blocks.
 /// `NIMBUS_ERR_INVALID_STATE` when called from a callback.
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_poll(
@@ -256,9 +233,6 @@ pub unsafe extern "C" fn nimbus_poll(
 }
 
 /// The link state, into `*state`.
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_state(
@@ -288,9 +262,6 @@ pub unsafe extern "C" fn nimbus_state(
 /// the boot number, and the readings queued, dropped and refused.
 /// Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (from a
 /// callback).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_stats(
@@ -321,9 +292,6 @@ pub unsafe extern "C" fn nimbus_stats(
 /// `payload`. Errors: `NIMBUS_ERR_UNKNOWN_REQUEST` (answered, expired or
 /// unknown), `NIMBUS_ERR_PAYLOAD_TOO_LARGE` (the cloud's limit),
 /// `NIMBUS_ERR_BUSY` (no room now: the request stays open, retry).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_respond(
@@ -345,9 +313,6 @@ pub unsafe extern "C" fn nimbus_respond(
 /// outcome to `on_twin`. Errors: `NIMBUS_ERR_INVALID_JSON`,
 /// `NIMBUS_ERR_JSON_TOO_DEEP`, `NIMBUS_ERR_DOCUMENT_TOO_LARGE`,
 /// `NIMBUS_ERR_INVALID_PROPERTY_NAME`, `NIMBUS_ERR_BUSY`.
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_report(
@@ -368,9 +333,6 @@ pub unsafe extern "C" fn nimbus_report(
 /// Asks for the whole shadow/twin document; it comes to `on_twin`.
 /// At most one get is outstanding: `NIMBUS_ERR_BUSY` while one is (also
 /// the one the client sends itself after every connection).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_get_twin(
@@ -394,9 +356,6 @@ pub unsafe extern "C" fn nimbus_get_twin(
 /// `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0 while offline),
 /// `NIMBUS_ERR_BUFFER_TOO_SMALL` (with a store: larger than the work
 /// buffer allows), the store's error.
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_publish_event(
@@ -426,9 +385,6 @@ pub unsafe extern "C" fn nimbus_publish_event(
 /// `NIMBUS_ERR_BUSY` (queue or window full: counted, and said in the next
 /// reading), `NIMBUS_ERR_RATE_LIMITED`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0
 /// offline), the store's error (nothing was accepted).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_publish_reading(
@@ -454,9 +410,6 @@ pub unsafe extern "C" fn nimbus_publish_reading(
 /// (`NIMBUS_ERR_INVALID_STATE`): use `nimbus_publish_reading` there.
 /// Errors: those of `nimbus_publish_reading`, and the sensor's (its read
 /// function's negative result).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_publish_sensor(
@@ -477,9 +430,6 @@ pub unsafe extern "C" fn nimbus_publish_sensor(
 
 /// The former name of `nimbus_publish_sensor` (which is what it does):
 /// kept for one release.
-///
-/// # Safety
-/// As `nimbus_publish_sensor`.
 #[no_mangle]
 #[deprecated(note = "use nimbus_publish_sensor")]
 #[must_use]
@@ -494,9 +444,6 @@ pub unsafe extern "C" fn nimbus_publish_telemetry(
 }
 
 /// Changes the period of the automatic telemetry (0: off).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_set_telemetry_period(
@@ -524,9 +471,6 @@ pub unsafe extern "C" fn nimbus_set_telemetry_period(
 /// `NIMBUS_ERR_INVALID_STRING` (a text without its NUL or with an inner
 /// one), `NIMBUS_ERR_INVALID_NAME` (a name the cloud refuses),
 /// `NIMBUS_ERR_INVALID_CREDENTIALS` (a SAS key that is not base64).
-///
-/// # Safety
-/// Pointers are NULL or valid for what they point to, as documented.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_record_parse(
