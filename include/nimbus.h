@@ -1193,7 +1193,25 @@ NIMBUS_NODISCARD nimbus_err_t nimbus_network_up(nimbus_client_t *client, uint64_
  * sends, receives, calls the callbacks, retries, keeps alive. Stores in
  * `*next_wake_ms` (if not NULL) the time by which it must be called again;
  * call it sooner when the link becomes readable. Never blocks.
- * `NIMBUS_ERR_INVALID_STATE` when called from a callback.
+ *
+ * Bounds: at most 16 received packets are handled per call
+ * (`MAX_PACKETS_PER_POLL`; with more waiting, `*next_wake_ms` is `now_ms`);
+ * its peak stack, answering a direct method on a Cortex-M3, is 1,688
+ * bytes (measured by the QEMU run, README "Stack").
+ *
+ * Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (called
+ * from a callback). A broken link is not an error: it reaches
+ * `on_connection` and `on_error`, and the client reconnects.
+ *
+ * ```c
+ * for (;;) {                                  // the port's thread
+ *     uint64_t wake;
+ *     nimbus_err_t err = nimbus_poll(&client, now_ms(), &wake);
+ *     if (err != NIMBUS_OK)
+ *         log_error("nimbus_poll: %s", nimbus_strerror(err));
+ *     wait_readable_or_until(socket, wake);   // select(), k_poll(), ...
+ * }
+ * ```
  */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_poll(nimbus_client_t *client,
@@ -1216,9 +1234,35 @@ NIMBUS_NODISCARD nimbus_err_t nimbus_stats(nimbus_client_t *client, nimbus_stats
 /**
  * Answers the request `handle` names, the way it came, with `status`
  * (200 with a JSON body, 204 without, 4xx/5xx) and `len` bytes of
- * `payload`. Errors: `NIMBUS_ERR_UNKNOWN_REQUEST` (answered, expired or
- * unknown), `NIMBUS_ERR_PAYLOAD_TOO_LARGE` (the cloud's limit),
- * `NIMBUS_ERR_BUSY` (no room now: the request stays open, retry).
+ * `payload`. May be called from a callback (a handler that answers
+ * another request) or later, from the client's thread.
+ *
+ * Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_UNKNOWN_REQUEST`
+ * (answered, expired or unknown), `NIMBUS_ERR_PAYLOAD_TOO_LARGE` (the
+ * cloud's limit), `NIMBUS_ERR_BUSY` (no room now: the request stays open,
+ * retry).
+ *
+ * A deferred answer: the handler keeps the handle and returns
+ * `NIMBUS_DEFER`; the answer goes when the work is done.
+ *
+ * ```c
+ * static uint32_t pending;                    // 0: none
+ * static int32_t on_calibrate(void *user, nimbus_client_t *c, const nimbus_request_t *req,
+ *                             uint8_t *reply, size_t cap, size_t *len) {
+ *     pending = req->handle;
+ *     start_calibration();
+ *     return NIMBUS_DEFER;
+ * }
+ * void calibration_done(bool ok) {            // later, on the client's thread
+ *     static const char body[] = "{\"calibrated\":true}";
+ *     nimbus_err_t err = ok ? nimbus_respond(&client, pending, 200, (const uint8_t *)body, sizeof body - 1)
+ *                           : nimbus_respond(&client, pending, 500, NULL, 0);
+ *     if (err == NIMBUS_ERR_BUSY)
+ *         retry_later();                      // the request stays open
+ *     else
+ *         pending = 0;
+ * }
+ * ```
  */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_respond(nimbus_client_t *client,
@@ -1230,9 +1274,23 @@ nimbus_err_t nimbus_respond(nimbus_client_t *client,
 /**
  * Reports a patch of reported properties (`len` bytes of a JSON object)
  * to the shadow/twin; its id goes to `*request_id` (if not NULL) and the
- * outcome to `on_twin`. Errors: `NIMBUS_ERR_INVALID_JSON`,
+ * outcome to `on_twin`. May be called from a callback (`on_desired`
+ * reporting what it applied).
+ *
+ * Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_JSON`,
  * `NIMBUS_ERR_JSON_TOO_DEEP`, `NIMBUS_ERR_DOCUMENT_TOO_LARGE`,
- * `NIMBUS_ERR_INVALID_PROPERTY_NAME`, `NIMBUS_ERR_BUSY`.
+ * `NIMBUS_ERR_INVALID_PROPERTY_NAME`, `NIMBUS_ERR_BUSY` (as many reports
+ * in flight as the cloud allows: retry after an `on_twin`).
+ *
+ * ```c
+ * static const char patch[] = "{\"firmware_version\":\"1.4.2\",\"led\":true}";
+ * uint32_t id;
+ * nimbus_err_t err = nimbus_report(&client, patch, sizeof patch - 1, &id);
+ * if (err != NIMBUS_OK)
+ *     log_error("report: %s", nimbus_strerror(err));
+ * // on_twin(..., result) later: result->request_id == id, accepted with
+ * // its version, or rejected with the cloud's status
+ * ```
  */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_report(nimbus_client_t *client,
