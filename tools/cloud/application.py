@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as mqtt
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from services import delta, encode_id, merge, query  # noqa: E402,F401
+from services import encode_id, query  # noqa: E402
 
 
 @dataclass

@@ -446,17 +446,20 @@ class Provisioning:
         return {"device_id": dev, "cloud": req["cloud"], "certificate_serial": f"{cert.serial_number:x}",
                 "bundle": f"/devices/{dev}/bundle"}
 
-    def get(self, dev: str) -> dict:
+    def _issued(self, dev: str) -> dict:
+        """The device's manifest, or 404."""
         m = self._manifest(dev)
         if m is None:
             raise Refused(404, f"no device {dev}")
+        return m
+
+    def get(self, dev: str) -> dict:
+        m = self._issued(dev)
         return dict(m, serial=f"{m['serial']:x}")
 
     def bundle(self, dev: str, caller: str, link: bool = False) -> dict:
         with self.lock:
-            m = self._manifest(dev)
-            if m is None:
-                raise Refused(404, f"no device {dev}")
+            m = self._issued(dev)
             if m.get("revoked"):
                 raise Refused(410, "the certificate was revoked")
             if m["downloaded"]:
@@ -494,9 +497,7 @@ class Provisioning:
 
     def revoke(self, dev: str, caller: str) -> dict:
         with self.lock:
-            m = self._manifest(dev)
-            if m is None:
-                raise Refused(404, f"no device {dev}")
+            m = self._issued(dev)
             if not m.get("revoked"):
                 m["revoked"] = time.time()
                 self.store.put(f"devices/{dev}/manifest.json", json.dumps(m).encode())

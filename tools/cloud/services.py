@@ -189,7 +189,6 @@ class Services:
         self.c2d_ready: set[str] = set()
         self.method_answers: dict[tuple[str, str], tuple[int, bytes]] = {}
         self.next_rid = int(time.time() * 1000) & 0xFFFFFF
-        self.twin_rejections: list[tuple[str, int, str]] = []  # (device, status, why)
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.CLIENT_ID,
@@ -429,8 +428,6 @@ class Services:
                 self.cond.notify_all()
 
     def _twin_refuse(self, device, rid, status, why):
-        with self.lock:
-            self.twin_rejections.append((device, status, why))
         self._to(device, f"$iothub/twin/res/{status}/?$rid={rid}", compact({"message": why}))
 
     @staticmethod
