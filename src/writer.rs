@@ -2,9 +2,47 @@
 //! heap and no float formatting. Every layer that writes JSON or text
 //! (shadow/twin payloads, reported information, readings, answers) uses it.
 
-use core::num::NonZeroU64;
+use core::num::NonZeroU16;
 
 use crate::{Error, Result};
+
+/// `n / d` and `n % d` with 32-bit divisions only, 16 bits of `n` at a
+/// time. Cortex-M has no 64-bit divide: the library routine the compiler
+/// would call for `u64 / u64` costs about 900 B of flash.
+pub(crate) fn div_rem(n: u64, d: NonZeroU16) -> (u64, u16) {
+    let d = u32::from(d.get());
+    let (mut q, mut r) = (0u64, 0u32);
+    for shift in [48, 32, 16, 0] {
+        // `r < d <= 0xffff`, so this fits in 32 bits.
+        let part = (r << 16) | ((n >> shift) as u32 & 0xffff);
+        q = (q << 16) | u64::from(part / d);
+        r = part % d;
+    }
+    (q, r as u16)
+}
+
+/// The decimal digits of `v`, at least `min` of them (zero-padded; `min`
+/// at most 20), at the end of `buf`.
+pub(crate) fn digits(v: u64, min: usize, buf: &mut [u8; 20]) -> &[u8] {
+    const TEN: NonZeroU16 = NonZeroU16::new(10).unwrap();
+    let mut v = v;
+    let mut at = buf.len();
+    let stop = at.saturating_sub(min);
+    // At most 20 digits: `u64::MAX` has 20.
+    for d in buf.iter_mut().rev() {
+        let (q, r) = match u32::try_from(v) {
+            Ok(small) => (u64::from(small / 10), (small % 10) as u16),
+            Err(_) => div_rem(v, TEN),
+        };
+        *d = b'0' + r as u8;
+        at -= 1;
+        v = q;
+        if v == 0 && at <= stop {
+            break;
+        }
+    }
+    buf.get(at..).unwrap_or_default()
+}
 
 /// Writes JSON text into a fixed buffer. Every write either fits whole or
 /// fails with `BufferTooSmall`, leaving what was written before intact.
@@ -136,19 +174,7 @@ impl<'b> JsonWriter<'b> {
 
     /// Appends an unsigned integer.
     pub fn uint(&mut self, v: u64) -> Result<()> {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut v = v;
-        // At most 20 digits: `u64::MAX` has 20.
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (v % 10) as u8;
-            at -= 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.push(digits.get(at..).unwrap_or_default())
+        self.push(digits(v, 1, &mut [0; 20]))
     }
 
     /// Appends a signed integer.
@@ -174,25 +200,18 @@ impl<'b> JsonWriter<'b> {
             return self.int(mantissa);
         }
         let start = self.len;
+        let mut buf = [0; 20];
+        // At least one digit before the point.
+        let all = digits(mantissa.unsigned_abs(), usize::from(decimals) + 1, &mut buf);
+        let (whole, frac) = all
+            .split_at_checked(all.len().saturating_sub(usize::from(decimals)))
+            .ok_or(Error::InvalidArgument)?;
         let r = (|| {
-            // Never zero: at most 10^18.
-            let scale =
-                NonZeroU64::new(10u64.pow(u32::from(decimals))).ok_or(Error::InvalidArgument)?;
-            let abs = mantissa.unsigned_abs();
             if mantissa < 0 {
                 self.raw("-")?;
             }
-            self.uint(abs / scale)?;
+            self.push(whole)?;
             self.raw(".")?;
-            let mut frac = [b'0'; 18];
-            let frac = frac
-                .get_mut(..usize::from(decimals))
-                .ok_or(Error::InvalidArgument)?;
-            let mut rest = abs % scale;
-            for d in frac.iter_mut().rev() {
-                *d = b'0' + (rest % 10) as u8;
-                rest /= 10;
-            }
             self.push(frac)
         })();
         if r.is_err() {
@@ -226,6 +245,47 @@ impl core::fmt::Write for JsonWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn div_rem_matches_the_native_division() {
+        let mut n = 0x9e37_79b9_7f4a_7c15u64;
+        let edges = [
+            0,
+            1,
+            9,
+            10,
+            999,
+            1000,
+            u64::from(u32::MAX),
+            u64::from(u32::MAX) + 1,
+            u64::MAX,
+        ];
+        for d in [1u16, 7, 10, 1000, u16::MAX] {
+            let nz = NonZeroU16::new(d).unwrap();
+            for v in edges.into_iter().chain((0..1000).map(|_| {
+                n ^= n << 13;
+                n ^= n >> 7;
+                n ^= n << 17;
+                n >> (n % 64)
+            })) {
+                assert_eq!(
+                    div_rem(v, nz),
+                    (v / u64::from(d), (v % u64::from(d)) as u16),
+                    "{v} / {d}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn digits_pads_to_the_minimum() {
+        let mut buf = [0; 20];
+        assert_eq!(digits(7, 3, &mut buf), b"007");
+        assert_eq!(digits(1234, 3, &mut buf), b"1234");
+        assert_eq!(digits(u64::from(u32::MAX) + 1, 1, &mut buf), b"4294967296");
+        assert_eq!(digits(u64::MAX, 20, &mut buf), b"18446744073709551615");
+        assert_eq!(digits(0, 20, &mut buf), [b'0'; 20]);
+    }
 
     fn written(f: impl FnOnce(&mut JsonWriter<'_>) -> Result<()>) -> std::string::String {
         let mut buf = [0u8; 128];

@@ -11,8 +11,9 @@
 //! on the device); the `rustcrypto` feature adds `RustCryptoHmac`.
 
 use super::percent::encode_into;
-use super::writer::{format_u64, Writer};
+use super::writer::Writer;
 use super::{azure, base64, names};
+use crate::writer::digits;
 use crate::{Error, Result};
 
 /// Longest device key, decoded (Azure keys are 16 to 64 bytes).
@@ -69,8 +70,8 @@ pub fn token<'b>(
         .get(..key_len)
         .filter(|k| !k.is_empty())
         .ok_or(Error::InvalidCredentials)?;
-    let mut digits = [0u8; 20];
-    let expiry = format_u64(expiry, &mut digits);
+    let mut expiry_buf = [0u8; 20];
+    let expiry = digits(expiry, 1, &mut expiry_buf);
 
     let mut w = Writer::new(buf);
     w.push_str("SharedAccessSignature sr=")?;

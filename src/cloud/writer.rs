@@ -157,9 +157,7 @@ impl<'b> Writer<'b> {
 
     /// Appends `value` in decimal.
     pub(crate) fn push_u64(&mut self, value: u64) -> Result<()> {
-        let mut digits = [0u8; 20];
-        let text = format_u64(value, &mut digits);
-        self.push_bytes(text)
+        self.push_bytes(crate::writer::digits(value, 1, &mut [0; 20]))
     }
 
     /// Appends `value` in decimal: one store for its up to five digits.
@@ -237,21 +235,6 @@ fn copy_word(dst: &mut [u8], src: &[u8], at: usize) {
     }
 }
 
-/// Formats `value` in decimal into `digits`, returning the used tail.
-pub(crate) fn format_u64(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        // `value % 10` < 10, so the cast cannot truncate.
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 || start == 0 {
-            break;
-        }
-    }
-    &digits[start..]
-}
-
 /// Parses a non-empty decimal number without sign or leading `+`; `None`
 /// on any other byte or on overflow.
 pub(crate) fn parse_u64(text: &str) -> Option<u64> {
@@ -324,8 +307,11 @@ mod tests {
     #[test]
     fn decimal_round_trip() {
         let mut d = [0u8; 20];
-        assert_eq!(format_u64(0, &mut d), b"0");
-        assert_eq!(format_u64(u64::MAX, &mut d), b"18446744073709551615");
+        assert_eq!(crate::writer::digits(0, 1, &mut d), b"0");
+        assert_eq!(
+            crate::writer::digits(u64::MAX, 1, &mut d),
+            b"18446744073709551615"
+        );
         assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX));
         assert_eq!(parse_u64("18446744073709551616"), None);
         assert_eq!(parse_u64(""), None);

@@ -225,12 +225,12 @@ impl Object {
 /// Writes millionths of a degree as a decimal number without trailing
 /// zeros (`-8.5`, `47.123456`, `12`).
 fn micro_degrees(w: &mut Out<'_>, v: i32) -> Result<()> {
-    let (mut mantissa, mut decimals) = (i64::from(v), 6);
+    let (mut mantissa, mut decimals) = (v, 6);
     while decimals > 0 && mantissa % 10 == 0 {
         mantissa /= 10;
         decimals -= 1;
     }
-    w.decimal(mantissa, decimals)
+    w.decimal(i64::from(mantissa), decimals)
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 use crate::device::actions::Actions;
 use crate::device::app::{Answer, App};
 use crate::device::sensor::{self, sensor_in_path};
-use crate::writer::JsonWriter;
+use crate::writer::{div_rem, JsonWriter};
 use crate::{Error, Result};
+use core::num::NonZeroU16;
 
 /// Whether the client answers `path` itself.
 pub fn is_builtin(path: &str) -> bool {
@@ -61,10 +62,10 @@ pub(crate) fn error_body(out: &mut [u8], status: u16, error: &str, path: &str) -
 
 /// The device information with its uptime in seconds.
 fn general_information(out: &mut [u8], actions: &Actions<'_, '_>) -> Result<usize> {
-    let uptime_s = actions
+    let uptime_ms = actions
         .now_ms
-        .saturating_sub(actions.core.started_ms.unwrap_or(actions.now_ms))
-        / 1000;
+        .saturating_sub(actions.core.started_ms.unwrap_or(actions.now_ms));
+    let (uptime_s, _) = div_rem(uptime_ms, const { NonZeroU16::new(1000).unwrap() });
     let info = actions.core.info.unwrap_or_default();
     // The information object, then its closing brace replaced by the uptime.
     let len = info.write_json(out)?;

@@ -69,9 +69,11 @@ impl Backoff {
 
     /// Draws the next delay and counts the attempt.
     pub fn next_delay_ms(&mut self, config: &BackoffConfig, random: &mut impl Random) -> u32 {
-        let cap = u64::from(self.cap_ms(config));
+        let cap = self.cap_ms(config);
         self.attempt = self.attempt.saturating_add(1).min(32);
-        (u64::from(random.next_u32()) % (cap + 1)) as u32
+        let drawn = random.next_u32();
+        // Uniform in 0..=cap; 32-bit only (Cortex-M has no 64-bit divide).
+        cap.checked_add(1).map_or(drawn, |span| drawn % span)
     }
 
     /// Number of consecutive failed attempts so far.
