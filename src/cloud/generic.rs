@@ -130,7 +130,7 @@ fn path_end(word: u64, ends: u64, sep: u8, stop: u8, before: u64) -> Result<usiz
 /// One word of [`check_path`]: no byte flagged `stop`, no two separators in
 /// a row. `before` has bit 7 set when the byte before the word is a
 /// separator; returns the same for the byte after it.
-#[inline(always)]
+#[inline]
 fn check_word(word: &[u8; 8], sep: u8, stop: u8, before: u64) -> Result<u64> {
     let seps = swar::equal(u64::from_le_bytes(*word), sep);
     if word_flags(word) & stop != 0 || seps & ((seps << 8) | before) != 0 {

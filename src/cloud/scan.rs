@@ -58,7 +58,7 @@ pub(crate) fn flags(b: u8) -> u8 {
 
 /// The union of the [`FLAGS`] of eight bytes: one table load and one OR per
 /// byte, no branch.
-#[inline(always)]
+#[inline]
 pub(crate) fn word_flags(w: &[u8; 8]) -> u8 {
     flags(w[0])
         | flags(w[1])

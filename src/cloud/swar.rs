@@ -25,7 +25,7 @@ pub(crate) const fn splat(b: u8) -> u64 {
 
 /// Up to eight bytes of `s` packed little-endian, zero-filled above
 /// `s.len()` (only the first eight bytes of a longer `s`).
-#[inline(always)]
+#[inline]
 pub(crate) fn load(s: &[u8]) -> u64 {
     if let [a, b, c, d, e, f, g, h, ..] = *s {
         return u64::from_le_bytes([a, b, c, d, e, f, g, h]);
