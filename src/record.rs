@@ -159,12 +159,12 @@ impl<'a> DeviceRecord<'a> {
             Cloud::Azure => 1,
         };
         e.u64(key::CLOUD)
-            .and_then(|e| e.u8(cloud))
+            .and_then(|e| e.u64(cloud))
             .map_err(encode_error)?;
         for (k, text) in (key::HOST..key::END).zip(fields) {
             if k == key::PORT {
                 e.u64(k)
-                    .and_then(|e| e.u16(self.port))
+                    .and_then(|e| e.u64(u64::from(self.port)))
                     .map_err(encode_error)?;
             }
             if let Some(text) = text {
@@ -349,6 +349,20 @@ fn text<'a>(d: &mut Decoder<'a>) -> Result<&'a str> {
         Some((0, body)) if !body.contains(&0) => s.get(..body.len()).ok_or(Error::InvalidString),
         _ => Err(Error::InvalidString),
     }
+}
+
+/// The CBOR of a record the client keeps in the storage port (its CBOR,
+/// then the CRC-32 of it, little-endian), if the CRC matches.
+pub(crate) fn unseal(record: &[u8]) -> Option<&[u8]> {
+    let (cbor, crc) = record.split_at_checked(record.len().checked_sub(4)?)?;
+    (crc32(cbor).to_le_bytes() == *crc).then_some(cbor)
+}
+
+/// The next CBOR item of a kept record as an unsigned integer that fits
+/// `T`. One decoder call for every width: each of minicbor's `u8`, `u16`
+/// and `u32` is its own few hundred bytes of flash.
+pub(crate) fn kept_uint<T: TryFrom<u64>>(d: &mut Decoder<'_>) -> Option<T> {
+    T::try_from(d.u64().ok()?).ok()
 }
 
 /// The CRC-32 of zlib, PNG and Ethernet (reflected polynomial 0xEDB88320,

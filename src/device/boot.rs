@@ -13,7 +13,7 @@
 //! (`boot`, `seq`).
 
 use crate::device::app::App;
-use crate::record::crc32;
+use crate::record::{crc32, kept_uint, unseal};
 use crate::{Error, Result};
 use minicbor::{Decoder, Encoder};
 
@@ -88,10 +88,10 @@ impl Counters {
 fn encode(boot: u32, limit: u32, out: &mut [u8; MAX_LEN]) -> Result<usize> {
     let mut e = Encoder::new(crate::writer::JsonWriter::new(&mut out[..MAX_LEN - 4]));
     e.map(2)
-        .and_then(|e| e.u8(0))
-        .and_then(|e| e.u32(boot))
-        .and_then(|e| e.u8(1))
-        .and_then(|e| e.u32(limit))
+        .and_then(|e| e.u64(0))
+        .and_then(|e| e.u64(u64::from(boot)))
+        .and_then(|e| e.u64(1))
+        .and_then(|e| e.u64(u64::from(limit)))
         .map_err(|_| Error::BufferTooSmall)?;
     let len = e.writer().len();
     let crc = crc32(out.get(..len).unwrap_or_default()).to_le_bytes();
@@ -103,19 +103,16 @@ fn encode(boot: u32, limit: u32, out: &mut [u8; MAX_LEN]) -> Result<usize> {
 
 /// A record's `(boot, limit)`, if its CRC and CBOR check out.
 fn decode(record: &[u8]) -> Option<(u32, u32)> {
-    let (cbor, crc) = record.split_at_checked(record.len().checked_sub(4)?)?;
-    if crc32(cbor).to_le_bytes() != *crc {
-        return None;
-    }
+    let cbor = unseal(record)?;
     let mut d = Decoder::new(cbor);
-    if d.map().ok()? != Some(2) || d.u8().ok()? != 0 {
+    if d.map().ok()? != Some(2) || kept_uint::<u8>(&mut d)? != 0 {
         return None;
     }
-    let boot = d.u32().ok()?;
-    if d.u8().ok()? != 1 {
+    let boot = kept_uint(&mut d)?;
+    if kept_uint::<u8>(&mut d)? != 1 {
         return None;
     }
-    let limit = d.u32().ok()?;
+    let limit = kept_uint(&mut d)?;
     (d.position() == cbor.len()).then_some((boot, limit))
 }
 

@@ -42,7 +42,7 @@ use crate::cloud::{Cloud, Dialect, EncodedProperties};
 use crate::device::sensor::Encoding;
 use crate::device::settings::Settings;
 use crate::mqtt::QoS;
-use crate::record::crc32;
+use crate::record::{crc32, kept_uint, unseal};
 use crate::writer::JsonWriter;
 use crate::{Error, Result};
 use minicbor::{Decoder, Encoder};
@@ -496,10 +496,10 @@ fn seal<'w>(r: &Record<'_>, work: &'w mut [u8], len: usize) -> Result<&'w [u8]> 
     let mut head = [0u8; HEADER_ROOM];
     let mut e = Encoder::new(JsonWriter::new(&mut head));
     e.array(5)
-        .and_then(|e| e.u32(r.index))
-        .and_then(|e| e.u16(r.packet_id))
-        .and_then(|e| e.u8(code))
-        .and_then(|e| e.u16(sensor))
+        .and_then(|e| e.u64(u64::from(r.index)))
+        .and_then(|e| e.u64(u64::from(r.packet_id)))
+        .and_then(|e| e.u64(u64::from(code)))
+        .and_then(|e| e.u64(u64::from(sensor)))
         .and_then(|e| e.bytes_len(len as u64))
         .map_err(|_| Error::BufferTooSmall)?;
     let hlen = e.writer().len();
@@ -523,18 +523,15 @@ fn read_record<'w>(store: &mut dyn Store, id: u16, work: &'w mut [u8]) -> Option
 
 /// A record, if its CRC and CBOR check out.
 fn decode(record: &[u8]) -> Option<Record<'_>> {
-    let (cbor, crc) = record.split_at_checked(record.len().checked_sub(4)?)?;
-    if crc32(cbor).to_le_bytes() != *crc {
-        return None;
-    }
+    let cbor = unseal(record)?;
     let mut d = Decoder::new(cbor);
     if d.array().ok()? != Some(5) {
         return None;
     }
-    let index = d.u32().ok()?;
-    let packet_id = d.u16().ok()?;
-    let code = d.u8().ok()?;
-    let kind = Kind::from_code(code, d.u16().ok()?)?;
+    let index = kept_uint(&mut d)?;
+    let packet_id = kept_uint(&mut d)?;
+    let code = kept_uint(&mut d)?;
+    let kind = Kind::from_code(code, kept_uint(&mut d)?)?;
     let r = Record {
         index,
         packet_id,

@@ -230,7 +230,7 @@ pub fn write_reading(
                 });
                 e.map(fields)?
                     .str("id")?
-                    .u16(sensor.id)?
+                    .u64(u64::from(sensor.id))?
                     .str("type")?
                     .str(sensor.kind)?
                     .str("unit")?
@@ -241,13 +241,13 @@ pub fn write_reading(
                     .i64(-i64::from(reading.decimals))?
                     .i64(reading.mantissa)?;
                 if let Some(stamp) = stamp {
-                    e.str("seq")?.u32(stamp.seq)?;
+                    e.str("seq")?.u64(u64::from(stamp.seq))?;
                     if let Some(boot) = stamp.boot {
-                        e.str("boot")?.u32(boot)?;
+                        e.str("boot")?.u64(u64::from(boot))?;
                     }
                     for (key, n) in [("refused", stamp.refused), ("dropped", stamp.dropped)] {
                         if n != 0 {
-                            e.str(key)?.u32(n)?;
+                            e.str(key)?.u64(u64::from(n))?;
                         }
                     }
                 }
