@@ -1390,6 +1390,10 @@ nimbus_err_t nimbus_set_telemetry_period(nimbus_client_t *client,
  * `NIMBUS_ERR_INVALID_STRING` (a text without its NUL or with an inner
  * one), `NIMBUS_ERR_INVALID_NAME` (a name the cloud refuses),
  * `NIMBUS_ERR_INVALID_CREDENTIALS` (a SAS key that is not base64).
+ *
+ * Built with the `record` feature (Kconfig `NIMBUS_RECORD`, on by
+ * default); without it the function is left out and a call to it fails
+ * to link.
  */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_record_parse(const uint8_t *data,

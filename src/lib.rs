@@ -33,7 +33,10 @@ pub mod ffi;
 /// cbindgen:ignore
 pub mod mqtt;
 /// cbindgen:ignore
+#[cfg(feature = "record")]
 pub mod record;
+/// cbindgen:ignore
+pub mod seal;
 /// cbindgen:ignore
 pub mod twin;
 /// cbindgen:ignore

@@ -53,6 +53,9 @@ use minicbor::{Decoder, Encoder};
 use crate::cloud::sas::MAX_KEY_LEN;
 use crate::cloud::{base64, check_azure_id, check_shadow_name, check_thing_name, Cloud};
 use crate::writer::JsonWriter;
+
+/// The record's CRC ([`crate::seal`]).
+pub use crate::seal::crc32;
 use crate::{Error, Result};
 
 /// The format version this code reads and writes (key 0).
@@ -349,32 +352,4 @@ fn text<'a>(d: &mut Decoder<'a>) -> Result<&'a str> {
         Some((0, body)) if !body.contains(&0) => s.get(..body.len()).ok_or(Error::InvalidString),
         _ => Err(Error::InvalidString),
     }
-}
-
-/// The CBOR of a record the client keeps in the storage port (its CBOR,
-/// then the CRC-32 of it, little-endian), if the CRC matches.
-pub(crate) fn unseal(record: &[u8]) -> Option<&[u8]> {
-    let (cbor, crc) = record.split_at_checked(record.len().checked_sub(4)?)?;
-    (crc32(cbor).to_le_bytes() == *crc).then_some(cbor)
-}
-
-/// The next CBOR item of a kept record as an unsigned integer that fits
-/// `T`. One decoder call for every width: each of minicbor's `u8`, `u16`
-/// and `u32` is its own few hundred bytes of flash.
-pub(crate) fn kept_uint<T: TryFrom<u64>>(d: &mut Decoder<'_>) -> Option<T> {
-    T::try_from(d.u64().ok()?).ok()
-}
-
-/// The CRC-32 of zlib, PNG and Ethernet (reflected polynomial 0xEDB88320,
-/// initial and final XOR 0xFFFFFFFF), bit by bit: no table, a few dozen
-/// bytes of code, ample for a record read once at boot.
-pub fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
 }

@@ -7,11 +7,12 @@ mod common;
 use common::{broker, decode_sent, FakeTransport, ScriptedRandom, Sent};
 use nimbus::cloud::sas::{HmacSha256, RustCryptoHmac};
 use nimbus::cloud::Cloud;
+#[cfg(feature = "builtin")]
 use nimbus::device::info::{DeviceInfo, Identity};
 use nimbus::device::pending::RequestHandle;
 use nimbus::device::queue::QueuePolicy;
 use nimbus::device::sensor::{Reading, SensorInfo};
-use nimbus::device::trace::{Level, MAX_LINE};
+use nimbus::device::trace::Level;
 use nimbus::device::{
     Actions, Answer, App, Buffers, Client, Connection, Request, Route, Sas, Settings, TwinResult,
 };
@@ -442,6 +443,7 @@ fn azure_method_and_c2d_reach_the_same_handler_and_answer_their_own_way() {
 }
 
 #[test]
+#[cfg(feature = "builtin")]
 fn built_in_device_model_answers_on_both_clouds() {
     for cloud in [Cloud::Aws, Cloud::Azure] {
         let mut h = if cloud == Cloud::Aws {
@@ -517,6 +519,7 @@ fn unknown_path_is_answered_404() {
 }
 
 #[test]
+#[cfg(feature = "builtin")]
 fn a_failing_sensor_is_a_503_not_a_crash() {
     let mut h = Harness::aws();
     h.client
@@ -534,6 +537,45 @@ fn a_failing_sensor_is_a_503_not_a_crash() {
     assert!(sent[0].payload.contains(r#""status":503"#), "{sent:?}");
     let sent = h.request("dev1/request/sensor/2/get", b"");
     assert!(sent[0].payload.contains(r#""status":404"#), "{sent:?}");
+}
+
+/// Without `builtin`, the device model's paths are like any other: a
+/// registered `#` handler takes them, and with none they are answered 404.
+#[test]
+#[cfg(not(feature = "builtin"))]
+fn left_out_builtin_requests_are_404_or_go_to_the_catch_all() {
+    let mut h = Harness::aws();
+    h.client.register_sensor(SENSOR0, 1).unwrap();
+    h.connect();
+    for path in ["general_information", "sensor/list", "sensor/0/get"] {
+        let sent = h.request(&format!("dev1/request/{path}"), b"");
+        assert!(
+            sent[0].payload.contains(r#""status":404"#),
+            "{path}: {sent:?}"
+        );
+    }
+    h.client.register_handler("#", Handler::Echo).unwrap();
+    let sent = h.request("dev1/request/sensor/list", b"x");
+    assert_eq!(sent[0].payload, "x", "{sent:?}");
+}
+
+/// Without `sas`, a SAS key is refused when the client is made; without
+/// `cbor`, CBOR readings are.
+#[test]
+#[cfg(not(all(feature = "sas", feature = "cbor")))]
+fn left_out_sas_and_cbor_are_refused_at_creation() {
+    let mut s = Settings::new(Cloud::Azure, "dev1");
+    s.hub_host = Some("hub.example.net");
+    s.sas = Some(Sas {
+        key_base64: "c2VjcmV0LWtleS0xMjM0NQ==",
+        lifetime_s: 3600,
+    });
+    let sas_refused = Harness::try_new(s).err() == Some(Error::InvalidArgument);
+    assert_eq!(sas_refused, !cfg!(feature = "sas"));
+    let mut s = Settings::new(Cloud::Aws, "dev1");
+    s.encoding = nimbus::device::sensor::Encoding::Cbor;
+    let cbor_refused = Harness::try_new(s).err() == Some(Error::InvalidArgument);
+    assert_eq!(cbor_refused, !cfg!(feature = "cbor"));
 }
 
 #[test]
@@ -778,6 +820,7 @@ fn bad_settings_are_refused() {
 }
 
 #[test]
+#[cfg(feature = "sas")]
 fn sas_token_is_sent_and_renewed_before_expiry() {
     let mut s = Settings::new(Cloud::Azure, "dev1");
     s.hub_host = Some("hub.example.net");
@@ -1316,6 +1359,7 @@ const QOS1: nimbus::mqtt::QoS = nimbus::mqtt::QoS::AtLeastOnce;
 const QoS1: nimbus::mqtt::QoS = QOS1;
 
 #[test]
+#[cfg(feature = "rate-limit")]
 fn readings_taken_offline_are_kept_past_the_window_and_delivered_in_order_at_the_rate() {
     let store = Store::default();
     let mut s = queue_settings(64, QueuePolicy::RefuseNew);
@@ -1663,7 +1707,30 @@ fn events_are_queued_with_the_readings_and_keep_their_order_across_a_reboot() {
     assert!(queue_records(&store).is_empty());
 }
 
+/// Without `trace`, no line is written even to an application that logs.
 #[test]
+#[cfg(not(feature = "trace"))]
+fn left_out_trace_writes_no_line() {
+    let app = TestApp {
+        logging: true,
+        ..TestApp::default()
+    };
+    let mut h = Harness::with_app(Settings::new(Cloud::Aws, "dev1"), 256, app).unwrap();
+    h.client
+        .transport_mut()
+        .open_script
+        .push_back(Err(nimbus::mqtt::TransportError::Failed));
+    h.client.connect(h.now).unwrap();
+    h.poll();
+    h.now += 2_000;
+    h.poll();
+    h.feed(&broker::connack(false, 5));
+    h.poll();
+    assert_eq!(h.app().logs, []);
+}
+
+#[test]
+#[cfg(feature = "trace")]
 fn trace_lines_say_why_the_link_went_down_and_nothing_is_written_when_off() {
     let app = TestApp {
         logging: true,
@@ -1718,7 +1785,9 @@ fn trace_lines_say_why_the_link_went_down_and_nothing_is_written_when_off() {
         ),
         "{lines:?}"
     );
-    assert!(logs.iter().all(|(_, l)| l.len() <= MAX_LINE));
+    assert!(logs
+        .iter()
+        .all(|(_, l)| l.len() <= nimbus::device::trace::MAX_LINE));
     // Off: the same life writes no line at all.
     let mut h = Harness::aws();
     h.client

@@ -2,6 +2,8 @@
 //! records assembled byte by byte here, independently of the encoder),
 //! truncations and corruptions, and the CRC-32 against known vectors.
 
+#![cfg(feature = "record")]
+
 use nimbus::cloud::Cloud;
 use nimbus::record::{crc32, DeviceRecord, CRC_LEN};
 use nimbus::Error;

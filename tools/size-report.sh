@@ -180,6 +180,56 @@ echo "  flash $((t + r + d)) (text $t, rodata $r, data $d); RAM: the library's o
 echo "SIZE features=c-api text=$t rodata=$r data=$d bss=$((b - client_and_buffer)) flash=$((t + r + d)) ram=$((d + b - client_and_buffer))"
 
 
+# What each feature a firmware may leave out costs: the same C API image
+# with the core built without it (every other default feature kept),
+# and with all of them left out. The C program leaves out the calls to
+# what is not built (nimbus_record_parse).
+LEAVE_OUT=(record builtin sas cbor rate-limit trace)
+defaults=$(python3 - <<'PY'
+import tomllib
+print(" ".join(tomllib.load(open("Cargo.toml", "rb"))["features"]["default"]))
+PY
+)
+c_api_without() { # name features... -> prints the flash of that image
+    local name=$1
+    shift
+    local keep=() cflags=()
+    for f in $defaults; do
+        [[ " $* " == *" $f "* ]] || keep+=("$f")
+    done
+    [[ " $* " == *" record "* ]] && cflags+=(-DNIMBUS_SIZE_WITHOUT_RECORD)
+    local dir="$OUT/without-$name"
+    mkdir -p "$dir"
+    cargo rustc --quiet --release -p nimbus --lib --crate-type staticlib --target "$TARGET" \
+        --no-default-features --features "$(IFS=,; echo "${keep[*]}")" --target-dir "$OUT/target-features"
+    cp "$OUT/target-features/$TARGET/release/libnimbus.a" "$dir/libnimbus.a"
+    arm-none-eabi-gcc "${CFLAGS[@]}" "${cflags[@]}" -Iinclude -c tools/size/c_api.c -o "$dir/c_api.o"
+    arm-none-eabi-gcc "${CFLAGS[@]}" "${LDFLAGS[@]}" -o "$dir/nimbus.elf" \
+        tools/size/startup.c "$OUT/main_c_api.o" "$dir/c_api.o" "$dir/libnimbus.a" -lgcc
+    local ft fr fd fb
+    read -r ft fr fd fb < <(sections "$dir/nimbus.elf")
+    echo $((ft + fr + fd - bt - br - bd))
+}
+c_api_flash=$((t + r + d))
+feature_rows=()
+for f in "${LEAVE_OUT[@]}"; do
+    flash=$(c_api_without "$f" "$f")
+    feature_rows+=("$f $flash $((c_api_flash - flash))")
+done
+flash=$(c_api_without all "${LEAVE_OUT[@]}")
+feature_rows+=("all-of-them $flash $((c_api_flash - flash))")
+echo
+echo "The C API without one feature (cargo --no-default-features, the other defaults kept), bytes:"
+printf '  %-16s %8s %8s\n' without flash saves
+for row in "${feature_rows[@]}"; do
+    # shellcheck disable=SC2086
+    printf '  %-16s %8d %8d\n' $row
+done
+for row in "${feature_rows[@]}"; do
+    read -r f flash saved <<<"$row"
+    echo "SIZE features=c-api-without-$f flash=$flash saves=$saved"
+done
+
 # The README's table, written from these figures.
 if ((README)); then
     {
@@ -198,6 +248,23 @@ if ((README)); then
             echo "| $label | $rt | $rr | $rf |"
         done
         echo "| **the C API** (\`libnimbus.a\`, every call once; budget $(awk '$1 == "c-api" { print $2 }' tools/size/budget)) | $t | $r | $((t + r + d)) |"
+        echo
+        echo "| the C API without (cargo feature / Kconfig) | flash | saves |"
+        echo "| --- | ---: | ---: |"
+        for row in "${feature_rows[@]}"; do
+            read -r f flash saved <<<"$row"
+            case $f in
+            record) label='`record` / `NIMBUS_RECORD`: the provisioning record (`nimbus_record_parse`)' ;;
+            builtin) label='`builtin` / `NIMBUS_BUILTIN_REQUESTS`: the device model'"'"'s built-in requests' ;;
+            sas) label='`sas` / `NIMBUS_SAS`: Azure SAS tokens (X.509 stays)' ;;
+            cbor) label='`cbor` / `NIMBUS_CBOR`: readings in CBOR' ;;
+            rate-limit) label='`rate-limit` / `NIMBUS_RATE_LIMIT`: the publish rate limiter' ;;
+            trace) label='`trace` / `NIMBUS_TRACE`: the trace lines' ;;
+            all-of-them) label='all of the above' ;;
+            *) label=$f ;;
+            esac
+            echo "| $label | $flash | $saved |"
+        done
     } >"$OUT/readme-table.md"
     python3 - "$OUT/readme-table.md" <<'PY'
 import re, sys

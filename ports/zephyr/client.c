@@ -63,8 +63,10 @@ void nimbus_zephyr_default_config(nimbus_config_t *cfg, nimbus_zephyr_config_t *
     cfg->hub_host = CONFIG_NIMBUS_AZURE_HUB_HOST[0] != '\0' ? CONFIG_NIMBUS_AZURE_HUB_HOST
                                                             : CONFIG_NIMBUS_BROKER_HOST;
     cfg->module_id = opt(CONFIG_NIMBUS_AZURE_MODULE_ID);
+#if defined(CONFIG_NIMBUS_SAS)
     cfg->sas_key = opt(CONFIG_NIMBUS_AZURE_SAS_KEY);
     cfg->sas_lifetime_s = CONFIG_NIMBUS_SAS_LIFETIME_S;
+#endif
 #else
     cfg->shadow_name = opt(CONFIG_NIMBUS_AWS_SHADOW_NAME);
 #endif

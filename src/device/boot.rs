@@ -13,7 +13,7 @@
 //! (`boot`, `seq`).
 
 use crate::device::app::App;
-use crate::record::{crc32, kept_uint, unseal};
+use crate::seal::{crc32, kept_uint, unseal};
 use crate::{Error, Result};
 use minicbor::{Decoder, Encoder};
 

@@ -16,7 +16,7 @@ use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::queue::Queue;
 use crate::device::route::{Router, MAX_PATH_LEN};
 use crate::device::schedule::Schedule;
-use crate::device::sensor::{SensorInfo, Sensors};
+use crate::device::sensor::{Encoding, SensorInfo, Sensors};
 use crate::device::settings::Settings;
 use crate::device::trace::{trace, Level, Part};
 use crate::mqtt::{self, Event, Publish, QoS, Random, Session, State, Transport};
@@ -91,7 +91,8 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
     /// Errors: `InvalidName` (device, module or shadow name), `InvalidArgument`
     /// (Azure without `hub_host`, a module on AWS, SAS on AWS, a SAS
     /// lifetime under [`MIN_SAS_LIFETIME_S`], a zero connect, twin or
-    /// request timeout, a zero backoff base or one above its cap),
+    /// request timeout, a zero backoff base or one above its cap; SAS
+    /// without the `sas` feature, CBOR readings without `cbor`),
     /// `BufferTooSmall` / `StorageTooSmall` (a buffer cannot hold what it must).
     pub fn new(
         settings: Settings<'b>,
@@ -103,7 +104,8 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         let dialect = Dialect::new(settings.cloud, settings.device_id, settings.module_id)?;
         if settings
             .sas
-            .is_some_and(|sas| sas.lifetime_s < MIN_SAS_LIFETIME_S)
+            .is_some_and(|sas| !cfg!(feature = "sas") || sas.lifetime_s < MIN_SAS_LIFETIME_S)
+            || (settings.encoding == Encoding::Cbor && !cfg!(feature = "cbor"))
             || settings.twin_timeout_ms == 0
             || settings.request_timeout_ms == 0
         {
@@ -472,7 +474,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
 
     /// Renews the SAS token when due; returns when to look again.
     fn check_token(&mut self, now_ms: u64) -> Option<u64> {
-        let sas = self.core.settings.sas?;
+        let sas = self.core.settings.sas.filter(|_| cfg!(feature = "sas"))?;
         let issued = self.sas_issued_s?;
         if self.renewing || self.session.state() == State::Stopped {
             return None;
@@ -494,6 +496,9 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
     }
 
     fn renew_token(&mut self) -> Result<()> {
+        if !cfg!(feature = "sas") {
+            return Err(Error::InvalidArgument);
+        }
         let settings = &self.core.settings;
         let sas = settings.sas.ok_or(Error::InvalidState)?;
         let hub = settings.hub_host.ok_or(Error::InvalidArgument)?;

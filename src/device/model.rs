@@ -1,6 +1,7 @@
 //! The built-in device model: `general_information`, `sensor/list` and
 //! `sensor/<n>/get`, answered by the client unless the application
-//! registers its own handler for them.
+//! registers its own handler for them. Without the `builtin` feature
+//! there is none: a request no handler takes is answered 404.
 
 use crate::device::actions::Actions;
 use crate::device::app::{Answer, App};
@@ -11,7 +12,8 @@ use core::num::NonZeroU16;
 
 /// Whether the client answers `path` itself.
 pub fn is_builtin(path: &str) -> bool {
-    matches!(path, "general_information" | "sensor/list") || sensor_in_path(path).is_some()
+    cfg!(feature = "builtin")
+        && (matches!(path, "general_information" | "sensor/list") || sensor_in_path(path).is_some())
 }
 
 /// Answers a request no handler took: a built-in one, or 404.
@@ -23,6 +25,7 @@ pub(crate) fn answer<A: App>(
     sources: &[A::Sensor],
 ) -> Answer {
     let result = match path {
+        _ if !cfg!(feature = "builtin") => Err(Error::NotFound),
         "general_information" => general_information(reply, actions),
         "sensor/list" => actions.core.sensors.write_list(reply),
         _ => match sensor_in_path(path) {

@@ -42,7 +42,7 @@ use crate::cloud::{Cloud, Dialect, EncodedProperties};
 use crate::device::sensor::Encoding;
 use crate::device::settings::Settings;
 use crate::mqtt::QoS;
-use crate::record::{crc32, kept_uint, unseal};
+use crate::seal::{crc32, kept_uint, unseal};
 use crate::writer::JsonWriter;
 use crate::{Error, Result};
 use minicbor::{Decoder, Encoder};

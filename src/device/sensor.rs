@@ -220,6 +220,7 @@ pub fn write_reading(
             w.raw("}")?;
             Ok(w.len())
         }
+        Encoding::Cbor if !cfg!(feature = "cbor") => Err(Error::InvalidArgument),
         Encoding::Cbor => {
             let mut e = Encoder::new(JsonWriter::new(out));
             (|| {
@@ -375,6 +376,21 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "cbor"))]
+    fn left_out_cbor_is_refused() {
+        let r = Reading {
+            mantissa: 215,
+            decimals: 1,
+        };
+        let mut out = [0u8; 64];
+        assert_eq!(
+            write_reading(&TEMP, r, None, Encoding::Cbor, &mut out),
+            Err(Error::InvalidArgument)
+        );
+    }
+
+    #[test]
+    #[cfg(feature = "cbor")]
     fn cbor_reading_uses_a_decimal_fraction() {
         let mut out = [0u8; 96];
         let r = Reading {

@@ -12,6 +12,7 @@
 //! and never hold secrets (no credentials, no payloads).
 
 use crate::device::app::App;
+#[cfg(feature = "trace")]
 use crate::writer::JsonWriter;
 use crate::Error;
 

@@ -20,6 +20,7 @@ use crate::device::route::MAX_PATH_LEN;
 use crate::device::sensor::{Reading, SensorInfo, MAX_NAME_LEN};
 use crate::device::Client;
 use crate::mqtt::State;
+#[cfg(feature = "record")]
 use crate::record::DeviceRecord;
 use crate::{Error, Result};
 
@@ -529,6 +530,11 @@ pub unsafe extern "C" fn nimbus_set_telemetry_period(
 /// `NIMBUS_ERR_INVALID_STRING` (a text without its NUL or with an inner
 /// one), `NIMBUS_ERR_INVALID_NAME` (a name the cloud refuses),
 /// `NIMBUS_ERR_INVALID_CREDENTIALS` (a SAS key that is not base64).
+///
+/// Built with the `record` feature (Kconfig `NIMBUS_RECORD`, on by
+/// default); without it the function is left out and a call to it fails
+/// to link.
+#[cfg(feature = "record")]
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_record_parse(

@@ -12,6 +12,7 @@ use crate::device::queue::QueuePolicy;
 use crate::device::sensor::Encoding;
 use crate::device::{Buffers, Sas, Settings};
 use crate::mqtt::QoS;
+#[cfg(feature = "record")]
 use crate::record::DeviceRecord;
 use crate::twin::SpacePolicy;
 use crate::{Error, Result};
@@ -134,6 +135,7 @@ pub(crate) fn settings(c: &nimbus_config_t) -> Result<Settings<'static>> {
 
 /// A decoded record as C sees it: each text's NUL follows it in the
 /// record bytes, so its pointer is a C string there.
+#[cfg(feature = "record")]
 pub(crate) fn record(r: &DeviceRecord<'_>) -> nimbus_record_t {
     let text = |t: &str| t.as_ptr().cast::<c_char>();
     let optional = |t: Option<&str>| t.map_or(ptr::null(), text);

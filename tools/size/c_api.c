@@ -85,7 +85,9 @@ void nimbus_size_c_api(void) {
     r += nimbus_disconnect(&client, nimbus_size_input);
     r += nimbus_deinit(&client);
     nimbus_record_t rec = {0};
+#ifndef NIMBUS_SIZE_WITHOUT_RECORD /* a core built without the record feature */
     r += nimbus_record_parse(buffer, nimbus_size_input, &rec);
+#endif
     nimbus_size_sink += (uint32_t)r + (uint32_t)wake + id + pid + (uint32_t)state +
                         (uint32_t)nimbus_buffer_len(&config) + (uint32_t)(uintptr_t)nimbus_strerror(r) +
                         (uint32_t)(uintptr_t)nimbus_version() + rec.cloud + rec.port +
