@@ -18,7 +18,8 @@ use harness::Op;
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use nimbus::twin::{Cloud, Config, Event, Outcome, Response, Twin};
+use nimbus::cloud::Cloud;
+use nimbus::twin::{Config, Event, Outcome, Response, Twin};
 
 /// An AWS `update/delta` payload of exactly 200 bytes.
 const DELTA: &[u8] = br#"{"version":1234,"timestamp":1700000000,"state":{"led":"on","rate":15,"cfg":{"mode":"eco","limits":[1,2,3]}},"metadata":{"led":{"timestamp":1700000000},"rate":{"timestamp":1700000000}},"x":"123456789"}"#;

@@ -1,7 +1,8 @@
 //! The twin model against AWS IoT device shadow rules and answers.
 
+use nimbus::cloud::Cloud;
 use nimbus::twin::{
-    json, AwsReply, Cloud, Config, Event, Ignored, Op, Outcome, Request, RequestId, Response, Twin,
+    json, AwsReply, Config, Event, Ignored, Op, Outcome, Request, RequestId, Response, Twin,
     AWS_MAX_DOCUMENT, AWS_MAX_IN_FLIGHT,
 };
 use nimbus::Error;

@@ -1,8 +1,9 @@
 //! The twin model against Azure IoT Hub device twin rules and answers.
 
+use nimbus::cloud::Cloud;
 use nimbus::twin::{
-    Cloud, Config, Event, Ignored, Op, Outcome, Request, Response, SpacePolicy, Twin,
-    AZURE_MAX_DEPTH, AZURE_MAX_NAME, AZURE_MAX_SECTION,
+    Config, Event, Ignored, Op, Outcome, Request, Response, SpacePolicy, Twin, AZURE_MAX_DEPTH,
+    AZURE_MAX_NAME, AZURE_MAX_SECTION,
 };
 use nimbus::Error;
 

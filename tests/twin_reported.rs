@@ -3,8 +3,9 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use nimbus::cloud::Cloud;
 use nimbus::device::info::{DeviceInfo, Identity, Location, Network};
-use nimbus::twin::{json, Cloud, Config, SpacePolicy, Twin};
+use nimbus::twin::{json, Config, SpacePolicy, Twin};
 use nimbus::Error;
 
 fn full() -> DeviceInfo<'static> {

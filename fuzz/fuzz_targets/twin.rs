@@ -2,7 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nimbus::twin::{json, AwsReply, Cloud, Config, Response, Twin};
+use nimbus::cloud::Cloud;
+use nimbus::twin::{json, AwsReply, Config, Response, Twin};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, payload)) = data.split_first() else {

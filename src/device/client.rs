@@ -121,11 +121,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         config.ack_timeout_ms = settings.ack_timeout_ms;
         config.backoff = settings.backoff;
 
-        let twin_cloud = match settings.cloud {
-            Cloud::Aws => twin::Cloud::Aws,
-            Cloud::Azure => twin::Cloud::Azure,
-        };
-        let mut twin_config = twin::Config::new(twin_cloud);
+        let mut twin_config = twin::Config::new(settings.cloud);
         twin_config.shadow_name = settings.shadow_name;
         twin_config.timeout_ms = settings.twin_timeout_ms;
         twin_config.spaces = settings.spaces;

@@ -28,6 +28,6 @@ pub use model::{
 };
 pub use pending::Op;
 pub use rules::{
-    check_shadow_name, Cloud, SpacePolicy, AWS_MAX_CLIENT_TOKEN, AWS_MAX_DEPTH, AWS_MAX_DOCUMENT,
-    AWS_MAX_IN_FLIGHT, AWS_MAX_SHADOW_NAME, AZURE_MAX_DEPTH, AZURE_MAX_NAME, AZURE_MAX_SECTION,
+    max_in_flight, SpacePolicy, AWS_MAX_CLIENT_TOKEN, AWS_MAX_DEPTH, AWS_MAX_DOCUMENT,
+    AWS_MAX_IN_FLIGHT, AZURE_MAX_DEPTH, AZURE_MAX_NAME, AZURE_MAX_SECTION,
 };

@@ -3,7 +3,8 @@
 use super::id::RequestId;
 use super::json::{self, Path};
 use super::pending::{Entry, Op, Table};
-use super::rules::{self, Cloud, SpacePolicy};
+use super::rules::{self, SpacePolicy};
+use crate::cloud::Cloud;
 use crate::writer::JsonWriter as Out;
 use crate::{Error, Result};
 
@@ -224,7 +225,7 @@ impl<'a, const N: usize> Twin<'a, N> {
             if config.cloud != Cloud::Aws {
                 return Err(Error::InvalidArgument);
             }
-            rules::check_shadow_name(name)?;
+            crate::cloud::check_shadow_name(name)?;
         }
         Ok(Twin {
             config,
@@ -612,7 +613,7 @@ impl<'a, const N: usize> Twin<'a, N> {
     /// the table or the cloud's in-flight limit is full.
     fn free_id(&self) -> Result<RequestId> {
         let used = self.pending.len();
-        if used >= N || used >= self.config.cloud.max_in_flight() {
+        if used >= N || used >= rules::max_in_flight(self.config.cloud) {
             return Err(Error::Busy);
         }
         let mut candidate = self.next_id;

@@ -1,6 +1,7 @@
 //! Each cloud's rules for shadow/twin documents, applied before sending.
 
 use super::json::{self, Scanner, Token};
+use crate::cloud::Cloud;
 use crate::writer::JsonWriter as Out;
 use crate::{Error, Result};
 
@@ -15,8 +16,6 @@ pub const AWS_MAX_DEPTH: usize = 6;
 pub const AWS_MAX_IN_FLIGHT: usize = 10;
 /// AWS: longest `clientToken`.
 pub const AWS_MAX_CLIENT_TOKEN: usize = 64;
-/// AWS: longest shadow name.
-pub const AWS_MAX_SHADOW_NAME: usize = 64;
 
 /// Azure: largest reported patch (and desired or reported section of a
 /// received twin), 32 KB.
@@ -28,22 +27,11 @@ pub const AZURE_MAX_DEPTH: usize = 10;
 /// Azure: longest property name in bytes (UTF-8, escapes decoded).
 pub const AZURE_MAX_NAME: usize = 1024;
 
-/// Which cloud's shadow/twin rules apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Cloud {
-    /// AWS IoT Core device shadow (classic or named).
-    Aws,
-    /// Azure IoT Hub device twin.
-    Azure,
-}
-
-impl Cloud {
-    /// Most requests this cloud allows in flight at once.
-    pub const fn max_in_flight(self) -> usize {
-        match self {
-            Cloud::Aws => AWS_MAX_IN_FLIGHT,
-            Cloud::Azure => usize::MAX,
-        }
+/// Most shadow/twin requests `cloud` allows in flight at once.
+pub const fn max_in_flight(cloud: Cloud) -> usize {
+    match cloud {
+        Cloud::Aws => AWS_MAX_IN_FLIGHT,
+        Cloud::Azure => usize::MAX,
     }
 }
 
@@ -58,21 +46,6 @@ pub enum SpacePolicy {
     /// becomes `"fanspeed"`); a name made only of spaces is still refused.
     /// Two names that become equal are not detected.
     Remove,
-}
-
-/// Checks a shadow name: 1 to [`AWS_MAX_SHADOW_NAME`] bytes of
-/// `[a-zA-Z0-9:_-]`, else [`Error::InvalidName`].
-pub fn check_shadow_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= AWS_MAX_SHADOW_NAME
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidName)
-    }
 }
 
 /// What [`check_azure_patch`] found.

@@ -1,9 +1,10 @@
 //! The twin model and its JSON scanner on the target.
 
 use core::hint::black_box;
+use nimbus::cloud::Cloud;
 use nimbus::cloud::{self, Dialect, Incoming, TwinOp};
 use nimbus::twin::json::{self, Summary};
-use nimbus::twin::{Cloud, Config, Event, Ignored, Op, Outcome, Response, Twin};
+use nimbus::twin::{Config, Event, Ignored, Op, Outcome, Response, Twin};
 use nimbus::Error;
 
 pub fn json_validation() -> bool {

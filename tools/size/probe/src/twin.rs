@@ -4,8 +4,9 @@
 
 use core::hint::black_box;
 use core::net::Ipv4Addr;
+use nimbus::cloud::Cloud;
 use nimbus::device::info::{DeviceInfo, Identity, Network};
-use nimbus::twin::{AwsReply, Cloud, Config, Event, Outcome, Response, Twin, MAX_PENDING};
+use nimbus::twin::{AwsReply, Config, Event, Outcome, Response, Twin, MAX_PENDING};
 
 /// The twin type firmware gets (the default capacity, AWS's in-flight limit).
 pub type DeviceTwin = Twin<'static, MAX_PENDING>;
