@@ -158,7 +158,9 @@ impl<'a> DeviceRecord<'a> {
             .and_then(|e| e.u64(RECORD_VERSION))
             .map_err(encode_error)?;
         let cloud = match self.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => 0,
+            #[cfg(feature = "azure")]
             Cloud::Azure => 1,
         };
         e.u64(key::CLOUD)
@@ -215,6 +217,7 @@ impl<'a> DeviceRecord<'a> {
             return Err(Error::InvalidRecord);
         }
         match self.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => {
                 if self.module_id.is_some() || self.sas_key.is_some() {
                     return Err(Error::InvalidRecord);
@@ -224,6 +227,7 @@ impl<'a> DeviceRecord<'a> {
                     check_shadow_name(shadow)?;
                 }
             }
+            #[cfg(feature = "azure")]
             Cloud::Azure => {
                 if self.shadow_name.is_some() || (self.sas_key.is_some() && self.cert_pem.is_some())
                 {
@@ -279,6 +283,12 @@ fn checked_cbor(data: &[u8]) -> Result<&[u8]> {
     Ok(cbor)
 }
 
+/// A cloud of this build, in the record being read until its key 1 is.
+#[cfg(feature = "aws")]
+const PLACEHOLDER_CLOUD: Cloud = Cloud::Aws;
+#[cfg(not(feature = "aws"))]
+const PLACEHOLDER_CLOUD: Cloud = Cloud::Azure;
+
 /// The fields of a well-formed, CRC-checked map.
 fn decode_map(cbor: &[u8]) -> Result<DeviceRecord<'_>> {
     let mut d = Decoder::new(cbor);
@@ -288,7 +298,7 @@ fn decode_map(cbor: &[u8]) -> Result<DeviceRecord<'_>> {
     let entries = d.map().map_err(|_| Error::CorruptRecord)?.unwrap_or(0);
     let mut seen = 0u16;
     let (mut cloud, mut host, mut port, mut device_id) = (None, None, None, None);
-    let mut r = DeviceRecord::new(Cloud::Aws, "", 0, "");
+    let mut r = DeviceRecord::new(PLACEHOLDER_CLOUD, "", 0, "");
     for i in 0..entries {
         let k = uint(&mut d)?;
         if k >= key::END || seen & (1 << k) != 0 || (i == 0) != (k == key::VERSION) {
@@ -303,7 +313,9 @@ fn decode_map(cbor: &[u8]) -> Result<DeviceRecord<'_>> {
             }
             key::CLOUD => {
                 cloud = Some(match uint(&mut d)? {
+                    #[cfg(feature = "aws")]
                     0 => Cloud::Aws,
+                    #[cfg(feature = "azure")]
                     1 => Cloud::Azure,
                     _ => return Err(Error::InvalidRecord),
                 })
@@ -351,5 +363,41 @@ fn text<'a>(d: &mut Decoder<'a>) -> Result<&'a str> {
     match s.as_bytes().split_last() {
         Some((0, body)) if !body.contains(&0) => s.get(..body.len()).ok_or(Error::InvalidString),
         _ => Err(Error::InvalidString),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `{0: 1, 1: cloud, 2: "h", 3: 8883, 4: "d"}` and its CRC.
+    fn minimal(cloud: u8) -> [u8; 21] {
+        let cbor = [
+            0xA5, 0x00, 0x01, 0x01, cloud, 0x02, 0x62, b'h', 0, 0x03, 0x19, 0x22, 0xB3, 0x04, 0x62,
+            b'd', 0,
+        ];
+        let mut r = [0u8; 21];
+        r[..17].copy_from_slice(&cbor);
+        r[17..].copy_from_slice(&crc32(&cbor).to_le_bytes());
+        r
+    }
+
+    /// A record for a cloud left out of the build (`aws` or `azure`
+    /// feature off) is refused; one for a built cloud is read.
+    #[test]
+    fn only_records_for_the_clouds_of_the_build_are_read() {
+        for (code, built) in [(0, cfg!(feature = "aws")), (1, cfg!(feature = "azure"))] {
+            let record = minimal(code);
+            match DeviceRecord::decode(&record) {
+                Ok(r) => {
+                    assert!(built, "cloud {code}");
+                    assert_eq!((r.host, r.port, r.device_id), ("h", 8883, "d"));
+                }
+                Err(e) => {
+                    assert!(!built, "cloud {code}: {e:?}");
+                    assert_eq!(e, Error::InvalidRecord);
+                }
+            }
+        }
     }
 }

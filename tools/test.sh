@@ -9,7 +9,8 @@
 #                QEMU harness and the size probe on their firmware targets
 #   test         host tests (cargo-nextest when installed) and doc tests
 #   left out     clippy and the core's tests with every optional feature
-#                off (record, builtin, sas, cbor, rate-limit, trace)
+#                off (record, builtin, sas, cbor, rate-limit, trace), and
+#                the core's own tests and clippy with one cloud only
 #   host demo    nimbus-demo (samples/host: C on the POSIX port), -Werror
 #   e2e          tests/e2e (pytest): the demo (ASan + UBSan) against mosquitto
 #                over TLS, the cloud played by tools/cloud; its summary line
@@ -107,8 +108,13 @@ step "clippy (size probe)" 900 cargo clippy --release --target thumbv7em-none-ea
     --manifest-path tools/size/probe/Cargo.toml -- -D warnings
 step test 1200 host_tests
 step "clippy (features left out)" 900 cargo clippy -p nimbus --all-targets \
-    --no-default-features --features std,rustcrypto -- -D warnings
-step "test (features left out)" 900 cargo test -p nimbus --no-default-features --features std,rustcrypto
+    --no-default-features --features std,rustcrypto,aws,azure -- -D warnings
+step "test (features left out)" 900 cargo test -p nimbus --no-default-features --features std,rustcrypto,aws,azure
+for cloud in aws azure; do
+    step "one cloud: $cloud (clippy, core tests)" 900 bash -c "
+        cargo clippy -p nimbus --lib --no-default-features --features std,rustcrypto,record,$cloud -- -D warnings &&
+        cargo test -p nimbus --lib --no-default-features --features std,rustcrypto,record,$cloud"
+done
 step "posix port" 300 bash tests/posix/run.sh
 step "C header is current" 120 bash tools/check-header.sh
 step "API docs (rustdoc, links checked)" 600 env RUSTDOCFLAGS="-D warnings" \

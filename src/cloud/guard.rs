@@ -42,6 +42,7 @@ pub(crate) fn check_publish(
     }
     check_topic_name(topic)?;
     let max = match cloud {
+        #[cfg(feature = "aws")]
         Cloud::Aws => {
             aws::check_topic(topic)?;
             if topic.starts_with("$aws/things/") {
@@ -53,6 +54,7 @@ pub(crate) fn check_publish(
             }
             aws::MAX_PAYLOAD
         }
+        #[cfg(feature = "azure")]
         Cloud::Azure => azure::allowed(device, module, topic)?.max_payload(),
     };
     if payload_len > max {

@@ -52,14 +52,20 @@ pub use topic::Topic;
 use crate::{Error, Result};
 use writer::Writer;
 
-/// The cloud a device talks to.
+/// The cloud a device talks to. A build has the clouds of its `aws` and
+/// `azure` features (both by default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cloud {
     /// AWS IoT Core.
+    #[cfg(feature = "aws")]
     Aws,
     /// Azure IoT Hub.
+    #[cfg(feature = "azure")]
     Azure,
 }
+
+#[cfg(not(any(feature = "aws", feature = "azure")))]
+compile_error!("Nimbus needs a cloud: enable the `aws` feature, the `azure` feature or both");
 
 /// A twin/shadow request to send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,12 +92,14 @@ impl<'a> Dialect<'a> {
     /// module on AWS.
     pub fn new(cloud: Cloud, device: &'a str, module: Option<&'a str>) -> Result<Self> {
         match cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => {
                 names::check_thing_name(device)?;
                 if module.is_some() {
                     return Err(Error::InvalidArgument);
                 }
             }
+            #[cfg(feature = "azure")]
             Cloud::Azure => {
                 names::check_azure_id(device)?;
                 if let Some(m) = module {
@@ -129,7 +137,9 @@ impl<'a> Dialect<'a> {
     {
         match (self.cloud, self.module) {
             (_, None) => Ok(self.device),
+            #[cfg(feature = "azure")]
             (Cloud::Azure, Some(_)) => azure::client_id(self.device, self.module, buf),
+            #[cfg(feature = "aws")]
             (Cloud::Aws, Some(_)) => Err(Error::InvalidArgument),
         }
     }
@@ -146,7 +156,9 @@ impl<'a> Dialect<'a> {
         buf: &'o mut [u8],
     ) -> Result<Topic<'o>> {
         match self.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => aws::publish_topic(self.device, generic, props).map(Topic::new),
+            #[cfg(feature = "azure")]
             Cloud::Azure => azure::publish_topic(self.device, self.module, generic, props, buf),
         }
     }
@@ -162,8 +174,11 @@ impl<'a> Dialect<'a> {
         buf: &'o mut [u8],
     ) -> Result<Topic<'o>> {
         match self.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws if !props.is_empty() => Err(Error::InvalidArgument),
+            #[cfg(feature = "aws")]
             Cloud::Aws => aws::publish_topic(self.device, generic, &[]).map(Topic::new),
+            #[cfg(feature = "azure")]
             Cloud::Azure => {
                 azure::publish_topic_encoded(self.device, self.module, generic, props, buf)
             }
@@ -182,8 +197,11 @@ impl<'a> Dialect<'a> {
         buf: &'o mut [u8],
     ) -> Result<Topic<'o>> {
         match self.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws if !props.is_empty() => Err(Error::InvalidArgument),
+            #[cfg(feature = "aws")]
             Cloud::Aws => aws::telemetry_topic(self.device, sensor, buf),
+            #[cfg(feature = "azure")]
             Cloud::Azure => azure::telemetry_topic(self.device, self.module, sensor, props, buf),
         }
     }
@@ -195,7 +213,9 @@ impl<'a> Dialect<'a> {
     /// [`Error::InvalidName`] (bad shadow name).
     pub fn classify<'t>(&self, topic: &'t str) -> Result<Incoming<'t>> {
         match self.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => aws::classify(self.device, topic),
+            #[cfg(feature = "azure")]
             Cloud::Azure => azure::classify(self.device, self.module, topic),
         }
     }
@@ -222,7 +242,9 @@ impl<'a> Dialect<'a> {
         buf: &'o mut [u8],
     ) -> Result<Topic<'o>> {
         match self.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => aws::response_topic(self.device, request, buf),
+            #[cfg(feature = "azure")]
             Cloud::Azure => azure::response_topic(self.device, self.module, request, status, buf),
         }
     }
@@ -241,6 +263,7 @@ impl<'a> Dialect<'a> {
     ) -> Result<Topic<'o>> {
         names::check_rid(rid)?;
         match self.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => {
                 let op = match op {
                     TwinOp::Get => ShadowOp::Get,
@@ -248,7 +271,9 @@ impl<'a> Dialect<'a> {
                 };
                 aws::shadow_topic(self.device, shadow, op, buf)
             }
+            #[cfg(feature = "azure")]
             Cloud::Azure if shadow.is_some() => Err(Error::InvalidArgument),
+            #[cfg(feature = "azure")]
             Cloud::Azure => match op {
                 TwinOp::Get => azure::twin_get_topic(rid, buf),
                 TwinOp::Report => azure::twin_report_topic(rid, buf),

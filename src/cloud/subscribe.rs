@@ -74,8 +74,11 @@ pub struct Subscriptions<'a> {
 impl<'a> Subscriptions<'a> {
     pub(crate) fn new(cloud: Cloud, device: &'a str, module: Option<&'a str>) -> Self {
         let rows = match (cloud, module) {
+            #[cfg(feature = "aws")]
             (Cloud::Aws, _) => AWS,
+            #[cfg(feature = "azure")]
             (Cloud::Azure, None) => AZURE_DEVICE,
+            #[cfg(feature = "azure")]
             (Cloud::Azure, Some(_)) => AZURE_MODULE,
         };
         Subscriptions {

@@ -405,12 +405,14 @@ pub(crate) fn response_topic<'o>(
     let tail: &[&str] = &["response/", path];
     match dialect.cloud() {
         // The generic topic is the cloud topic: write it in place.
+        #[cfg(feature = "aws")]
         Cloud::Aws => {
             let generic = write_generic(buf, dialect.device(), tail)?;
             dialect
                 .publish_topic(generic, &[], &mut [])
                 .map(|t| t.as_str())
         }
+        #[cfg(feature = "azure")]
         Cloud::Azure => {
             let mut generic = [0u8; MAX_TOPIC_LEN];
             let generic = write_generic(&mut generic, dialect.device(), tail)?;
@@ -424,7 +426,9 @@ pub(crate) fn response_topic<'o>(
 pub(crate) fn event_topic<'o>(dialect: &Dialect<'_>, buf: &'o mut [u8]) -> Result<&'o str> {
     match dialect.cloud() {
         // The generic topic is the cloud topic: write it in place.
+        #[cfg(feature = "aws")]
         Cloud::Aws => write_generic(buf, dialect.device(), &["events"]),
+        #[cfg(feature = "azure")]
         Cloud::Azure => {
             let mut generic = [0u8; MAX_TOPIC_LEN];
             let generic = write_generic(&mut generic, dialect.device(), &["events"])?;

@@ -521,6 +521,7 @@ fn credentials<'b>(
     dialect: &Dialect<'b>,
     buf: &'b mut [u8],
 ) -> Result<(&'b str, Option<&'b str>, &'b mut [u8])> {
+    #[cfg(feature = "aws")]
     if settings.cloud == Cloud::Aws {
         if settings.sas.is_some() || settings.hub_host.is_some() {
             return Err(Error::InvalidArgument);

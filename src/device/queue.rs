@@ -476,6 +476,7 @@ pub(crate) fn telemetry_topic<'o>(
     buf: &'o mut [u8],
 ) -> Result<&'o str> {
     let props = match (dialect.cloud(), cbor) {
+        #[cfg(feature = "azure")]
         (Cloud::Azure, true) => CBOR_CONTENT_TYPE,
         _ => EncodedProperties::NONE,
     };

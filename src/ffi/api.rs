@@ -35,7 +35,9 @@ fn result(r: Result<()>) -> nimbus_err_t {
 ///
 /// Errors: NULL arguments, `NIMBUS_ERR_INVALID_NAME` (device, module or
 /// shadow name), `NIMBUS_ERR_INVALID_ARGUMENT` (Azure without a hub, bad
-/// QoS, cloud or encoding), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
+/// QoS, cloud or encoding; a cloud, a SAS key or CBOR readings in a build
+/// that leaves them out: Kconfig `NIMBUS_AWS`, `NIMBUS_AZURE`,
+/// `NIMBUS_SAS`, `NIMBUS_CBOR`), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
 /// `NIMBUS_ERR_INVALID_STATE` (the client is inside `nimbus_poll`).
 #[no_mangle]
 #[must_use]

@@ -141,7 +141,9 @@ pub(crate) fn record(r: &DeviceRecord<'_>) -> nimbus_record_t {
     let optional = |t: Option<&str>| t.map_or(ptr::null(), text);
     nimbus_record_t {
         cloud: match r.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => nimbus_cloud_t::NIMBUS_CLOUD_AWS as u32,
+            #[cfg(feature = "azure")]
             Cloud::Azure => nimbus_cloud_t::NIMBUS_CLOUD_AZURE as u32,
         },
         port: r.port,
@@ -159,7 +161,9 @@ pub(crate) fn record(r: &DeviceRecord<'_>) -> nimbus_record_t {
 /// The cloud a C integer names.
 pub(crate) fn cloud(value: u32) -> Result<Cloud> {
     match value {
+        #[cfg(feature = "aws")]
         v if v == nimbus_cloud_t::NIMBUS_CLOUD_AWS as u32 => Ok(Cloud::Aws),
+        #[cfg(feature = "azure")]
         v if v == nimbus_cloud_t::NIMBUS_CLOUD_AZURE as u32 => Ok(Cloud::Azure),
         _ => Err(Error::InvalidArgument),
     }
@@ -169,7 +173,9 @@ pub(crate) fn cloud(value: u32) -> Result<Cloud> {
 /// rx, tx, inflight, filters, work, reply, credentials.
 pub(crate) fn regions(memory: &nimbus_buffer_t, cloud: Cloud) -> [usize; 7] {
     let credentials = match cloud {
+        #[cfg(feature = "aws")]
         Cloud::Aws => 0,
+        #[cfg(feature = "azure")]
         Cloud::Azure => NIMBUS_AZURE_CREDENTIALS_LEN,
     };
     [
@@ -287,4 +293,24 @@ pub(crate) fn device_info(c: &nimbus_device_info_t) -> Result<DeviceInfo<'static
             description: text(c.location)?,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cloud left out of the build (`aws` or `azure` feature off) is
+    /// refused by `nimbus_init` and `nimbus_buffer_len`; a built one is
+    /// taken.
+    #[test]
+    fn only_the_clouds_of_the_build_are_taken() {
+        let aws = cloud(nimbus_cloud_t::NIMBUS_CLOUD_AWS as u32);
+        let azure = cloud(nimbus_cloud_t::NIMBUS_CLOUD_AZURE as u32);
+        assert_eq!(aws.is_ok(), cfg!(feature = "aws"));
+        assert_eq!(azure.is_ok(), cfg!(feature = "azure"));
+        for refused in [aws, azure].into_iter().filter(Result::is_err) {
+            assert_eq!(refused, Err(Error::InvalidArgument));
+        }
+        assert_eq!(cloud(2), Err(Error::InvalidArgument));
+    }
 }

@@ -222,6 +222,7 @@ impl<'a, const N: usize> Twin<'a, N> {
     /// [`Error::InvalidArgument`] for a shadow name on Azure.
     pub fn new(config: Config<'a>) -> Result<Self> {
         if let Some(name) = config.shadow_name {
+            #[cfg(feature = "aws")]
             if config.cloud != Cloud::Aws {
                 return Err(Error::InvalidArgument);
             }
@@ -271,6 +272,7 @@ impl<'a, const N: usize> Twin<'a, N> {
     /// [`Error::Busy`] (too many requests in flight), [`Error::BufferTooSmall`].
     pub fn report(&mut self, patch: &[u8], out: &mut [u8], now_ms: u64) -> Result<Request> {
         match self.config.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => {
                 let summary = json::validate(patch)?;
                 if !summary.is_object {
@@ -297,6 +299,7 @@ impl<'a, const N: usize> Twin<'a, N> {
                 let len = w.len();
                 self.record(id, Op::Report, false, len, now_ms)
             }
+            #[cfg(feature = "azure")]
             Cloud::Azure => {
                 let checked = rules::check_azure_patch(patch, self.config.spaces)?;
                 if checked.len > rules::AZURE_MAX_SECTION {
@@ -377,6 +380,7 @@ impl<'a, const N: usize> Twin<'a, N> {
     fn get_request(&mut self, sync: bool, out: &mut [u8], now_ms: u64) -> Result<Request> {
         let id = self.free_id()?;
         let len = match self.config.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => {
                 let mut w = Out::new(out);
                 w.push(AWS_GET_HEAD)?;
@@ -384,6 +388,7 @@ impl<'a, const N: usize> Twin<'a, N> {
                 w.push(AWS_TAIL)?;
                 w.len()
             }
+            #[cfg(feature = "azure")]
             Cloud::Azure => 0,
         };
         self.record(id, Op::Get, sync, len, now_ms)
@@ -416,7 +421,9 @@ impl<'a, const N: usize> Twin<'a, N> {
     /// is [`Ignored::UnknownRequest`].
     pub fn on_response<'p>(&mut self, response: Response<'p>) -> Result<Outcome<'p>> {
         match (self.config.cloud, response) {
+            #[cfg(feature = "aws")]
             (Cloud::Aws, Response::Aws { reply, payload }) => self.on_aws_response(reply, payload),
+            #[cfg(feature = "azure")]
             (
                 Cloud::Azure,
                 Response::Azure {
@@ -536,7 +543,9 @@ impl<'a, const N: usize> Twin<'a, N> {
             let reported = section(reported)?;
             let too_large = match self.config.cloud {
                 // Only desired + reported count towards the AWS limit.
+                #[cfg(feature = "aws")]
                 Cloud::Aws => desired.len() + reported.len() > rules::AWS_MAX_DOCUMENT,
+                #[cfg(feature = "azure")]
                 Cloud::Azure => desired.len().max(reported.len()) > rules::AZURE_MAX_SECTION,
             };
             if too_large {
@@ -580,10 +589,12 @@ impl<'a, const N: usize> Twin<'a, N> {
         payload: &'p [u8],
     ) -> Result<Outcome<'p>> {
         let (patch, version) = match self.config.cloud {
+            #[cfg(feature = "aws")]
             Cloud::Aws => {
                 let [state, version] = json::lookup(payload, [&["state"], &["version"]])?;
                 (state, version.map(json::parse_u64).transpose()?)
             }
+            #[cfg(feature = "azure")]
             Cloud::Azure => {
                 let [body, version] = json::lookup(payload, [&[], &["$version"]])?;
                 let version = match topic_version {

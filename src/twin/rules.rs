@@ -30,7 +30,9 @@ pub const AZURE_MAX_NAME: usize = 1024;
 /// Most shadow/twin requests `cloud` allows in flight at once.
 pub const fn max_in_flight(cloud: Cloud) -> usize {
     match cloud {
+        #[cfg(feature = "aws")]
         Cloud::Aws => AWS_MAX_IN_FLIGHT,
+        #[cfg(feature = "azure")]
         Cloud::Azure => usize::MAX,
     }
 }
