@@ -105,7 +105,7 @@ pub(crate) fn check_path_until(s: &[u8], sep: u8, end: u8) -> Result<usize> {
 
 /// The word of [`check_path_until`] that holds the first `end` (flagged in
 /// `ends`): checks the path bytes before it and returns its index.
-#[inline(always)]
+#[inline]
 fn path_end(word: u64, ends: u64, sep: u8, stop: u8, before: u64) -> Result<usize> {
     let k = swar::first(ends);
     // The bytes from the `end` on become padding.
