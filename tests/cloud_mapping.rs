@@ -436,3 +436,75 @@ fn outputs_report_small_buffers() {
         Err(nimbus::Error::BufferTooSmall)
     );
 }
+
+/// Every topic a dialect builds is one its own guard accepts, with the
+/// payload limit it carries: the client sends what the dialect built
+/// without checking it again, so the two must agree. Both clouds, a
+/// module identity, every kind of outgoing message.
+#[test]
+fn every_built_topic_passes_the_guard_at_its_payload_limit() {
+    let dialects = [
+        aws(),
+        Dialect::new(Cloud::Aws, "thing-1", None).unwrap(),
+        azure(),
+        Dialect::new(Cloud::Azure, "d1", Some("m.1")).unwrap(),
+    ];
+    for d in dialects {
+        let device = d.device();
+        let mut checked = 0;
+        let mut check = |topic: nimbus::cloud::Topic<'_>| {
+            let text = topic.as_str();
+            let max = topic.max_payload();
+            assert!(max >= 32 * 1024, "{text}: {max}");
+            assert_eq!(d.check_publish(text, 1, max), Ok(()), "{text}");
+            assert_eq!(
+                d.check_publish(text, 1, max + 1),
+                Err(Error::PayloadTooLarge),
+                "{text}"
+            );
+            checked += 1;
+        };
+        let mut buf = [0u8; 512];
+        let events = format!("{device}/events");
+        check(d.publish_topic(&events, &[], &mut buf).unwrap());
+        let mut buf = [0u8; 512];
+        let response = format!("{device}/response/sensor/3/reading");
+        check(d.publish_topic(&response, &[], &mut buf).unwrap());
+        let mut buf = [0u8; 512];
+        check(
+            d.telemetry_topic(7, EncodedProperties::NONE, &mut buf)
+                .unwrap(),
+        );
+        for op in [TwinOp::Get, TwinOp::Report] {
+            let mut buf = [0u8; 512];
+            check(d.twin_topic(op, "42", None, &mut buf).unwrap());
+        }
+        let incoming: Vec<String> = match d.cloud() {
+            Cloud::Aws => vec![format!("{device}/request/a/b")],
+            // Modules have direct methods but no cloud-to-device messages.
+            Cloud::Azure if d.module().is_some() => {
+                vec!["$iothub/methods/POST/a.b/?$rid=9".to_string()]
+            }
+            Cloud::Azure => vec![
+                "$iothub/methods/POST/a.b/?$rid=9".to_string(),
+                format!("devices/{device}/messages/devicebound/subtopic=request.a.b"),
+            ],
+        };
+        for topic in &incoming {
+            let Incoming::Request(req) = d.classify(topic).unwrap() else {
+                panic!("{topic} is not a request");
+            };
+            let mut buf = [0u8; 512];
+            check(d.response_topic(&req, 200, &mut buf).unwrap());
+        }
+        if d.cloud() == Cloud::Azure {
+            let mut buf = [0u8; 512];
+            let props = [
+                Property::new("$.ct", "application/json"),
+                Property::new("k", "v w"),
+            ];
+            check(d.publish_topic(&events, &props, &mut buf).unwrap());
+        }
+        assert!(checked >= 6, "{device}: {checked}");
+    }
+}

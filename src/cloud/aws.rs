@@ -70,7 +70,7 @@ pub fn telemetry_topic<'b>(thing: &str, sensor: u16, buf: &'b mut [u8]) -> Resul
     w.push_lit(b"/response/sensor/")?;
     w.push_u16(sensor)?;
     w.push_lit(b"/reading")?;
-    let topic = w.finish_topic()?;
+    let topic = w.finish_topic(MAX_PAYLOAD)?;
     check_topic_bytes(&topic)?;
     Ok(topic)
 }
@@ -168,7 +168,7 @@ pub fn shadow_topic<'b>(
     if w.len() > MAX_TOPIC_LEN {
         return Err(Error::TopicTooLong);
     }
-    w.finish_topic()
+    w.finish_topic(MAX_PAYLOAD)
 }
 
 /// The answer topic for a request that came on `<thing>/request/<path>`:
@@ -185,7 +185,7 @@ pub fn response_topic<'b>(
     w.push_str(thing)?;
     w.push_str("/response/")?;
     w.push_str(request.path)?;
-    let topic = w.finish_topic()?;
+    let topic = w.finish_topic(MAX_PAYLOAD)?;
     check_topic_bytes(&topic)?;
     Ok(topic)
 }

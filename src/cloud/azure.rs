@@ -61,7 +61,7 @@ pub fn publish_topic<'b>(
     let mut w = Writer::new(buf);
     let first = write_d2c_head(&mut w, device, module, kind)?;
     write_properties(&mut w, props, first)?;
-    w.finish_topic()
+    w.finish_topic(MAX_D2C_PAYLOAD)
 }
 
 /// [`publish_topic`] with properties encoded beforehand: the bag is
@@ -82,7 +82,7 @@ pub fn publish_topic_encoded<'b>(
         }
         w.push_str(props.as_str())?;
     }
-    w.finish_topic()
+    w.finish_topic(MAX_D2C_PAYLOAD)
 }
 
 /// The D2C topic of a reading of sensor `sensor`: the translation of
@@ -109,7 +109,7 @@ pub fn telemetry_topic<'b>(
         w.push_lit(b"&")?;
         w.push_str_inline(props.as_str())?;
     }
-    w.finish_topic_inline()
+    w.finish_topic_inline(MAX_D2C_PAYLOAD)
 }
 
 /// Writes the D2C topic of a generic topic up to its message properties:
@@ -302,7 +302,7 @@ pub fn response_topic<'b>(
                     w.push_percent(b)?;
                 }
             }
-            w.finish_topic()
+            w.finish_topic(MAX_D2C_PAYLOAD)
         }
         Via::Topic => Err(Error::InvalidArgument),
     }
@@ -316,7 +316,7 @@ pub fn method_response_topic<'b>(status: u16, rid: &str, buf: &'b mut [u8]) -> R
     w.push_u64(u64::from(status))?;
     w.push_str("/?$rid=")?;
     w.push_str(rid)?;
-    w.finish_topic()
+    w.finish_topic(MAX_METHOD_PAYLOAD)
 }
 
 fn rid_topic<'b>(prefix: &str, rid: &str, buf: &'b mut [u8]) -> Result<Topic<'b>> {
@@ -324,7 +324,7 @@ fn rid_topic<'b>(prefix: &str, rid: &str, buf: &'b mut [u8]) -> Result<Topic<'b>
     let mut w = Writer::new(buf);
     w.push_str(prefix)?;
     w.push_str(rid)?;
-    w.finish_topic()
+    w.finish_topic(MAX_TWIN_PATCH)
 }
 
 /// `$iothub/twin/GET/?$rid=<rid>`: ask for the whole twin.

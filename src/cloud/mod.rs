@@ -14,7 +14,9 @@
 //! - [`response_topic`](crate::cloud::Dialect::response_topic): where to answer a [`Request`](crate::cloud::Request);
 //! - [`twin_topic`](crate::cloud::Dialect::twin_topic): shadow/twin get and report;
 //! - [`subscriptions`](crate::cloud::Dialect::subscriptions): the filters to subscribe;
-//! - [`check_publish`](crate::cloud::Dialect::check_publish): the guard run before every publish.
+//! - [`check_publish`](crate::cloud::Dialect::check_publish): the guard for a topic the caller
+//!   wrote itself (a [`Topic`](crate::cloud::Topic) the dialect built is allowed by
+//!   construction and carries its payload limit).
 //!
 //! Azure credentials are in [`sas`](crate::cloud::sas), rate limits in [`rate`](crate::cloud::rate).
 
@@ -157,7 +159,8 @@ impl<'a> Dialect<'a> {
     ) -> Result<Topic<'o>> {
         match self.cloud {
             #[cfg(feature = "aws")]
-            Cloud::Aws => aws::publish_topic(self.device, generic, props).map(Topic::new),
+            Cloud::Aws => aws::publish_topic(self.device, generic, props)
+                .map(|t| Topic::new(t, aws::MAX_PAYLOAD)),
             #[cfg(feature = "azure")]
             Cloud::Azure => azure::publish_topic(self.device, self.module, generic, props, buf),
         }
@@ -177,7 +180,8 @@ impl<'a> Dialect<'a> {
             #[cfg(feature = "aws")]
             Cloud::Aws if !props.is_empty() => Err(Error::InvalidArgument),
             #[cfg(feature = "aws")]
-            Cloud::Aws => aws::publish_topic(self.device, generic, &[]).map(Topic::new),
+            Cloud::Aws => aws::publish_topic(self.device, generic, &[])
+                .map(|t| Topic::new(t, aws::MAX_PAYLOAD)),
             #[cfg(feature = "azure")]
             Cloud::Azure => {
                 azure::publish_topic_encoded(self.device, self.module, generic, props, buf)
@@ -286,9 +290,10 @@ impl<'a> Dialect<'a> {
         Subscriptions::new(self.cloud, self.device, self.module)
     }
 
-    /// The guard the engine's caller runs before every publish: QoS 2,
-    /// topics the cloud would refuse (Azure allow-list, AWS topic rules)
-    /// and payloads over the cloud's limit are refused locally.
+    /// The guard for a topic the caller wrote itself: QoS 2, topics the
+    /// cloud would refuse (Azure allow-list, AWS topic rules) and payloads
+    /// over the cloud's limit are refused locally. A [`Topic`] this
+    /// dialect built needs only its [`max_payload`](Topic::max_payload).
     pub fn check_publish(&self, topic: &str, qos: u8, payload_len: usize) -> Result<()> {
         guard::check_publish(
             self.cloud,

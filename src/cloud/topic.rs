@@ -12,29 +12,44 @@ use core::ops::Deref;
 /// topic, which would otherwise dominate the cost of writing it.
 /// [`as_str`](Self::as_str) pays that pass when text is really needed.
 ///
+/// It carries what it is: the dialect wrote it for one kind of message
+/// and knows what the cloud allows there, so a topic it built is sent
+/// without being checked again, with the payload limit of its kind
+/// ([`max_payload`](Self::max_payload)). (A topic a caller writes itself
+/// goes through [`Dialect::check_publish`](super::Dialect::check_publish)
+/// instead.)
+///
 /// It dereferences to its bytes and compares equal to the `str` it spells.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Topic<'a>(&'a [u8]);
+pub struct Topic<'a>(&'a [u8], usize);
 
 impl<'a> Topic<'a> {
-    /// A topic that is already text.
+    /// A topic that is already text, for payloads of at most `max_payload`
+    /// bytes.
     #[inline]
-    pub(crate) const fn new(text: &'a str) -> Self {
-        Topic(text.as_bytes())
+    pub(crate) const fn new(text: &'a str, max_payload: usize) -> Self {
+        Topic(text.as_bytes(), max_payload)
     }
 
     /// Bytes that are UTF-8 by construction (see
     /// [`Writer::finish_topic`](super::writer::Writer::finish_topic)).
     #[inline]
-    pub(crate) fn from_utf8_bytes(bytes: &'a [u8]) -> Self {
+    pub(crate) fn from_utf8_bytes(bytes: &'a [u8], max_payload: usize) -> Self {
         debug_assert!(core::str::from_utf8(bytes).is_ok());
-        Topic(bytes)
+        Topic(bytes, max_payload)
     }
 
     /// The topic's bytes, as sent.
     #[inline]
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.0
+    }
+
+    /// The largest payload the cloud takes on this topic: its limit for
+    /// this kind of message (events, twin patches, method answers).
+    #[inline]
+    pub const fn max_payload(&self) -> usize {
+        self.1
     }
 
     /// The topic as text. This validates the bytes again (one pass); it
@@ -104,7 +119,7 @@ mod tests {
 
     #[test]
     fn compares_and_prints_as_its_text() {
-        let t = Topic::new("devices/d1/messages/events/");
+        let t = Topic::new("devices/d1/messages/events/", 1);
         assert_eq!(t, "devices/d1/messages/events/");
         assert_eq!("devices/d1/messages/events/", t);
         assert_ne!(t, "devices/d1");

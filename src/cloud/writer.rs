@@ -208,19 +208,19 @@ impl<'b> Writer<'b> {
     /// The written topic. When only `str`s and ASCII were pushed the bytes
     /// are UTF-8 by construction and are not validated again.
     #[inline]
-    pub(crate) fn finish_topic(self) -> Result<Topic<'b>> {
-        self.finish_topic_inline()
+    pub(crate) fn finish_topic(self, max_payload: usize) -> Result<Topic<'b>> {
+        self.finish_topic_inline(max_payload)
     }
 
     /// [`finish_topic`](Self::finish_topic), inlined into its caller (see
     /// [`push_str_inline`](Self::push_str_inline)).
     #[inline(always)]
-    pub(crate) fn finish_topic_inline(self) -> Result<Topic<'b>> {
+    pub(crate) fn finish_topic_inline(self, max_payload: usize) -> Result<Topic<'b>> {
         if self.utf8 {
             let bytes = self.buf.get(..self.len).ok_or(Error::BufferTooSmall)?;
-            return Ok(Topic::from_utf8_bytes(bytes));
+            return Ok(Topic::from_utf8_bytes(bytes, max_payload));
         }
-        self.finish().map(Topic::new)
+        self.finish().map(|text| Topic::new(text, max_payload))
     }
 }
 

@@ -5,7 +5,7 @@ use crate::bounds::{
     MAX_INFLIGHT, MAX_PENDING_REQUESTS, MAX_SENSORS, MAX_SUBSCRIPTIONS, MAX_TWIN_REQUESTS,
 };
 use crate::cloud::rate::TokenBucket;
-use crate::cloud::{azure, Cloud, Dialect, EncodedProperties, TwinOp};
+use crate::cloud::{azure, Cloud, Dialect, EncodedProperties, Topic, TwinOp};
 use crate::device::info::DeviceInfo;
 use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::queue::{self, telemetry_topic, Queue, Store, HEADER_ROOM};
@@ -110,7 +110,7 @@ impl Actions<'_, '_> {
             &mut topic,
         )?;
         let qos = answer_qos(&pending.via, &self.core.settings);
-        publish_checked(self.outbox, &self.core.dialect, topic, payload, qos)?;
+        publish_built(self.outbox, topic, payload, qos)?;
         self.core.pending.take(handle, self.now_ms)?;
         Ok(())
     }
@@ -178,13 +178,7 @@ impl Actions<'_, '_> {
             .get(..request.len)
             .ok_or(Error::BufferTooSmall)?;
         // A request that could not be queued must not wait for an answer.
-        match publish_checked(
-            self.outbox,
-            &self.core.dialect,
-            topic.as_str(),
-            payload,
-            QoS::AtLeastOnce,
-        ) {
+        match publish_built(self.outbox, topic, payload, QoS::AtLeastOnce) {
             Ok(packet_id) => {
                 if op == TwinOp::Get {
                     self.core.get_packet = packet_id;
@@ -234,7 +228,7 @@ impl Actions<'_, '_> {
         let mut topic = [0u8; MAX_TOPIC_LEN];
         let topic = event_topic(&self.core.dialect, &mut topic)?;
         self.core.rate.take(self.now_ms)?;
-        publish_checked(self.outbox, &self.core.dialect, topic, payload, qos)
+        publish_built(self.outbox, topic, payload, qos)
     }
 
     /// Publishes a reading of sensor `id` as telemetry
@@ -309,7 +303,7 @@ impl Actions<'_, '_> {
                     let core = &mut *self.core;
                     let payload = core.work.get(..len).ok_or(Error::BufferTooSmall)?;
                     core.rate.take(self.now_ms)?;
-                    publish_checked(self.outbox, &core.dialect, topic, payload, qos)
+                    publish_built(self.outbox, topic, payload, qos)
                 })
             }
         };
@@ -338,13 +332,7 @@ impl Actions<'_, '_> {
             return Err(Error::Busy);
         }
         self.core.rate.take(self.now_ms)?;
-        publish_checked(
-            self.outbox,
-            &self.core.dialect,
-            topic.as_str(),
-            payload,
-            qos,
-        )
+        publish_built(self.outbox, topic, payload, qos)
     }
 
     /// Telemetry at QoS 1 may not take the last [`CONTROL_SLOTS`] slots of
@@ -368,16 +356,21 @@ impl Actions<'_, '_> {
     }
 }
 
-/// Runs the cloud's guard, then queues the publish.
-pub(crate) fn publish_checked(
+/// Queues a publish on a topic the dialect built. Its rules hold by
+/// construction (the kind of message, the cloud's topic rules, this
+/// identity), so only the payload limit of its kind is left to check:
+/// [`Error::PayloadTooLarge`] above it. (`Dialect::check_publish` is for
+/// topics a caller writes itself; the client writes none.)
+pub(crate) fn publish_built(
     outbox: &mut ClientOutbox<'_>,
-    dialect: &Dialect<'_>,
-    topic: &str,
+    topic: Topic<'_>,
     payload: &[u8],
     qos: QoS,
 ) -> Result<Option<u16>> {
-    dialect.check_publish(topic, qos as u8, payload.len())?;
-    outbox.publish(topic, payload, qos, false)
+    if payload.len() > topic.max_payload() {
+        return Err(Error::PayloadTooLarge);
+    }
+    outbox.publish(topic.as_str(), payload, qos, false)
 }
 
 /// The QoS of an answer: an Azure direct method is answered at QoS 0 (the
@@ -398,9 +391,9 @@ pub(crate) fn response_topic<'o>(
     path: &str,
     status: u16,
     buf: &'o mut [u8],
-) -> Result<&'o str> {
+) -> Result<Topic<'o>> {
     if let Via::Method { rid } = via {
-        return azure::method_response_topic(status, rid, buf).map(|t| t.as_str());
+        return azure::method_response_topic(status, rid, buf);
     }
     let tail: &[&str] = &["response/", path];
     match dialect.cloud() {
@@ -408,32 +401,31 @@ pub(crate) fn response_topic<'o>(
         #[cfg(feature = "aws")]
         Cloud::Aws => {
             let generic = write_generic(buf, dialect.device(), tail)?;
-            dialect
-                .publish_topic(generic, &[], &mut [])
-                .map(|t| t.as_str())
+            dialect.publish_topic(generic, &[], &mut [])
         }
         #[cfg(feature = "azure")]
         Cloud::Azure => {
             let mut generic = [0u8; MAX_TOPIC_LEN];
             let generic = write_generic(&mut generic, dialect.device(), tail)?;
             azure::publish_topic(dialect.device(), dialect.module(), generic, &[], buf)
-                .map(|t| t.as_str())
         }
     }
 }
 
 /// The cloud topic of an event (`<dev>/events` translated).
-pub(crate) fn event_topic<'o>(dialect: &Dialect<'_>, buf: &'o mut [u8]) -> Result<&'o str> {
+pub(crate) fn event_topic<'o>(dialect: &Dialect<'_>, buf: &'o mut [u8]) -> Result<Topic<'o>> {
     match dialect.cloud() {
         // The generic topic is the cloud topic: write it in place.
         #[cfg(feature = "aws")]
-        Cloud::Aws => write_generic(buf, dialect.device(), &["events"]),
+        Cloud::Aws => {
+            let generic = write_generic(buf, dialect.device(), &["events"])?;
+            dialect.publish_topic(generic, &[], &mut [])
+        }
         #[cfg(feature = "azure")]
         Cloud::Azure => {
             let mut generic = [0u8; MAX_TOPIC_LEN];
             let generic = write_generic(&mut generic, dialect.device(), &["events"])?;
             azure::publish_topic(dialect.device(), dialect.module(), generic, &[], buf)
-                .map(|t| t.as_str())
         }
     }
 }

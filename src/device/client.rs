@@ -872,14 +872,7 @@ fn refuse(
     let mut topic = [0u8; MAX_TOPIC_LEN];
     let topic =
         actions::response_topic(&actions.core.dialect, &pending.via, path, 503, &mut topic)?;
-    actions::publish_checked(
-        actions.outbox,
-        &actions.core.dialect,
-        topic,
-        body,
-        QoS::AtMostOnce,
-    )
-    .map(|_| ())
+    actions::publish_built(actions.outbox, topic, body, QoS::AtMostOnce).map(|_| ())
 }
 
 /// Answers 503 to a request that found no slot in the pending table. Out
@@ -922,7 +915,7 @@ fn answer_directly(
     let mut topic = [0u8; MAX_TOPIC_LEN];
     let topic = actions::response_topic(&actions.core.dialect, via, path, status, &mut topic)?;
     let qos = actions::answer_qos(via, &actions.core.settings);
-    actions::publish_checked(actions.outbox, &actions.core.dialect, topic, body, qos).map(|_| ())
+    actions::publish_built(actions.outbox, topic, body, qos).map(|_| ())
 }
 
 /// Hands a shadow/twin event to the application (after applying a

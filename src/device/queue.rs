@@ -38,7 +38,7 @@
 //! and not yet acknowledged); those that waited are persisted as above.
 
 use crate::bounds::MAX_INFLIGHT;
-use crate::cloud::{Cloud, Dialect, EncodedProperties};
+use crate::cloud::{Cloud, Dialect, EncodedProperties, Topic};
 use crate::device::sensor::Encoding;
 use crate::device::settings::Settings;
 use crate::mqtt::QoS;
@@ -47,7 +47,7 @@ use crate::writer::JsonWriter;
 use crate::{Error, Result};
 use minicbor::{Decoder, Encoder};
 
-use super::actions::{event_topic, publish_checked, ClientOutbox, CONTROL_SLOTS, MAX_TOPIC_LEN};
+use super::actions::{event_topic, publish_built, ClientOutbox, CONTROL_SLOTS, MAX_TOPIC_LEN};
 
 /// The store id of the first queue slot (ids below are the boot records).
 pub const QUEUE_FIRST: u16 = 16;
@@ -262,7 +262,7 @@ impl Queue {
                 }
                 let mut topic = [0u8; MAX_TOPIC_LEN];
                 let restored = topic_of(dialect, r.kind, &mut topic)
-                    .and_then(|t| outbox.restore(r.packet_id, t, r.payload));
+                    .and_then(|t| outbox.restore(r.packet_id, t.as_str(), r.payload));
                 let entry = InFlight {
                     packet_id: r.packet_id,
                     record: true,
@@ -299,7 +299,10 @@ impl Queue {
     ) -> Result<Option<u16>> {
         let mut topic = [0u8; MAX_TOPIC_LEN];
         let topic = topic_of(dialect, kind, &mut topic)?;
-        dialect.check_publish(topic, QoS::AtLeastOnce as u8, len)?;
+        // Refused now rather than kept for a cloud that would refuse it.
+        if len > topic.max_payload() {
+            return Err(Error::PayloadTooLarge);
+        }
         if work.len() < HEADER_ROOM + len + 4 {
             return Err(Error::BufferTooSmall);
         }
@@ -314,7 +317,7 @@ impl Queue {
             let payload = work
                 .get(HEADER_ROOM..HEADER_ROOM + len)
                 .ok_or(Error::BufferTooSmall)?;
-            match publish_checked(outbox, dialect, topic, payload, QoS::AtLeastOnce) {
+            match publish_built(outbox, topic, payload, QoS::AtLeastOnce) {
                 Ok(id) => packet_id = id,
                 Err(Error::Busy) => {}
                 Err(e) => return Err(e),
@@ -422,7 +425,7 @@ impl Queue {
             }
             let mut topic = [0u8; MAX_TOPIC_LEN];
             let sent = topic_of(dialect, r.kind, &mut topic)
-                .and_then(|t| publish_checked(outbox, dialect, t, r.payload, QoS::AtLeastOnce));
+                .and_then(|t| publish_built(outbox, t, r.payload, QoS::AtLeastOnce));
             let id = match sent {
                 Ok(Some(id)) => id,
                 Err(Error::Busy) => return Ok(None),
@@ -459,7 +462,7 @@ pub(crate) fn room(outbox: &ClientOutbox<'_>) -> bool {
 }
 
 /// The topic of a queued publish of `kind`.
-fn topic_of<'o>(dialect: &Dialect<'_>, kind: Kind, buf: &'o mut [u8]) -> Result<&'o str> {
+fn topic_of<'o>(dialect: &Dialect<'_>, kind: Kind, buf: &'o mut [u8]) -> Result<Topic<'o>> {
     match kind {
         Kind::Reading { sensor, encoding } => {
             telemetry_topic(dialect, sensor, encoding == Encoding::Cbor, buf)
@@ -474,15 +477,13 @@ pub(crate) fn telemetry_topic<'o>(
     sensor: u16,
     cbor: bool,
     buf: &'o mut [u8],
-) -> Result<&'o str> {
+) -> Result<Topic<'o>> {
     let props = match (dialect.cloud(), cbor) {
         #[cfg(feature = "azure")]
         (Cloud::Azure, true) => CBOR_CONTENT_TYPE,
         _ => EncodedProperties::NONE,
     };
-    dialect
-        .telemetry_topic(sensor, props, buf)
-        .map(|t| t.as_str())
+    dialect.telemetry_topic(sensor, props, buf)
 }
 
 /// `$.ct=application/cbor`, encoded.
