@@ -9,193 +9,163 @@ use core::fmt;
 /// Result of every fallible core operation.
 pub type Result<T> = core::result::Result<T, Error>;
 
-/// What went wrong. Codes are grouped by layer: 1–19 arguments and buffers,
-/// 20–39 transport and connection, 40–59 MQTT protocol, 60–79 cloud dialects,
-/// 80–99 shadow/twin and JSON, 100–119 requests, the device model and its
-/// provisioning record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u16)]
-#[non_exhaustive]
-pub enum Error {
+/// The error table, written once: each variant with its stable code and
+/// its description. It makes the enum, [`Error::ALL`] and the strings of
+/// [`Error::as_str`] (with a NUL for C); the C enum `nimbus_err_t` in
+/// `ffi::error` must match it, which its tests check for every code.
+macro_rules! errors {
+    ($($(#[$meta:meta])* $name:ident = $code:literal => $text:literal,)*) => {
+        /// What went wrong. Codes are grouped by layer: 1–19 arguments and buffers,
+        /// 20–39 transport and connection, 40–59 MQTT protocol, 60–79 cloud dialects,
+        /// 80–99 shadow/twin and JSON, 100–119 requests, the device model and its
+        /// provisioning record.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u16)]
+        #[non_exhaustive]
+        pub enum Error {
+            $($(#[$meta])* $name = $code,)*
+        }
+
+        impl Error {
+            /// Every error, in code order.
+            pub const ALL: [Error; [$($code),*].len()] = [$(Error::$name),*];
+
+            /// The description with a trailing NUL, so that C can have it too.
+            const fn with_nul(self) -> &'static str {
+                match self {
+                    $(Error::$name => concat!($text, "\0"),)*
+                }
+            }
+        }
+    };
+}
+
+errors! {
     // --- arguments and buffers (1–19) ---
     /// A required pointer or argument was missing (NULL from C).
-    NullArgument = 1,
+    NullArgument = 1 => "required argument is NULL",
     /// An argument is outside its documented range or malformed.
-    InvalidArgument = 2,
+    InvalidArgument = 2 => "invalid argument",
     /// A caller-provided output buffer is too small for the result.
-    BufferTooSmall = 3,
+    BufferTooSmall = 3 => "output buffer too small",
     /// A string is not valid UTF-8, or not NUL-terminated within its bound.
-    InvalidString = 4,
+    InvalidString = 4 => "string is not valid UTF-8 or not terminated",
     /// A fixed-capacity table (in-flight messages, handlers, pending
     /// requests, ...) is full; retry after the pending work completes.
-    Busy = 5,
+    Busy = 5 => "table full, retry later",
     /// The call is not allowed in the client's current state.
-    InvalidState = 6,
+    InvalidState = 6 => "call not allowed in this state",
     /// The caller-provided storage is too small or misaligned.
-    StorageTooSmall = 7,
+    StorageTooSmall = 7 => "client storage too small or misaligned",
     /// A topic is longer than the documented bound.
-    TopicTooLong = 8,
+    TopicTooLong = 8 => "topic too long",
     /// A payload is larger than the buffer or the cloud's limit.
-    PayloadTooLarge = 9,
+    PayloadTooLarge = 9 => "payload too large",
 
     // --- transport and connection (20–39) ---
     /// The transport reported an unrecoverable error.
-    TransportFailed = 20,
+    TransportFailed = 20 => "transport failed",
     /// The peer closed the connection.
-    ConnectionClosed = 21,
+    ConnectionClosed = 21 => "connection closed by peer",
     /// No CONNACK arrived within the configured time.
-    ConnackTimeout = 22,
+    ConnackTimeout = 22 => "no CONNACK in time",
     /// No PINGRESP arrived within the configured time: the link is dead.
-    PingTimeout = 23,
+    PingTimeout = 23 => "no PINGRESP in time",
     /// Not connected: the operation needs a live session.
-    NotConnected = 24,
+    NotConnected = 24 => "not connected",
     /// CONNACK 1: the broker refused the protocol version.
-    RefusedProtocolVersion = 25,
+    RefusedProtocolVersion = 25 => "connection refused: protocol version",
     /// CONNACK 2: the broker refused the client identifier.
-    RefusedIdentifier = 26,
+    RefusedIdentifier = 26 => "connection refused: client identifier",
     /// CONNACK 3: the server is unavailable.
-    RefusedServerUnavailable = 27,
+    RefusedServerUnavailable = 27 => "connection refused: server unavailable",
     /// CONNACK 4: bad user name or password.
-    RefusedBadCredentials = 28,
+    RefusedBadCredentials = 28 => "connection refused: bad user name or password",
     /// CONNACK 5: not authorised.
-    RefusedNotAuthorized = 29,
+    RefusedNotAuthorized = 29 => "connection refused: not authorised",
     /// CONNACK with a return code above 5.
-    RefusedUnknown = 30,
+    RefusedUnknown = 30 => "connection refused: unknown return code",
     /// TLS handshake or certificate verification failed (reported by ports).
-    TlsFailed = 31,
+    TlsFailed = 31 => "TLS handshake or verification failed",
     /// Connections keep ending soon after their CONNACK (reported by
     /// `on_error` after 3 in a row): another client connected with the same
     /// client id, the cloud's policy denies a publish or subscribe, or a
     /// topic the cloud refuses.
-    UnstableConnection = 32,
+    UnstableConnection = 32 => "connections keep ending right after CONNACK",
 
     // --- MQTT protocol (40–59) ---
     /// A packet from the network is malformed (bad fixed header, flags,
     /// lengths or fields).
-    MalformedPacket = 40,
+    MalformedPacket = 40 => "malformed MQTT packet",
     /// A packet's remaining length does not fit the receive buffer.
-    PacketTooLarge = 41,
+    PacketTooLarge = 41 => "MQTT packet larger than the receive buffer",
     /// A packet type that a client must never receive.
-    UnexpectedPacket = 42,
+    UnexpectedPacket = 42 => "unexpected MQTT packet type",
     /// An acknowledgement for a packet id that is not in flight.
-    UnknownPacketId = 43,
+    UnknownPacketId = 43 => "acknowledgement for an unknown packet id",
     /// QoS 2 was asked for; neither cloud supports it.
-    QosNotSupported = 44,
+    QosNotSupported = 44 => "QoS 2 is not supported",
     /// The broker refused a subscription (SUBACK 0x80).
-    SubscribeRefused = 45,
+    SubscribeRefused = 45 => "subscription refused by the broker",
     /// A topic name or filter is not valid MQTT (empty, wildcard in a
     /// topic name, misplaced wildcard, NUL).
-    InvalidTopic = 46,
+    InvalidTopic = 46 => "invalid MQTT topic",
 
     // --- cloud dialects (60–79) ---
     /// A topic is not part of the generic scheme.
-    NotGenericTopic = 60,
+    NotGenericTopic = 60 => "not a generic Nimbus topic",
     /// A topic belongs to another device or thing.
-    OtherDevice = 61,
+    OtherDevice = 61 => "topic belongs to another device",
     /// The cloud would reject this topic or publish (Azure allow-list, AWS
     /// slash count, reserved prefix).
-    TopicNotAllowed = 62,
+    TopicNotAllowed = 62 => "topic not allowed by the cloud",
     /// A device id, thing name, shadow name or module id breaks the cloud's rules.
-    InvalidName = 63,
+    InvalidName = 63 => "invalid device, thing, module or shadow name",
     /// A property bag or percent-encoding is malformed.
-    InvalidEncoding = 64,
+    InvalidEncoding = 64 => "malformed property bag or percent-encoding",
     /// The per-connection publish rate limit was reached.
-    RateLimited = 65,
+    RateLimited = 65 => "publish rate limit reached",
     /// The credentials (SAS key, token) are invalid or expired.
-    InvalidCredentials = 66,
+    InvalidCredentials = 66 => "invalid or expired credentials",
 
     // --- shadow/twin and JSON (80–99) ---
     /// JSON is malformed or truncated.
-    InvalidJson = 80,
+    InvalidJson = 80 => "invalid JSON",
     /// JSON nests deeper than the cloud allows.
-    JsonTooDeep = 81,
+    JsonTooDeep = 81 => "JSON nested too deeply",
     /// A shadow/twin document or patch exceeds the cloud's size limit.
-    DocumentTooLarge = 82,
+    DocumentTooLarge = 82 => "document too large",
     /// A property name breaks the cloud's rules.
-    InvalidPropertyName = 83,
+    InvalidPropertyName = 83 => "invalid property name",
     /// The cloud rejected the request (the status is reported alongside).
-    Rejected = 84,
+    Rejected = 84 => "rejected by the cloud",
     /// No answer arrived within the configured time.
-    Timeout = 85,
+    Timeout = 85 => "no answer in time",
     /// JSON is well-formed but a value has the wrong type or range (a
     /// version that is not an integer, a patch that is not an object, a
     /// missing required member).
-    UnexpectedJson = 86,
+    UnexpectedJson = 86 => "unexpected JSON type, range or shape",
 
     // --- requests and the device model (100–119) ---
     /// No handler or sensor is registered for this path or id.
-    NotFound = 100,
+    NotFound = 100 => "not found",
     /// The request handle is unknown, expired, or already answered.
-    UnknownRequest = 101,
+    UnknownRequest = 101 => "unknown, expired or answered request",
     /// A sensor read callback failed.
-    SensorFailed = 102,
+    SensorFailed = 102 => "sensor read failed",
     /// A provisioning record is truncated or corrupt: too short, not
     /// well-formed CBOR, or its CRC-32 does not match.
-    CorruptRecord = 103,
+    CorruptRecord = 103 => "provisioning record truncated or corrupt",
     /// A provisioning record's CRC matches but its content breaks the
     /// format: not a map, an unknown, duplicate, missing or mistyped
     /// field, an unsupported version, port 0, a field the cloud does not take.
-    InvalidRecord = 104,
+    InvalidRecord = 104 => "provisioning record has a missing, unknown or invalid field",
 }
 
 impl Error {
     /// The stable numeric code of this error (the C API returns its negation).
     pub const fn code(self) -> u16 {
         self as u16
-    }
-
-    /// The description with a trailing NUL, so that C can have it too.
-    const fn with_nul(self) -> &'static str {
-        match self {
-            Error::NullArgument => "required argument is NULL\0",
-            Error::InvalidArgument => "invalid argument\0",
-            Error::BufferTooSmall => "output buffer too small\0",
-            Error::InvalidString => "string is not valid UTF-8 or not terminated\0",
-            Error::Busy => "table full, retry later\0",
-            Error::InvalidState => "call not allowed in this state\0",
-            Error::StorageTooSmall => "client storage too small or misaligned\0",
-            Error::TopicTooLong => "topic too long\0",
-            Error::PayloadTooLarge => "payload too large\0",
-            Error::TransportFailed => "transport failed\0",
-            Error::ConnectionClosed => "connection closed by peer\0",
-            Error::ConnackTimeout => "no CONNACK in time\0",
-            Error::PingTimeout => "no PINGRESP in time\0",
-            Error::NotConnected => "not connected\0",
-            Error::RefusedProtocolVersion => "connection refused: protocol version\0",
-            Error::RefusedIdentifier => "connection refused: client identifier\0",
-            Error::RefusedServerUnavailable => "connection refused: server unavailable\0",
-            Error::RefusedBadCredentials => "connection refused: bad user name or password\0",
-            Error::RefusedNotAuthorized => "connection refused: not authorised\0",
-            Error::RefusedUnknown => "connection refused: unknown return code\0",
-            Error::TlsFailed => "TLS handshake or verification failed\0",
-            Error::UnstableConnection => "connections keep ending right after CONNACK\0",
-            Error::MalformedPacket => "malformed MQTT packet\0",
-            Error::PacketTooLarge => "MQTT packet larger than the receive buffer\0",
-            Error::UnexpectedPacket => "unexpected MQTT packet type\0",
-            Error::UnknownPacketId => "acknowledgement for an unknown packet id\0",
-            Error::QosNotSupported => "QoS 2 is not supported\0",
-            Error::SubscribeRefused => "subscription refused by the broker\0",
-            Error::InvalidTopic => "invalid MQTT topic\0",
-            Error::NotGenericTopic => "not a generic Nimbus topic\0",
-            Error::OtherDevice => "topic belongs to another device\0",
-            Error::TopicNotAllowed => "topic not allowed by the cloud\0",
-            Error::InvalidName => "invalid device, thing, module or shadow name\0",
-            Error::InvalidEncoding => "malformed property bag or percent-encoding\0",
-            Error::RateLimited => "publish rate limit reached\0",
-            Error::InvalidCredentials => "invalid or expired credentials\0",
-            Error::InvalidJson => "invalid JSON\0",
-            Error::JsonTooDeep => "JSON nested too deeply\0",
-            Error::DocumentTooLarge => "document too large\0",
-            Error::InvalidPropertyName => "invalid property name\0",
-            Error::Rejected => "rejected by the cloud\0",
-            Error::Timeout => "no answer in time\0",
-            Error::UnexpectedJson => "unexpected JSON type, range or shape\0",
-            Error::NotFound => "not found\0",
-            Error::UnknownRequest => "unknown, expired or answered request\0",
-            Error::SensorFailed => "sensor read failed\0",
-            Error::CorruptRecord => "provisioning record truncated or corrupt\0",
-            Error::InvalidRecord => "provisioning record has a missing, unknown or invalid field\0",
-        }
     }
 
     /// A short, static, English description.
@@ -213,58 +183,6 @@ impl Error {
     pub fn from_code(code: u16) -> Option<Error> {
         Error::ALL.iter().copied().find(|e| e.code() == code)
     }
-
-    /// Every error, in code order.
-    pub const ALL: [Error; 48] = [
-        Error::NullArgument,
-        Error::InvalidArgument,
-        Error::BufferTooSmall,
-        Error::InvalidString,
-        Error::Busy,
-        Error::InvalidState,
-        Error::StorageTooSmall,
-        Error::TopicTooLong,
-        Error::PayloadTooLarge,
-        Error::TransportFailed,
-        Error::ConnectionClosed,
-        Error::ConnackTimeout,
-        Error::PingTimeout,
-        Error::NotConnected,
-        Error::RefusedProtocolVersion,
-        Error::RefusedIdentifier,
-        Error::RefusedServerUnavailable,
-        Error::RefusedBadCredentials,
-        Error::RefusedNotAuthorized,
-        Error::RefusedUnknown,
-        Error::TlsFailed,
-        Error::UnstableConnection,
-        Error::MalformedPacket,
-        Error::PacketTooLarge,
-        Error::UnexpectedPacket,
-        Error::UnknownPacketId,
-        Error::QosNotSupported,
-        Error::SubscribeRefused,
-        Error::InvalidTopic,
-        Error::NotGenericTopic,
-        Error::OtherDevice,
-        Error::TopicNotAllowed,
-        Error::InvalidName,
-        Error::InvalidEncoding,
-        Error::RateLimited,
-        Error::InvalidCredentials,
-        Error::InvalidJson,
-        Error::JsonTooDeep,
-        Error::DocumentTooLarge,
-        Error::InvalidPropertyName,
-        Error::Rejected,
-        Error::Timeout,
-        Error::UnexpectedJson,
-        Error::NotFound,
-        Error::UnknownRequest,
-        Error::SensorFailed,
-        Error::CorruptRecord,
-        Error::InvalidRecord,
-    ];
 }
 
 impl fmt::Display for Error {
