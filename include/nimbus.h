@@ -1107,6 +1107,9 @@ extern "C" {
  * that leaves them out: Kconfig `NIMBUS_AWS`, `NIMBUS_AZURE`,
  * `NIMBUS_SAS`, `NIMBUS_CBOR`), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
  * `NIMBUS_ERR_INVALID_STATE` (the client is inside `nimbus_poll`).
+ *
+ * Not on a client inside `nimbus_poll` (from one of its callbacks):
+ * `NIMBUS_ERR_INVALID_STATE`.
  */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_init(nimbus_client_t *client,
@@ -1116,12 +1119,17 @@ nimbus_err_t nimbus_init(nimbus_client_t *client,
 /**
  * Forgets the client: later calls on it fail with
  * `NIMBUS_ERR_INVALID_STATE` until `nimbus_init`. The port closes its link.
+ *
+ * Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+ * inside `nimbus_poll`).
  */
 NIMBUS_NODISCARD nimbus_err_t nimbus_deinit(nimbus_client_t *client);
 
 /**
  * Bytes `config->memory.buffer` must have for this configuration (0 for
  * a NULL or invalid configuration).
+ *
+ * Needs no client: may be called anywhere, from a callback too.
  */
 size_t nimbus_buffer_len(const nimbus_config_t *config);
 
@@ -1145,6 +1153,9 @@ nimbus_err_t nimbus_register_handler(nimbus_client_t *client,
  * `sensor/<id>/get` and the automatic telemetry. The strings must outlive
  * the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (duplicate id, empty
  * or long names), `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_INVALID_STATE`.
+ *
+ * Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+ * inside `nimbus_poll`).
  */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_register_sensor(nimbus_client_t *client,
@@ -1160,6 +1171,9 @@ nimbus_err_t nimbus_register_sensor(nimbus_client_t *client,
  * outlive the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (an address
  * of a version other than 0, 4 or 6, or of the wrong one for its field),
  * `NIMBUS_ERR_INVALID_STRING`.
+ *
+ * Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+ * inside `nimbus_poll`).
  */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_set_device_info(nimbus_client_t *client,
@@ -1169,11 +1183,21 @@ nimbus_err_t nimbus_set_device_info(nimbus_client_t *client,
  * Starts connecting, and reconnecting after every failure with backoff.
  * On Azure with SAS a token is made first (`NIMBUS_ERR_INVALID_CREDENTIALS`
  * without a clock or with a bad key).
+ *
+ * Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+ * inside `nimbus_poll`).
  */
 NIMBUS_NODISCARD nimbus_err_t nimbus_connect(nimbus_client_t *client, uint64_t now_ms);
 
 /**
  * Disconnects cleanly; queued QoS 1 messages are kept for a later connect.
+ * The DISCONNECT goes out at the next `nimbus_poll`s, which then close
+ * the link and stop reconnecting (`on_connection` with `up` false).
+ *
+ * Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (not
+ * initialised, or inside a callback).
+ * Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+ * inside `nimbus_poll`).
  */
 NIMBUS_NODISCARD nimbus_err_t nimbus_disconnect(nimbus_client_t *client, uint64_t now_ms);
 
@@ -1222,6 +1246,11 @@ nimbus_err_t nimbus_poll(nimbus_client_t *client,
 
 /**
  * The link state, into `*state`.
+ *
+ * Errors: `NIMBUS_ERR_NULL_ARGUMENT` (`client` or `state`),
+ * `NIMBUS_ERR_INVALID_STATE` (not initialised, or inside a callback).
+ * Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+ * inside `nimbus_poll`).
  */
 NIMBUS_NODISCARD nimbus_err_t nimbus_state(nimbus_client_t *client, nimbus_state_t *state);
 
@@ -1304,6 +1333,12 @@ nimbus_err_t nimbus_report(nimbus_client_t *client,
  * Asks for the whole shadow/twin document; it comes to `on_twin`.
  * At most one get is outstanding: `NIMBUS_ERR_BUSY` while one is (also
  * the one the client sends itself after every connection).
+ *
+ * Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (not
+ * initialised), `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_BUFFER_TOO_SMALL` (the
+ * work buffer), and the publish errors (`NIMBUS_ERR_NOT_CONNECTED` is
+ * not one: the request waits in the in-flight area for the link).
+ * May be called from a callback, on the client the callback was given.
  */
 NIMBUS_NODISCARD nimbus_err_t nimbus_get_twin(nimbus_client_t *client, uint32_t *request_id);
 
@@ -1318,6 +1353,8 @@ NIMBUS_NODISCARD nimbus_err_t nimbus_get_twin(nimbus_client_t *client, uint32_t 
  * `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0 while offline),
  * `NIMBUS_ERR_BUFFER_TOO_SMALL` (with a store: larger than the work
  * buffer allows), the store's error.
+ *
+ * May be called from a callback, on the client the callback was given.
  */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_publish_event(nimbus_client_t *client,
@@ -1362,7 +1399,7 @@ nimbus_err_t nimbus_publish_sensor(nimbus_client_t *client,
 
 /**
  * The former name of `nimbus_publish_sensor` (which is what it does):
- * kept for one release.
+ * kept for one release. Same parameters, errors and callback rule.
  */
 NIMBUS_NODISCARD
 NIMBUS_DEPRECATED_WITH_NOTE("use nimbus_publish_sensor")
@@ -1372,7 +1409,12 @@ nimbus_err_t nimbus_publish_telemetry(nimbus_client_t *client,
                                       uint16_t *packet_id);
 
 /**
- * Changes the period of the automatic telemetry (0: off).
+ * Changes the period of the automatic telemetry (0: off); the next
+ * reading is due one new period from now.
+ *
+ * Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (not
+ * initialised).
+ * May be called from a callback, on the client the callback was given.
  */
 NIMBUS_NODISCARD
 nimbus_err_t nimbus_set_telemetry_period(nimbus_client_t *client,
@@ -1404,11 +1446,15 @@ nimbus_err_t nimbus_record_parse(const uint8_t *data,
 
 /**
  * A short English description of `err` (a `nimbus_err_t`); never NULL.
+ *
+ * Needs no client: may be called anywhere, from a callback too.
  */
 const char *nimbus_strerror(int32_t err);
 
 /**
  * The library's version, e.g. `0.1.0`.
+ *
+ * Needs no client: may be called anywhere, from a callback too.
  */
 const char *nimbus_version(void);
 

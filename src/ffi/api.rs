@@ -39,6 +39,9 @@ fn result(r: Result<()>) -> nimbus_err_t {
 /// that leaves them out: Kconfig `NIMBUS_AWS`, `NIMBUS_AZURE`,
 /// `NIMBUS_SAS`, `NIMBUS_CBOR`), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
 /// `NIMBUS_ERR_INVALID_STATE` (the client is inside `nimbus_poll`).
+///
+/// Not on a client inside `nimbus_poll` (from one of its callbacks):
+/// `NIMBUS_ERR_INVALID_STATE`.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_init(
@@ -78,6 +81,9 @@ fn init(
 
 /// Forgets the client: later calls on it fail with
 /// `NIMBUS_ERR_INVALID_STATE` until `nimbus_init`. The port closes its link.
+///
+/// Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+/// inside `nimbus_poll`).
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_deinit(client: *mut nimbus_client_t) -> nimbus_err_t {
@@ -86,6 +92,8 @@ pub unsafe extern "C" fn nimbus_deinit(client: *mut nimbus_client_t) -> nimbus_e
 
 /// Bytes `config->memory.buffer` must have for this configuration (0 for
 /// a NULL or invalid configuration).
+///
+/// Needs no client: may be called anywhere, from a callback too.
 #[no_mangle]
 pub unsafe extern "C" fn nimbus_buffer_len(config: *const nimbus_config_t) -> usize {
     if config.is_null() {
@@ -122,6 +130,9 @@ pub unsafe extern "C" fn nimbus_register_handler(
 /// `sensor/<id>/get` and the automatic telemetry. The strings must outlive
 /// the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (duplicate id, empty
 /// or long names), `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_INVALID_STATE`.
+///
+/// Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+/// inside `nimbus_poll`).
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_register_sensor(
@@ -149,6 +160,9 @@ pub unsafe extern "C" fn nimbus_register_sensor(
 /// outlive the client. Errors: `NIMBUS_ERR_INVALID_ARGUMENT` (an address
 /// of a version other than 0, 4 or 6, or of the wrong one for its field),
 /// `NIMBUS_ERR_INVALID_STRING`.
+///
+/// Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+/// inside `nimbus_poll`).
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_set_device_info(
@@ -172,6 +186,9 @@ pub unsafe extern "C" fn nimbus_set_device_info(
 /// Starts connecting, and reconnecting after every failure with backoff.
 /// On Azure with SAS a token is made first (`NIMBUS_ERR_INVALID_CREDENTIALS`
 /// without a clock or with a bad key).
+///
+/// Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+/// inside `nimbus_poll`).
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_connect(client: *mut nimbus_client_t, now_ms: u64) -> nimbus_err_t {
@@ -179,6 +196,13 @@ pub unsafe extern "C" fn nimbus_connect(client: *mut nimbus_client_t, now_ms: u6
 }
 
 /// Disconnects cleanly; queued QoS 1 messages are kept for a later connect.
+/// The DISCONNECT goes out at the next `nimbus_poll`s, which then close
+/// the link and stop reconnecting (`on_connection` with `up` false).
+///
+/// Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (not
+/// initialised, or inside a callback).
+/// Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+/// inside `nimbus_poll`).
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_disconnect(
@@ -254,6 +278,11 @@ pub unsafe extern "C" fn nimbus_poll(
 }
 
 /// The link state, into `*state`.
+///
+/// Errors: `NIMBUS_ERR_NULL_ARGUMENT` (`client` or `state`),
+/// `NIMBUS_ERR_INVALID_STATE` (not initialised, or inside a callback).
+/// Not from a callback: `NIMBUS_ERR_INVALID_STATE` there (the client is
+/// inside `nimbus_poll`).
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_state(
@@ -394,6 +423,12 @@ pub unsafe extern "C" fn nimbus_report(
 /// Asks for the whole shadow/twin document; it comes to `on_twin`.
 /// At most one get is outstanding: `NIMBUS_ERR_BUSY` while one is (also
 /// the one the client sends itself after every connection).
+///
+/// Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (not
+/// initialised), `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_BUFFER_TOO_SMALL` (the
+/// work buffer), and the publish errors (`NIMBUS_ERR_NOT_CONNECTED` is
+/// not one: the request waits in the in-flight area for the link).
+/// May be called from a callback, on the client the callback was given.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_get_twin(
@@ -417,6 +452,8 @@ pub unsafe extern "C" fn nimbus_get_twin(
 /// `NIMBUS_ERR_BUSY`, `NIMBUS_ERR_NOT_CONNECTED` (QoS 0 while offline),
 /// `NIMBUS_ERR_BUFFER_TOO_SMALL` (with a store: larger than the work
 /// buffer allows), the store's error.
+///
+/// May be called from a callback, on the client the callback was given.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_publish_event(
@@ -490,7 +527,7 @@ pub unsafe extern "C" fn nimbus_publish_sensor(
 }
 
 /// The former name of `nimbus_publish_sensor` (which is what it does):
-/// kept for one release.
+/// kept for one release. Same parameters, errors and callback rule.
 #[no_mangle]
 #[deprecated(note = "use nimbus_publish_sensor")]
 #[must_use]
@@ -504,7 +541,12 @@ pub unsafe extern "C" fn nimbus_publish_telemetry(
     unsafe { nimbus_publish_sensor(client, id, qos_level, packet_id) }
 }
 
-/// Changes the period of the automatic telemetry (0: off).
+/// Changes the period of the automatic telemetry (0: off); the next
+/// reading is due one new period from now.
+///
+/// Errors: `NIMBUS_ERR_NULL_ARGUMENT`, `NIMBUS_ERR_INVALID_STATE` (not
+/// initialised).
+/// May be called from a callback, on the client the callback was given.
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn nimbus_set_telemetry_period(
@@ -555,6 +597,8 @@ pub unsafe extern "C" fn nimbus_record_parse(
 }
 
 /// A short English description of `err` (a `nimbus_err_t`); never NULL.
+///
+/// Needs no client: may be called anywhere, from a callback too.
 #[no_mangle]
 pub extern "C" fn nimbus_strerror(err: i32) -> *const c_char {
     if err == 0 {
@@ -567,6 +611,8 @@ pub extern "C" fn nimbus_strerror(err: i32) -> *const c_char {
 }
 
 /// The library's version, e.g. `0.1.0`.
+///
+/// Needs no client: may be called anywhere, from a callback too.
 #[no_mangle]
 pub extern "C" fn nimbus_version() -> *const c_char {
     const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
