@@ -9,8 +9,8 @@ use nimbus::cloud::sas::{HmacSha256, RustCryptoHmac};
 use nimbus::cloud::Cloud;
 #[cfg(feature = "builtin")]
 use nimbus::device::info::{DeviceInfo, Identity};
-use nimbus::device::pending::RequestHandle;
 use nimbus::device::queue::QueuePolicy;
+use nimbus::device::requests::RequestHandle;
 use nimbus::device::sensor::{Reading, SensorInfo};
 use nimbus::device::trace::Level;
 use nimbus::device::{

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use nimbus::cloud::{Cloud, Dialect, Incoming, PropertyBag, Via};
-use nimbus::device::pending;
+use nimbus::device::requests;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(topic) = core::str::from_utf8(data) else {
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = request.path(&mut path);
             // A classified method call can always be answered.
             if let Via::Method { rid } = request.via() {
-                pending::Via::method(rid).expect("a classified rid is answerable");
+                requests::Via::method(rid).expect("a classified rid is answerable");
                 let mut buf = [0u8; 256];
                 nimbus::cloud::azure::method_response_topic(200, rid, &mut buf)
                     .expect("and its answer topic is written");

@@ -14,7 +14,7 @@ use nimbus_fuzz::{Counter, Input, Link, Liveness};
 
 struct FuzzApp {
     defer: bool,
-    handles: Vec<nimbus::device::pending::RequestHandle>,
+    handles: Vec<nimbus::device::requests::RequestHandle>,
 }
 
 impl HmacSha256 for FuzzApp {

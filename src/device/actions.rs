@@ -7,8 +7,8 @@ use crate::bounds::{
 use crate::cloud::rate::TokenBucket;
 use crate::cloud::{azure, Cloud, Dialect, EncodedProperties, Topic, TwinOp};
 use crate::device::info::DeviceInfo;
-use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::queue::{self, telemetry_topic, Queue, Store, HEADER_ROOM};
+use crate::device::requests::{PendingTable, RequestHandle, Via};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{self, Encoding, Reading, Sensors};
 use crate::device::settings::Settings;

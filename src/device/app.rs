@@ -4,7 +4,7 @@
 
 use crate::cloud::sas::HmacSha256;
 use crate::device::actions::Actions;
-use crate::device::pending::RequestHandle;
+use crate::device::requests::RequestHandle;
 use crate::device::sensor::{Reading, SensorInfo};
 use crate::device::trace::Level;
 use crate::twin::RequestId;

@@ -10,10 +10,10 @@ use crate::cloud::{self, azure, Cloud, Dialect, Incoming, ShadowOp};
 use crate::device::actions::{self, Actions, Core, MAX_TOPIC_LEN};
 use crate::device::app::{Answer, App, Connection, Request, Route, TwinResult};
 use crate::device::boot::{Counters, SEQ_BLOCK};
+use crate::device::builtin;
 use crate::device::info::DeviceInfo;
-use crate::device::model;
-use crate::device::pending::{PendingTable, RequestHandle, Via};
 use crate::device::queue::Queue;
+use crate::device::requests::{PendingTable, RequestHandle, Via};
 use crate::device::route::{Router, MAX_PATH_LEN};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{Encoding, SensorInfo, Sensors};
@@ -676,7 +676,7 @@ impl<A: App> Dispatch<'_, '_, A> {
                 let via = device_via(&request.via());
                 let answered = via.and_then(|via| {
                     let path = request.path(&mut path_buf)?;
-                    let len = model::error_body(self.reply, 413, "payload too large", path)?;
+                    let len = builtin::error_body(self.reply, 413, "payload too large", path)?;
                     let body = self.reply.get(..len).unwrap_or_default();
                     answer_directly(actions, &via, path, 413, body)
                 });
@@ -828,12 +828,12 @@ impl<A: App> Dispatch<'_, '_, A> {
         };
         let answer = match self.router.find(path) {
             Some((pattern, handler))
-                if !(pattern.as_bytes().ends_with(b"#") && model::is_builtin(path)) =>
+                if !(pattern.as_bytes().ends_with(b"#") && builtin::is_builtin(path)) =>
             {
                 self.app
                     .on_request(*handler, &incoming, self.reply, actions)
             }
-            _ => model::answer(path, self.reply, actions, self.app, self.sources),
+            _ => builtin::answer(path, self.reply, actions, self.app, self.sources),
         };
         if let Answer::Now { status, len } = answer {
             let sent = match self.reply.get(..len) {
@@ -867,7 +867,7 @@ fn refuse(
     reply: &mut [u8],
 ) -> Result<()> {
     let pending = actions.core.pending.take(handle, actions.now_ms)?;
-    let len = model::error_body(reply, 503, "busy", path)?;
+    let len = builtin::error_body(reply, 503, "busy", path)?;
     let body = reply.get(..len).unwrap_or_default();
     let mut topic = [0u8; MAX_TOPIC_LEN];
     let topic =
@@ -885,7 +885,7 @@ fn refuse_unrecorded(
     reply: &mut [u8],
 ) -> Result<()> {
     let via = device_via(via)?;
-    let len = model::error_body(reply, 503, "busy", path)?;
+    let len = builtin::error_body(reply, 503, "busy", path)?;
     answer_directly(
         actions,
         &via,

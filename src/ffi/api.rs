@@ -15,7 +15,7 @@ use super::error::nimbus_err_t;
 use super::glue::{CApp, CHandler, CRandom, CSensor, CTransport};
 use super::storage::Storage;
 use super::types::*;
-use crate::device::pending::RequestHandle;
+use crate::device::requests::RequestHandle;
 use crate::device::route::MAX_PATH_LEN;
 use crate::device::sensor::{Reading, SensorInfo, MAX_NAME_LEN};
 use crate::device::Client;

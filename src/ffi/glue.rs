@@ -9,7 +9,7 @@ use super::error::from_c;
 use super::storage::Storage;
 use super::types::*;
 use crate::cloud::sas::HmacSha256;
-use crate::device::pending::RequestHandle;
+use crate::device::requests::RequestHandle;
 use crate::device::sensor::{Reading, SensorInfo};
 use crate::device::trace::Level;
 use crate::device::{Actions, Answer, App, Connection, Request, Route, TwinResult};

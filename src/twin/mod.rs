@@ -17,16 +17,16 @@
 pub mod json;
 
 mod id;
+mod inflight;
 mod model;
-mod pending;
 mod rules;
 
 pub use id::{RequestId, MAX_REQUEST_ID_LEN};
+pub use inflight::Op;
 pub use model::{
     AwsReply, Config, Event, Ignored, Outcome, Request, Response, Twin, DEFAULT_TIMEOUT_MS,
     MAX_PENDING,
 };
-pub use pending::Op;
 pub use rules::{
     max_in_flight, SpacePolicy, AWS_MAX_CLIENT_TOKEN, AWS_MAX_DEPTH, AWS_MAX_DOCUMENT,
     AWS_MAX_IN_FLIGHT, AZURE_MAX_DEPTH, AZURE_MAX_NAME, AZURE_MAX_SECTION,

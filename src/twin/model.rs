@@ -1,8 +1,8 @@
 //! The shadow/twin state machine shared by both clouds.
 
 use super::id::RequestId;
+use super::inflight::{Entry, Op, Table};
 use super::json::{self, Path};
-use super::pending::{Entry, Op, Table};
 use super::rules::{self, SpacePolicy};
 use crate::cloud::Cloud;
 use crate::writer::JsonWriter as Out;

@@ -2,7 +2,7 @@
 //! requests.
 
 use core::hint::black_box;
-use nimbus::device::pending::{PendingTable, Via};
+use nimbus::device::requests::{PendingTable, Via};
 use nimbus::device::route::{matches, Router};
 use nimbus::device::sensor::{
     sensor_in_path, write_reading, Encoding, Reading, SensorInfo, Sensors, Stamp,

@@ -3,7 +3,7 @@
 //! the telemetry schedule.
 
 use core::hint::black_box;
-use nimbus::device::pending::{PendingTable, RequestHandle, Via};
+use nimbus::device::requests::{PendingTable, RequestHandle, Via};
 use nimbus::device::route::Router;
 use nimbus::device::schedule::Schedule;
 use nimbus::device::sensor::{
