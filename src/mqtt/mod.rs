@@ -36,6 +36,8 @@ mod backoff;
 pub mod codec;
 mod config;
 mod event;
+mod inbound;
+mod link;
 mod outbox;
 mod session;
 mod slab;

@@ -1,48 +1,24 @@
-//! The send side of a session: everything except the receive buffer, the
-//! transport and the random source.
+//! The session's state apart from the receive buffer, the transport and
+//! the random source, and here its outbound side: publishes, subscriptions
+//! and packet ids. The same state's link and timers are in
+//! [`link`](super::link), what comes in is in [`inbound`](super::inbound).
 //!
 //! The handler given to [`Session::poll`](super::Session::poll) receives an
-//! [`Event`] that borrows the receive buffer *and* a `&mut Outbox`, so the
+//! [`Event`](super::Event) that borrows the receive buffer *and* a `&mut Outbox`, so the
 //! layer above can queue its answers while still holding the incoming topic
 //! and payload, with no copy. Outside `poll` the same methods are reachable
 //! through [`Session::outbox`](super::Session::outbox). They only queue:
 //! the next `poll` writes to the transport.
 
 use super::backoff::Backoff;
-use super::codec::{self, Packet, Publish, QoS, DUP_FLAG, PINGREQ};
+use super::codec::{self, Publish, QoS};
 use super::config::Config;
-use super::event::{Event, SubscriptionId};
+use super::event::SubscriptionId;
+use super::link::Link;
 use super::slab::Slab;
 use super::topic;
 use super::tx::TxQueue;
 use crate::{bytes, Error, Result};
-
-/// State of the link, as the engine sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Link {
-    /// Not connecting (before `connect`, after `disconnect`).
-    Stopped,
-    /// Backing off; the next attempt starts at `until_ms`.
-    Waiting { until_ms: u64 },
-    /// `Transport::open` returned `Pending`.
-    Opening { deadline_ms: u64 },
-    /// CONNECT queued, waiting for CONNACK.
-    AwaitConnack { deadline_ms: u64 },
-    /// CONNACK accepted.
-    Connected,
-    /// Sending what is queued, then DISCONNECT (`sent` bytes of it so far).
-    Closing { deadline_ms: u64, sent: u8 },
-}
-
-impl Link {
-    /// Whether the transport is open (bytes may be sent and received).
-    pub(crate) fn is_open(self) -> bool {
-        matches!(
-            self,
-            Link::AwaitConnack { .. } | Link::Connected | Link::Closing { .. }
-        )
-    }
-}
 
 /// Where a stored QoS 1 PUBLISH is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,7 +266,7 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
     }
 
     /// Queues an UNSUBSCRIBE for a stored filter; the subscription is
-    /// removed at its UNSUBACK ([`Event::Unsubscribed`]).
+    /// removed at its UNSUBACK ([`Event::Unsubscribed`](super::Event::Unsubscribed)).
     ///
     /// Errors: [`Error::InvalidArgument`] if the filter is not stored,
     /// [`Error::Busy`] while its SUBACK or UNSUBACK is awaited.
@@ -415,275 +391,6 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
         Ok(queued)
     }
 
-    /// Forgets everything tied to the link that just ended; keeps the
-    /// stored messages and subscriptions for the next one.
-    pub(crate) fn drop_link(&mut self) {
-        self.tx.clear();
-        self.ping_deadline_ms = None;
-        self.ping_unsent = false;
-        if self.writing.take().is_some() {
-            self.inflight.retain(|m, _| !m.acked);
-        }
-        for idx in 0..self.inflight.len() {
-            if let Some(m) = self.inflight.meta_mut(idx) {
-                if m.state == MsgState::Writing {
-                    m.state = MsgState::Queued;
-                }
-            }
-        }
-        for idx in 0..self.subs.len() {
-            if let Some(s) = self.subs.meta_mut(idx) {
-                s.state = match s.state {
-                    SubState::Sent(_) => SubState::Pending,
-                    SubState::UnsubSent(_) => SubState::UnsubPending,
-                    other => other,
-                };
-            }
-        }
-    }
-
-    /// After CONNACK: requeue the in-flight messages (with DUP on a resumed
-    /// session, as new publishes otherwise) and, on a new session, renew
-    /// the subscriptions. Returns the subscriptions dropped because their
-    /// UNSUBSCRIBE is moot on a new session.
-    fn resume(&mut self, session_present: bool) -> heapless::Vec<u8, SUBS> {
-        for idx in 0..self.inflight.len() {
-            if let Some((meta, bytes)) = self.inflight.get_mut(idx) {
-                meta.state = MsgState::Queued;
-                if !session_present {
-                    if let Some(first) = bytes.first_mut() {
-                        *first &= !DUP_FLAG;
-                    }
-                }
-            }
-        }
-        let mut dropped = heapless::Vec::new();
-        if !session_present {
-            for idx in 0..self.subs.len() {
-                if let Some(s) = self.subs.meta_mut(idx) {
-                    s.granted = None;
-                    match s.state {
-                        SubState::UnsubPending | SubState::UnsubSent(_) => {
-                            let _ = dropped.push(s.id);
-                        }
-                        _ => s.state = SubState::Pending,
-                    }
-                }
-            }
-            self.subs.retain(|s, _| !dropped.contains(&s.id));
-        }
-        dropped
-    }
-
-    /// Handles one decoded packet. Returns `Ok(false)` if it cannot be taken
-    /// now (a QoS 1 PUBLISH whose PUBACK does not fit the transmit queue):
-    /// it stays in the receive buffer until the queue drains.
-    pub(crate) fn handle_packet<H>(
-        &mut self,
-        packet: Packet<'_>,
-        now_ms: u64,
-        handler: &mut H,
-    ) -> Result<bool>
-    where
-        H: FnMut(Event<'_>, &mut Self),
-    {
-        let awaiting_connack = matches!(self.link, Link::AwaitConnack { .. });
-        if awaiting_connack != matches!(packet, Packet::ConnAck { .. }) {
-            return Err(Error::UnexpectedPacket);
-        }
-        match packet {
-            Packet::ConnAck {
-                session_present,
-                return_code,
-            } => {
-                refusal(return_code)?;
-                self.link = Link::Connected;
-                // The backoff restarts only once this connection proved
-                // stable (see `Session::fail`).
-                self.connected_at_ms = Some(now_ms);
-                self.ping_deadline_ms = None;
-                self.ping_unsent = false;
-                self.last_send_ms = now_ms;
-                let dropped = self.resume(session_present);
-                handler(Event::Connected { session_present }, self);
-                for id in dropped {
-                    handler(
-                        Event::Unsubscribed {
-                            id: SubscriptionId(id),
-                        },
-                        self,
-                    );
-                }
-            }
-            Packet::Publish(publish) => {
-                if publish.qos == QoS::AtLeastOnce {
-                    if !self.tx.fits(4) {
-                        return Ok(false);
-                    }
-                    self.tx
-                        .push(4, |out| codec::encode_puback(out, publish.packet_id))?;
-                }
-                handler(Event::Message(publish), self);
-            }
-            Packet::PubAck { packet_id } => {
-                // A PUBACK for no stored message is harmless: a late second
-                // acknowledgement, or one for a message given up
-                // (`cancel`). Ignoring it keeps a working link up.
-                let Some(idx) = self
-                    .inflight
-                    .position(|m, _| m.packet_id == packet_id && !m.acked)
-                else {
-                    return Ok(true);
-                };
-                let writing = matches!(self.writing, Some(c) if c.packet_id == packet_id);
-                match self.inflight.meta_mut(idx) {
-                    Some(m) if writing => m.acked = true,
-                    _ => self.inflight.remove(idx),
-                }
-                handler(Event::Published { packet_id }, self);
-            }
-            Packet::SubAck {
-                packet_id,
-                return_codes,
-            } => {
-                let idx = self
-                    .subs
-                    .position(|s, _| s.state == SubState::Sent(packet_id))
-                    .ok_or(Error::UnknownPacketId)?;
-                let granted = match return_codes {
-                    [0] => Ok(QoS::AtMostOnce),
-                    [1] => Ok(QoS::AtLeastOnce),
-                    [0x80] => Err(Error::SubscribeRefused),
-                    _ => return Err(Error::MalformedPacket),
-                };
-                let sub = self.subs.meta_mut(idx).ok_or(Error::InvalidState)?;
-                let (id, requested) = (SubscriptionId(sub.id), sub.requested);
-                match granted {
-                    Ok(qos) => {
-                        sub.state = SubState::Active;
-                        sub.granted = Some(qos);
-                    }
-                    Err(_) => self.subs.remove(idx),
-                }
-                handler(
-                    Event::Subscribed {
-                        id,
-                        requested,
-                        granted,
-                    },
-                    self,
-                );
-            }
-            Packet::UnsubAck { packet_id } => {
-                let idx = self
-                    .subs
-                    .position(|s, _| s.state == SubState::UnsubSent(packet_id))
-                    .ok_or(Error::UnknownPacketId)?;
-                let id = SubscriptionId(self.subs.meta(idx).map_or(0, |s| s.id));
-                self.subs.remove(idx);
-                handler(Event::Unsubscribed { id }, self);
-            }
-            // Anything received proves the link alive; a PINGRESP also
-            // answers the probe.
-            Packet::PingResp => {
-                self.ping_deadline_ms = None;
-                self.ping_unsent = false;
-            }
-        }
-        Ok(true)
-    }
-
-    /// Connection-level timers: CONNACK and closing deadlines, keepalive,
-    /// the probe's deadline, and the ack timeout (which starts a probe).
-    pub(crate) fn check_timers(&mut self, now_ms: u64) -> Result<()> {
-        match self.link {
-            Link::AwaitConnack { deadline_ms } if now_ms >= deadline_ms => {
-                Err(Error::ConnackTimeout)
-            }
-            Link::Closing { deadline_ms, .. } if now_ms >= deadline_ms => Err(Error::Timeout),
-            Link::Connected => {
-                if let Some(deadline) = self.ping_deadline_ms {
-                    if now_ms >= deadline {
-                        return Err(Error::PingTimeout);
-                    }
-                }
-                let mut probe = self.keepalive_due_ms().is_some_and(|due| now_ms >= due);
-                let ack_timeout = u64::from(self.config.ack_timeout_ms);
-                if ack_timeout > 0 {
-                    for idx in 0..self.inflight.len() {
-                        if let Some(m) = self.inflight.meta_mut(idx) {
-                            if m.state == MsgState::Sent
-                                && now_ms >= m.sent_at_ms.saturating_add(ack_timeout)
-                            {
-                                // Not resent here (MQTT 3.1.1 resends only
-                                // on a new connection): the link is probed,
-                                // and the wait starts again.
-                                m.sent_at_ms = now_ms;
-                                probe = true;
-                            }
-                        }
-                    }
-                }
-                if probe && self.ping_deadline_ms.is_none() {
-                    self.ping_deadline_ms =
-                        Some(now_ms.saturating_add(u64::from(self.config.ping_timeout_ms)));
-                    self.ping_unsent = true;
-                }
-                self.queue_ping()
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Queues the due PINGREQ once it fits the transmit queue. A queue that
-    /// never drains leaves it unsent, and the probe's deadline ends the link.
-    pub(crate) fn queue_ping(&mut self) -> Result<()> {
-        if self.ping_unsent && self.tx.fits(PINGREQ.len()) {
-            self.tx.push(PINGREQ.len(), |out| {
-                *out.first_chunk_mut().ok_or(Error::BufferTooSmall)? = PINGREQ;
-                Ok(PINGREQ.len())
-            })?;
-            self.ping_unsent = false;
-        }
-        Ok(())
-    }
-
-    /// When keepalive asks for a PINGREQ: `keep_alive_s` after the last
-    /// byte sent or the last byte received, whichever is earlier.
-    fn keepalive_due_ms(&self) -> Option<u64> {
-        let keep_alive_ms = u64::from(self.config.keep_alive_s) * 1000;
-        (keep_alive_ms > 0).then(|| {
-            self.last_send_ms
-                .min(self.last_recv_ms)
-                .saturating_add(keep_alive_ms)
-        })
-    }
-
-    /// The port's network came back (an RTOS network-up event): a session
-    /// waiting for its backoff delay tries again at once (no sooner than
-    /// `min_interval_ms` after its last attempt, and the backoff keeps
-    /// counting), and a connected one probes its link with a PINGREQ, so
-    /// a connection that died with the network is found within the ping
-    /// timeout. Otherwise nothing changes.
-    pub fn network_up(&mut self, now_ms: u64) {
-        match self.link {
-            Link::Waiting { until_ms } => {
-                let floor = self.last_attempt_ms.map_or(now_ms, |at| {
-                    at.saturating_add(u64::from(self.config.backoff.min_interval_ms))
-                });
-                self.link = Link::Waiting {
-                    until_ms: until_ms.min(floor.max(now_ms)),
-                };
-            }
-            Link::Connected if self.ping_deadline_ms.is_none() => {
-                self.ping_deadline_ms =
-                    Some(now_ms.saturating_add(u64::from(self.config.ping_timeout_ms)));
-                self.ping_unsent = true;
-            }
-            _ => {}
-        }
-    }
-
     /// Gives up a stored QoS 1 message (a request superseded by a newer
     /// one): it is not sent again, and a PUBACK that still comes for it is
     /// ignored. Returns whether it was stored. A message being written is
@@ -707,44 +414,5 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
     pub(crate) fn next_queued(&self) -> Option<usize> {
         self.inflight
             .position(|m, _| m.state == MsgState::Queued && !m.acked)
-    }
-
-    /// The earliest time a timer needs the engine.
-    pub(crate) fn next_deadline(&self) -> u64 {
-        match self.link {
-            Link::Stopped => u64::MAX,
-            Link::Waiting { until_ms } => until_ms,
-            Link::Opening { deadline_ms }
-            | Link::AwaitConnack { deadline_ms }
-            | Link::Closing { deadline_ms, .. } => deadline_ms,
-            Link::Connected => {
-                let mut next = match self.ping_deadline_ms {
-                    Some(deadline) => deadline,
-                    None => self.keepalive_due_ms().unwrap_or(u64::MAX),
-                };
-                let ack_timeout = u64::from(self.config.ack_timeout_ms);
-                if ack_timeout > 0 && self.ping_deadline_ms.is_none() {
-                    for m in self.inflight.metas() {
-                        if m.state == MsgState::Sent {
-                            next = next.min(m.sent_at_ms.saturating_add(ack_timeout));
-                        }
-                    }
-                }
-                next
-            }
-        }
-    }
-}
-
-/// Maps a CONNACK return code to its refusal, if any.
-fn refusal(return_code: u8) -> Result<()> {
-    match return_code {
-        0 => Ok(()),
-        1 => Err(Error::RefusedProtocolVersion),
-        2 => Err(Error::RefusedIdentifier),
-        3 => Err(Error::RefusedServerUnavailable),
-        4 => Err(Error::RefusedBadCredentials),
-        5 => Err(Error::RefusedNotAuthorized),
-        _ => Err(Error::RefusedUnknown),
     }
 }

@@ -3,7 +3,8 @@
 use super::codec::{self, Packet, DISCONNECT, DUP_FLAG};
 use super::config::Config;
 use super::event::Event;
-use super::outbox::{Cursor, Link, MsgState, Outbox};
+use super::link::Link;
+use super::outbox::{Cursor, MsgState, Outbox};
 use super::topic;
 use super::transport::{OpenState, Random, Transport};
 use crate::{bytes, Error, Result};
