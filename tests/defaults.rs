@@ -89,3 +89,58 @@ fn esp_idf_kconfig_defaults_are_the_cores() {
         8,
     );
 }
+
+/// The table of cmake/nimbus_features.cmake, which both ports' builds use:
+/// every option is a `bool` that defaults to `y` in both menus, and every
+/// feature is one of the core's default cargo features; every optional
+/// default feature has its option.
+#[test]
+fn each_optional_feature_has_its_option_in_both_menus() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let cmake = std::fs::read_to_string(format!("{root}/cmake/nimbus_features.cmake")).unwrap();
+    let table: Vec<(String, String)> = cmake
+        .split("set(NIMBUS_OPTIONAL_FEATURES")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .split_whitespace()
+        .map(|pair| {
+            let (option, feature) = pair.split_once('=').unwrap();
+            (option.to_string(), feature.to_string())
+        })
+        .collect();
+    let cargo = std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap();
+    let default_line = cargo
+        .lines()
+        .find(|l| l.starts_with("default = ["))
+        .unwrap();
+    let mut default_features: Vec<&str> = default_line
+        .trim_start_matches("default = [")
+        .trim_end_matches(']')
+        .split(',')
+        .map(|f| f.trim().trim_matches('"'))
+        .collect();
+    default_features.retain(|f| *f != "panic-handler");
+    for menu in ["zephyr/Kconfig", "ports/freertos/esp-idf/nimbus/Kconfig"] {
+        let given = defaults(&format!("{root}/{menu}"));
+        for (option, feature) in &table {
+            let name = format!("NIMBUS_{option}");
+            assert_eq!(
+                given.get(&name).map(String::as_str),
+                Some("y"),
+                "{menu}: {name}"
+            );
+            assert!(
+                default_features.contains(&feature.as_str()),
+                "{feature} is not a default feature"
+            );
+        }
+    }
+    let mut in_table: Vec<&str> = table.iter().map(|(_, f)| f.as_str()).collect();
+    in_table.sort_unstable();
+    default_features.sort_unstable();
+    assert_eq!(
+        in_table, default_features,
+        "every optional default feature has an option"
+    );
+}

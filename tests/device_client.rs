@@ -1707,10 +1707,9 @@ fn events_are_queued_with_the_readings_and_keep_their_order_across_a_reboot() {
     assert!(queue_records(&store).is_empty());
 }
 
-/// Without `trace`, no line is written even to an application that logs.
-#[test]
-#[cfg(not(feature = "trace"))]
-fn left_out_trace_writes_no_line() {
+/// A client whose application logs, taken through a refused connection
+/// and a refused CONNACK (what the trace tests look at).
+fn logging_client_refused_twice() -> Harness {
     let app = TestApp {
         logging: true,
         ..TestApp::default()
@@ -1726,29 +1725,23 @@ fn left_out_trace_writes_no_line() {
     h.poll();
     h.feed(&broker::connack(false, 5));
     h.poll();
+    h
+}
+
+/// Without `trace`, no line is written even to an application that logs.
+#[test]
+#[cfg(not(feature = "trace"))]
+fn left_out_trace_writes_no_line() {
+    let mut h = logging_client_refused_twice();
     assert_eq!(h.app().logs, []);
 }
 
 #[test]
 #[cfg(feature = "trace")]
 fn trace_lines_say_why_the_link_went_down_and_nothing_is_written_when_off() {
-    let app = TestApp {
-        logging: true,
-        ..TestApp::default()
-    };
-    let mut h = Harness::with_app(Settings::new(Cloud::Aws, "dev1"), 256, app).unwrap();
-    h.client.register_sensor(SENSOR0, 215).unwrap();
     // A refused connection, then a refused CONNACK, then a good one.
-    h.client
-        .transport_mut()
-        .open_script
-        .push_back(Err(nimbus::mqtt::TransportError::Failed));
-    h.client.connect(h.now).unwrap();
-    h.poll();
-    h.now += 2_000;
-    h.poll();
-    h.feed(&broker::connack(false, 5));
-    h.poll();
+    let mut h = logging_client_refused_twice();
+    h.client.register_sensor(SENSOR0, 215).unwrap();
     h.now += 10_000;
     h.poll();
     h.feed(&broker::connack(true, 0));
