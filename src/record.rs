@@ -54,15 +54,13 @@ use crate::cloud::sas::MAX_KEY_LEN;
 use crate::cloud::{base64, check_azure_id, check_shadow_name, check_thing_name, Cloud};
 use crate::writer::JsonWriter;
 
-/// The record's CRC ([`crate::seal`]).
-pub use crate::seal::crc32;
+use crate::seal::seal;
+/// The record's CRC and its length ([`crate::seal`]).
+pub use crate::seal::{crc32, CRC_LEN};
 use crate::{Error, Result};
 
 /// The format version this code reads and writes (key 0).
 pub const RECORD_VERSION: u64 = 1;
-
-/// Bytes of the CRC-32 after the CBOR map.
-pub const CRC_LEN: usize = 4;
 
 /// Longest host name, in bytes (a DNS name).
 pub const MAX_HOST_LEN: usize = 253;
@@ -182,12 +180,7 @@ impl<'a> DeviceRecord<'a> {
             }
         }
         let len = e.writer().len();
-        let crc = crc32(buf.get(..len).ok_or(Error::BufferTooSmall)?);
-        let end = len.checked_add(CRC_LEN).ok_or(Error::BufferTooSmall)?;
-        buf.get_mut(len..end)
-            .ok_or(Error::BufferTooSmall)?
-            .copy_from_slice(&crc.to_le_bytes());
-        Ok(end)
+        seal(buf, 0..len)
     }
 
     /// The text fields from key 2 to key 10, the port's slot (key 3) `None`.

@@ -13,7 +13,7 @@
 //! (`boot`, `seq`).
 
 use crate::device::app::App;
-use crate::seal::{crc32, kept_uint, unseal};
+use crate::seal::{kept_uint, seal, unseal, CRC_LEN};
 use crate::{Error, Result};
 use minicbor::{Decoder, Encoder};
 
@@ -86,7 +86,9 @@ impl Counters {
 
 /// `{0: boot, 1: limit}` and its CRC-32 into `out`.
 fn encode(boot: u32, limit: u32, out: &mut [u8; MAX_LEN]) -> Result<usize> {
-    let mut e = Encoder::new(crate::writer::JsonWriter::new(&mut out[..MAX_LEN - 4]));
+    let mut e = Encoder::new(crate::writer::JsonWriter::new(
+        &mut out[..MAX_LEN - CRC_LEN],
+    ));
     e.map(2)
         .and_then(|e| e.u64(0))
         .and_then(|e| e.u64(u64::from(boot)))
@@ -94,11 +96,7 @@ fn encode(boot: u32, limit: u32, out: &mut [u8; MAX_LEN]) -> Result<usize> {
         .and_then(|e| e.u64(u64::from(limit)))
         .map_err(|_| Error::BufferTooSmall)?;
     let len = e.writer().len();
-    let crc = crc32(out.get(..len).unwrap_or_default()).to_le_bytes();
-    out.get_mut(len..len + 4)
-        .ok_or(Error::BufferTooSmall)?
-        .copy_from_slice(&crc);
-    Ok(len + 4)
+    seal(out, 0..len)
 }
 
 /// A record's `(boot, limit)`, if its CRC and CBOR check out.

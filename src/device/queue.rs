@@ -42,7 +42,7 @@ use crate::cloud::{Cloud, Dialect, EncodedProperties, Topic};
 use crate::device::sensor::Encoding;
 use crate::device::settings::Settings;
 use crate::mqtt::QoS;
-use crate::seal::{crc32, kept_uint, unseal};
+use crate::seal::{self, kept_uint, unseal};
 use crate::writer::JsonWriter;
 use crate::{Error, Result};
 use minicbor::{Decoder, Encoder};
@@ -506,15 +506,11 @@ fn seal<'w>(r: &Record<'_>, work: &'w mut [u8], len: usize) -> Result<&'w [u8]> 
         .map_err(|_| Error::BufferTooSmall)?;
     let hlen = e.writer().len();
     let start = HEADER_ROOM - hlen;
-    let end = HEADER_ROOM + len;
     work.get_mut(start..HEADER_ROOM)
         .ok_or(Error::BufferTooSmall)?
         .copy_from_slice(head.get(..hlen).ok_or(Error::BufferTooSmall)?);
-    let crc = crc32(work.get(start..end).ok_or(Error::BufferTooSmall)?).to_le_bytes();
-    work.get_mut(end..end + 4)
-        .ok_or(Error::BufferTooSmall)?
-        .copy_from_slice(&crc);
-    work.get(start..end + 4).ok_or(Error::BufferTooSmall)
+    let sealed = seal::seal(work, start..HEADER_ROOM + len)?;
+    work.get(start..sealed).ok_or(Error::BufferTooSmall)
 }
 
 /// Reads and checks record `id` into `work`.
