@@ -574,10 +574,11 @@ typedef struct {
 } nimbus_twin_result_t;
 
 /**
- * Callbacks, all optional (NULL). They run inside `nimbus_poll`; those
- * given the client may call `nimbus_respond`, `nimbus_report`,
- * `nimbus_get_twin`, `nimbus_publish_*` and `nimbus_set_telemetry_period`
- * on it (not `nimbus_poll`).
+ * Callbacks, all optional (NULL). They run inside `nimbus_poll` (and
+ * `on_error` also inside a call that reports through it) and each is
+ * given its client, on which it may call `nimbus_respond`,
+ * `nimbus_report`, `nimbus_get_twin`, `nimbus_publish_*` and
+ * `nimbus_set_telemetry_period` (not `nimbus_poll`).
  */
 typedef struct {
   /**
@@ -606,9 +607,14 @@ typedef struct {
    */
   void (*on_published)(void *user, nimbus_client_t *client, uint16_t packet_id);
   /**
-   * A request expired unanswered (its handle is no longer valid).
+   * A request expired unanswered (its handle is no longer valid): its
+   * handle and path, not NUL-terminated.
    */
-  void (*on_request_expired)(void *user, uint32_t handle, const char *path, size_t path_len);
+  void (*on_request_expired)(void *user,
+                             nimbus_client_t *client,
+                             uint32_t handle,
+                             const char *path,
+                             size_t path_len);
   /**
    * Something the client could not act on: the error and what it
    * concerned (a topic or a short word), not NUL-terminated. Among
@@ -617,7 +623,11 @@ typedef struct {
    * right after CONNACK), `NIMBUS_ERR_BUSY` (a request that found no room
    * for its answer; it was refused 503 where that fitted).
    */
-  void (*on_error)(void *user, int32_t error, const char *what, size_t what_len);
+  void (*on_error)(void *user,
+                   nimbus_client_t *client,
+                   int32_t error,
+                   const char *what,
+                   size_t what_len);
 } nimbus_callbacks_t;
 
 /**

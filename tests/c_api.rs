@@ -18,6 +18,8 @@ struct World {
     deferred: Vec<u32>,
     connections: Vec<(bool, i32)>,
     errors: Vec<i32>,
+    /// What `on_error`'s own call on its client returned.
+    from_error: Vec<nimbus_err_t>,
     published: Vec<u16>,
     nested: Vec<nimbus_err_t>,
     /// The store, when the test gives the client one.
@@ -114,8 +116,19 @@ extern "C" fn on_connection(
     }
 }
 
-extern "C" fn on_error(user: *mut c_void, error: i32, _what: *const c_char, _len: usize) {
+extern "C" fn on_error(
+    user: *mut c_void,
+    client: *mut nimbus_client_t,
+    error: i32,
+    _what: *const c_char,
+    _len: usize,
+) {
     world(user).errors.push(error);
+    // Telling the cloud, through the client the callback is given.
+    let json = b"{\"skipped\":1}";
+    // SAFETY: client is the running client, json is valid for its length.
+    let r = unsafe { nimbus_publish_event(client, json.as_ptr(), json.len(), 0, ptr::null_mut()) };
+    world(user).from_error.push(r);
 }
 
 extern "C" fn on_published(user: *mut c_void, _c: *mut nimbus_client_t, packet_id: u16) {
@@ -365,6 +378,9 @@ fn init_poll_callbacks_respond_deinit_and_init_again() {
         f.poll(4);
     }
     assert!(f.w().errors.contains(&-41), "{:?}", f.w().errors);
+    assert_eq!(f.w().from_error, [nimbus_err_t::NIMBUS_OK]);
+    let sent = String::from_utf8_lossy(&f.w().sent).into_owned();
+    assert!(sent.contains("{\"skipped\":1}"), "{sent:?}");
     assert_eq!(f.w().connections, [(true, 0)], "still the first connection");
     // Deinit, then calls fail cleanly, then the same storage is reused.
     // SAFETY: an initialised client, not inside poll.

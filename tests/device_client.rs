@@ -45,6 +45,9 @@ struct TestApp {
     twin: Vec<String>,
     errors: Vec<(Error, String)>,
     expired: Vec<String>,
+    /// `on_error` and `on_request_expired` publish an event about what
+    /// they were told, through the actions they are lent, while set.
+    tell_the_cloud: bool,
     connections: Vec<Connection>,
     unix_time_s: Option<u64>,
     /// The port's store, if it has one: record id -> bytes; shared, so a
@@ -154,12 +157,25 @@ impl App for TestApp {
         }
     }
 
-    fn on_request_expired(&mut self, _handle: RequestHandle, path: &str) {
+    fn on_request_expired(
+        &mut self,
+        _handle: RequestHandle,
+        path: &str,
+        actions: &mut Actions<'_, '_>,
+    ) {
         self.expired.push(path.into());
+        if self.tell_the_cloud {
+            let body = format!("{{\"expired\":\"{path}\"}}");
+            actions.publish_event(body.as_bytes(), QOS1).unwrap();
+        }
     }
 
-    fn on_error(&mut self, error: Error, topic: &str) {
-        self.errors.push((error, topic.into()));
+    fn on_error(&mut self, error: Error, what: &str, actions: &mut Actions<'_, '_>) {
+        self.errors.push((error, what.into()));
+        if self.tell_the_cloud {
+            let body = format!("{{\"error\":{}}}", error.code());
+            actions.publish_event(body.as_bytes(), QOS1).unwrap();
+        }
     }
 
     fn has_store(&self) -> bool {
@@ -607,6 +623,28 @@ fn a_deferred_answer_goes_back_once_and_not_after_expiry() {
         Err(Error::UnknownRequest)
     );
     assert_eq!(h.published(), []);
+}
+
+#[test]
+fn on_error_and_on_request_expired_can_act_on_the_client() {
+    let mut h = Harness::azure();
+    h.app().tell_the_cloud = true;
+    h.client.register_handler("slow", Handler::Defer).unwrap();
+    h.connect();
+    assert_eq!(h.request("$iothub/methods/POST/slow/?$rid=7", b""), []);
+    h.now += u64::from(Settings::new(Cloud::Azure, "x").request_timeout_ms);
+    h.poll();
+    let events = "devices/dev1/messages/events/";
+    assert_eq!(h.published(), [out(events, "{\"expired\":\"slow\"}")]);
+    // A request for another device: refused, and said from on_error.
+    assert_eq!(
+        h.request("devices/other/messages/devicebound/subtopic=request.x", b""),
+        [out(
+            events,
+            &format!("{{\"error\":{}}}", Error::OtherDevice.code())
+        )]
+    );
+    assert_eq!(h.app().errors[0].0, Error::OtherDevice);
 }
 
 #[test]

@@ -585,15 +585,18 @@ static void on_published(void *user, nimbus_client_t *c, uint16_t packet_id)
     inflight_remove(d, packet_id);
 }
 
-static void on_request_expired(void *user, uint32_t handle, const char *path, size_t len)
+static void on_request_expired(void *user, nimbus_client_t *c, uint32_t handle, const char *path,
+                               size_t len)
 {
     (void)user;
+    (void)c;
     say("!!", "request %" PRIu32 " (%.*s) expired unanswered", handle, (int)len, path);
 }
 
-static void on_error(void *user, int32_t error, const char *what, size_t len)
+static void on_error(void *user, nimbus_client_t *c, int32_t error, const char *what, size_t len)
 {
     (void)user;
+    (void)c;
     say("!!", "%.*s: %s (%" PRId32 ")", (int)len, what, nimbus_strerror(error), error);
 }
 

@@ -175,13 +175,21 @@ pub trait App: HmacSha256 {
     /// A QoS 1 publish was acknowledged by the broker.
     fn on_published(&mut self, _packet_id: u16, _actions: &mut Actions<'_, '_>) {}
 
-    /// A request was not answered before it expired (it can no longer be).
-    fn on_request_expired(&mut self, _handle: RequestHandle, _path: &str) {}
+    /// A request was not answered before it expired (it can no longer be;
+    /// the actions can still publish, report or answer other requests).
+    fn on_request_expired(
+        &mut self,
+        _handle: RequestHandle,
+        _path: &str,
+        _actions: &mut Actions<'_, '_>,
+    ) {
+    }
 
     /// Something arrived or happened that the client could not act on (a
     /// topic it does not know, a request it could not answer, telemetry it
-    /// could not send). Nothing is dropped without passing through here.
-    fn on_error(&mut self, _error: Error, _topic: &str) {}
+    /// could not send): the error and what it concerned (a topic or a short
+    /// word). Nothing is dropped without passing through here.
+    fn on_error(&mut self, _error: Error, _what: &str, _actions: &mut Actions<'_, '_>) {}
 
     /// The most detailed level the application logs (`None`: no trace
     /// line is even written). With the `log` feature the default follows

@@ -66,6 +66,8 @@ pub struct Client<'b, T, R, A: App> {
     renewing: bool,
     /// The device information was reported since boot.
     info_reported: bool,
+    /// The store failed while the client was made: told at the first poll.
+    store_error: Option<Error>,
 }
 
 /// What became of the readings since boot ([`Client::stats`]).
@@ -136,12 +138,14 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             inflight: buffers.inflight,
             filters: buffers.filters,
         };
-        // With a store: count this boot and reserve the first seq block.
+        // With a store: count this boot and reserve the first seq block. An
+        // error is reported at the first poll, where the application can act.
+        let mut store_error = None;
         let (counters, seq) = match Counters::start(&mut app) {
             Ok(Some((counters, seq))) => (Some(counters), seq),
             Ok(None) => (None, 0),
             Err(e) => {
-                app.on_error(e, "store");
+                store_error = Some(e);
                 (None, 0)
             }
         };
@@ -189,6 +193,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             sas_issued_s: None,
             renewing: false,
             info_reported: false,
+            store_error,
         })
     }
 
@@ -340,7 +345,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             };
             cx.event(event, &mut actions);
         }));
-        self.reserve_seq();
+        self.reserve_seq(now_ms);
         // A connection that just came up, or acknowledgements that made
         // room: the waiting readings may go on at once.
         if self.core.queue.waiting() && self.session.state() == State::Connected {
@@ -374,6 +379,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             core,
             app,
             sources,
+            store_error,
             ..
         } = self;
         let mut actions = Actions {
@@ -385,12 +391,15 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         while let Some(event) = actions.core.twin.poll(now_ms) {
             twin_event(app, event, &mut actions);
         }
-        if let Err(e) = actions.resync_if_due() {
-            app.on_error(e, "twin");
+        if let Some(e) = store_error.take() {
+            app.on_error(e, "store", &mut actions);
         }
-        actions.core.pending.expire(now_ms, |handle, pending| {
-            app.on_request_expired(handle, &pending.path)
-        });
+        if let Err(e) = actions.resync_if_due() {
+            app.on_error(e, "twin", &mut actions);
+        }
+        while let Some((handle, path)) = actions.core.pending.take_expired(now_ms) {
+            app.on_request_expired(handle, &path, &mut actions);
+        }
         // QoS 1 readings are taken while offline too: they wait in the
         // store's queue (or, without one, in the in-flight area as far as
         // it has room) and go out, in order, after the reconnect. QoS 0
@@ -425,7 +434,13 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
                         Part::Err(e),
                     ];
                     trace(&mut *app, Level::Warn, &line);
-                    app.on_error(e, info.kind);
+                    let mut actions = Actions {
+                        outbox: session.outbox(),
+                        core: &mut *core,
+                        store: None,
+                        now_ms,
+                    };
+                    app.on_error(e, info.kind, &mut actions);
                 }
             }
         }
@@ -449,21 +464,36 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         match pumped {
             Ok(wait) => wait.map(|ms| now_ms.saturating_add(ms)),
             Err(e) => {
-                app.on_error(e, "queue");
+                self.report(e, "queue", now_ms);
                 None
             }
         }
     }
 
+    /// Tells the application of `error` outside an event, lending it the
+    /// actions as every callback is.
+    fn report(&mut self, error: Error, what: &str, now_ms: u64) {
+        let Client {
+            session, core, app, ..
+        } = self;
+        let mut actions = Actions {
+            outbox: session.outbox(),
+            core,
+            store: None,
+            now_ms,
+        };
+        app.on_error(error, what, &mut actions);
+    }
+
     /// With a store, reserves the next block of `seq` numbers once half of
     /// the current one is used, so readings never wait for the store.
-    fn reserve_seq(&mut self) {
+    fn reserve_seq(&mut self, now_ms: u64) {
         let Some(counters) = self.core.counters.as_mut() else {
             return;
         };
         if self.core.seq.saturating_add(SEQ_BLOCK / 2) >= counters.seq_limit {
             if let Err(e) = counters.reserve(&mut self.app) {
-                self.app.on_error(e, "store");
+                self.report(e, "store", now_ms);
             }
         }
     }
@@ -480,7 +510,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             Renewal::In(s) => Some(now_ms.saturating_add(s.saturating_mul(1000))),
             Renewal::Now => {
                 if let Err(e) = self.renew_token() {
-                    self.app.on_error(e, "sas");
+                    self.report(e, "sas", now_ms);
                     return Some(now_ms.saturating_add(1000));
                 }
                 // A clean disconnect, then `poll` reconnects with the new token.
@@ -622,7 +652,7 @@ impl<A: App> Dispatch<'_, '_, A> {
             } => {
                 let line = [Part::Text("subscription refused: "), Part::Err(e)];
                 trace(self.app, Level::Error, &line);
-                self.app.on_error(e, "subscribe")
+                self.app.on_error(e, "subscribe", actions)
             }
             Event::Subscribed { .. } | Event::Unsubscribed { .. } => {}
             Event::Published { packet_id } => {
@@ -630,14 +660,14 @@ impl<A: App> Dispatch<'_, '_, A> {
                     actions.core.get_packet = None;
                 }
                 if let Err(e) = actions.core.queue.acked(&mut *self.app, packet_id) {
-                    self.app.on_error(e, "store");
+                    self.app.on_error(e, "store", actions);
                 }
                 self.app.on_published(packet_id, actions)
             }
             Event::Message(message) => {
                 self.message(&message, actions);
                 if let Err(e) = actions.resync_if_due() {
-                    self.app.on_error(e, "twin");
+                    self.app.on_error(e, "twin", actions);
                 }
             }
             Event::Oversized { topic, .. } => self.oversized(topic, actions),
@@ -649,7 +679,8 @@ impl<A: App> Dispatch<'_, '_, A> {
                     ),
                 ];
                 trace(self.app, Level::Warn, &line);
-                self.app.on_error(Error::UnstableConnection, "connection")
+                self.app
+                    .on_error(Error::UnstableConnection, "connection", actions)
             }
         }
     }
@@ -668,7 +699,7 @@ impl<A: App> Dispatch<'_, '_, A> {
         ];
         trace(self.app, Level::Warn, &line);
         let Some(topic) = topic else {
-            return self.app.on_error(Error::PacketTooLarge, "");
+            return self.app.on_error(Error::PacketTooLarge, "", actions);
         };
         let failed = match actions.core.dialect.classify(topic) {
             Ok(Incoming::Request(request)) => {
@@ -681,7 +712,7 @@ impl<A: App> Dispatch<'_, '_, A> {
                     answer_directly(actions, &via, path, 413, body)
                 });
                 if let Err(e) = answered {
-                    self.app.on_error(e, topic);
+                    self.app.on_error(e, topic, actions);
                 }
                 None
             }
@@ -710,7 +741,7 @@ impl<A: App> Dispatch<'_, '_, A> {
             }
             _ => None,
         };
-        self.app.on_error(Error::PacketTooLarge, topic);
+        self.app.on_error(Error::PacketTooLarge, topic, actions);
         if let Some(event) = failed {
             twin_event(self.app, event, actions);
         }
@@ -721,7 +752,7 @@ impl<A: App> Dispatch<'_, '_, A> {
             .on_connection(Connection::Up { session_present }, actions);
         // Fetch the document, so that changes made while offline arrive.
         if let Err(e) = actions.sync_twin() {
-            self.app.on_error(e, "twin");
+            self.app.on_error(e, "twin", actions);
         }
         if let (false, Some(info)) = (*self.info_reported, actions.core.info) {
             let reported = info.write_json(self.reply).and_then(|len| {
@@ -730,7 +761,7 @@ impl<A: App> Dispatch<'_, '_, A> {
             });
             match reported {
                 Ok(_) => *self.info_reported = true,
-                Err(e) => self.app.on_error(e, "device info"),
+                Err(e) => self.app.on_error(e, "device info", actions),
             }
         }
     }
@@ -741,7 +772,7 @@ impl<A: App> Dispatch<'_, '_, A> {
             Err(e) => Err(e),
             Ok(Incoming::Request(request)) => return self.request(&request, payload, actions),
             Ok(Incoming::Shadow(shadow)) if shadow.shadow != actions.core.settings.shadow_name => {
-                return self.app.on_error(Error::NotGenericTopic, topic)
+                return self.app.on_error(Error::NotGenericTopic, topic, actions)
             }
             Ok(Incoming::Shadow(shadow)) => {
                 let reply = match shadow.op {
@@ -783,7 +814,7 @@ impl<A: App> Dispatch<'_, '_, A> {
         match outcome {
             Ok(Outcome::Event(event)) => twin_event(self.app, event, actions),
             Ok(Outcome::Ignored(_)) => {}
-            Err(e) => self.app.on_error(e, topic),
+            Err(e) => self.app.on_error(e, topic, actions),
         }
     }
 
@@ -796,7 +827,7 @@ impl<A: App> Dispatch<'_, '_, A> {
         let topic = request.cloud_topic();
         let mut path_buf = [0u8; MAX_PATH_LEN];
         let Ok(path) = request.path(&mut path_buf) else {
-            return self.app.on_error(Error::TopicTooLong, topic);
+            return self.app.on_error(Error::TopicTooLong, topic, actions);
         };
         let via = request.via();
         let route = match via {
@@ -814,11 +845,11 @@ impl<A: App> Dispatch<'_, '_, A> {
             Err(Error::Busy) => {
                 // Every slot waits for an answer: say so rather than drop it.
                 if let Err(e) = refuse_unrecorded(actions, &via, path, self.reply) {
-                    self.app.on_error(e, topic);
+                    self.app.on_error(e, topic, actions);
                 }
                 return;
             }
-            Err(e) => return self.app.on_error(e, topic),
+            Err(e) => return self.app.on_error(e, topic, actions),
         };
         let incoming = Request {
             handle,
@@ -841,13 +872,13 @@ impl<A: App> Dispatch<'_, '_, A> {
                 None => actions.respond(handle, 500, b""),
             };
             if let Err(e) = sent {
-                self.app.on_error(e, path);
+                self.app.on_error(e, path, actions);
                 if e == Error::Busy {
                     // No room for the answer now (a burst of requests): a
                     // short refusal, at most once, rather than silence.
                     let refused = refuse(actions, handle, path, self.reply);
                     if let Err(e) = refused {
-                        self.app.on_error(e, path);
+                        self.app.on_error(e, path, actions);
                     }
                 }
             }
@@ -925,7 +956,7 @@ fn twin_event<A: App>(app: &mut A, event: twin::Event<'_>, actions: &mut Actions
         twin::Event::Desired { patch, version } => {
             if actions.core.settings.manage_telemetry_period {
                 if let Err(e) = apply_telemetry_period(patch, actions) {
-                    app.on_error(e, "telemetry_period_ms");
+                    app.on_error(e, "telemetry_period_ms", actions);
                 }
             }
             return app.on_desired(patch, version, actions);

@@ -232,15 +232,21 @@ impl<const N: usize> PendingTable<N> {
             .map(|s| &s.entry)
     }
 
-    /// Removes every request whose deadline has passed, handing each to
-    /// `expired` so that nothing disappears unreported.
-    pub fn expire(&mut self, now_ms: u64, mut expired: impl FnMut(RequestHandle, &Pending)) {
-        for (index, slot) in self.slots.iter_mut().enumerate() {
-            if slot.used && now_ms >= slot.entry.deadline_ms {
-                slot.used = false;
-                expired(RequestHandle::new(index, slot.generation), &slot.entry);
-            }
-        }
+    /// Removes a request whose deadline has passed and returns its handle
+    /// and path, so that the caller reports it (call it until `None`:
+    /// nothing disappears unreported). The path is a copy, so that the
+    /// report may act on the client, this table included.
+    pub fn take_expired(&mut self, now_ms: u64) -> Option<(RequestHandle, String<MAX_PATH_LEN>)> {
+        let (index, slot) = self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .find(|(_, slot)| slot.used && now_ms >= slot.entry.deadline_ms)?;
+        slot.used = false;
+        Some((
+            RequestHandle::new(index, slot.generation),
+            slot.entry.path.clone(),
+        ))
     }
 
     /// The earliest deadline, for the poll's next wake time.
@@ -316,13 +322,10 @@ mod tests {
         let early = t.open(Via::Topic, "early", 0, 50).unwrap();
         let late = t.open(Via::Topic, "late", 0, 500).unwrap();
         assert_eq!(t.next_deadline(), Some(50));
-        let mut seen = heapless::Vec::<RequestHandle, 3>::new();
-        t.expire(60, |h, p| {
-            assert_eq!(p.path.as_str(), "early");
-            seen.push(h).unwrap();
-        });
-        assert_eq!(seen.as_slice(), &[early]);
-        t.expire(61, |_, _| panic!("reported twice"));
+        let (handle, path) = t.take_expired(60).unwrap();
+        assert_eq!((handle, path.as_str()), (early, "early"));
+        assert_eq!(t.take_expired(60), None);
+        assert_eq!(t.take_expired(61), None, "reported twice");
         assert_eq!(t.take(early, 61), Err(Error::UnknownRequest));
         assert_eq!(t.next_deadline(), Some(500));
         assert_eq!(

@@ -384,15 +384,18 @@ impl App for CApp {
         self.lend(actions, |client| f(user, client, packet_id));
     }
 
-    fn on_request_expired(&mut self, handle: RequestHandle, path: &str) {
-        if let Some(f) = self.callbacks.on_request_expired {
-            f(
-                self.user(),
-                handle.to_raw(),
-                path.as_ptr().cast(),
-                path.len(),
-            );
-        }
+    fn on_request_expired(
+        &mut self,
+        handle: RequestHandle,
+        path: &str,
+        actions: &mut Actions<'_, '_>,
+    ) {
+        let Some(f) = self.callbacks.on_request_expired else {
+            return;
+        };
+        let user = self.user();
+        let (raw, text, len) = (handle.to_raw(), path.as_ptr().cast(), path.len());
+        self.lend(actions, |client| f(user, client, raw, text, len));
     }
 
     fn log_level(&self) -> Option<Level> {
@@ -410,14 +413,12 @@ impl App for CApp {
         }
     }
 
-    fn on_error(&mut self, error: Error, what: &str) {
-        if let Some(f) = self.callbacks.on_error {
-            f(
-                self.user(),
-                status_of(error),
-                what.as_ptr().cast(),
-                what.len(),
-            );
-        }
+    fn on_error(&mut self, error: Error, what: &str, actions: &mut Actions<'_, '_>) {
+        let Some(f) = self.callbacks.on_error else {
+            return;
+        };
+        let user = self.user();
+        let (code, text, len) = (status_of(error), what.as_ptr().cast(), what.len());
+        self.lend(actions, |client| f(user, client, code, text, len));
     }
 }

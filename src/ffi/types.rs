@@ -268,10 +268,11 @@ pub struct nimbus_twin_result_t {
     pub message_len: usize,
 }
 
-/// Callbacks, all optional (NULL). They run inside `nimbus_poll`; those
-/// given the client may call `nimbus_respond`, `nimbus_report`,
-/// `nimbus_get_twin`, `nimbus_publish_*` and `nimbus_set_telemetry_period`
-/// on it (not `nimbus_poll`).
+/// Callbacks, all optional (NULL). They run inside `nimbus_poll` (and
+/// `on_error` also inside a call that reports through it) and each is
+/// given its client, on which it may call `nimbus_respond`,
+/// `nimbus_report`, `nimbus_get_twin`, `nimbus_publish_*` and
+/// `nimbus_set_telemetry_period` (not `nimbus_poll`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct nimbus_callbacks_t {
@@ -303,17 +304,32 @@ pub struct nimbus_callbacks_t {
     /// The broker acknowledged a QoS 1 publish.
     pub on_published:
         Option<extern "C" fn(user: *mut c_void, client: *mut nimbus_client_t, packet_id: u16)>,
-    /// A request expired unanswered (its handle is no longer valid).
-    pub on_request_expired:
-        Option<extern "C" fn(user: *mut c_void, handle: u32, path: *const c_char, path_len: usize)>,
+    /// A request expired unanswered (its handle is no longer valid): its
+    /// handle and path, not NUL-terminated.
+    pub on_request_expired: Option<
+        extern "C" fn(
+            user: *mut c_void,
+            client: *mut nimbus_client_t,
+            handle: u32,
+            path: *const c_char,
+            path_len: usize,
+        ),
+    >,
     /// Something the client could not act on: the error and what it
     /// concerned (a topic or a short word), not NUL-terminated. Among
     /// them: `NIMBUS_ERR_PACKET_TOO_LARGE` (a message larger than `rx_len`,
     /// skipped), `NIMBUS_ERR_UNSTABLE_CONNECTION` (connections keep ending
     /// right after CONNACK), `NIMBUS_ERR_BUSY` (a request that found no room
     /// for its answer; it was refused 503 where that fitted).
-    pub on_error:
-        Option<extern "C" fn(user: *mut c_void, error: i32, what: *const c_char, what_len: usize)>,
+    pub on_error: Option<
+        extern "C" fn(
+            user: *mut c_void,
+            client: *mut nimbus_client_t,
+            error: i32,
+            what: *const c_char,
+            what_len: usize,
+        ),
+    >,
 }
 
 /// How the client's buffer is divided. A zero length takes the default

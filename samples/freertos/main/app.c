@@ -137,9 +137,11 @@ static void on_twin(void *user, nimbus_client_t *c, const nimbus_twin_result_t *
                         (unsigned long long)r->version);
 }
 
-static void on_error(void *user, int32_t error, const char *what, size_t what_len)
+static void on_error(void *user, nimbus_client_t *c, int32_t error, const char *what,
+                     size_t what_len)
 {
     (void)user;
+    (void)c;
     nimbus_freertos_log(NIMBUS_FREERTOS_LOG_WARN, "%s: %.*s", nimbus_strerror(error),
                         (int)(what_len < 100u ? what_len : 100u), what);
 }

@@ -61,9 +61,11 @@ static void on_twin(void *user, nimbus_client_t *c, const nimbus_twin_result_t *
             (int)result->kind, (int)result->status);
 }
 
-static void on_error(void *user, int32_t error, const char *what, size_t what_len)
+static void on_error(void *user, nimbus_client_t *c, int32_t error, const char *what,
+                     size_t what_len)
 {
     ARG_UNUSED(user);
+    ARG_UNUSED(c);
     LOG_WRN("%.*s: %s", (int)what_len, what, nimbus_strerror(error));
 }
 

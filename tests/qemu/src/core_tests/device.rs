@@ -163,11 +163,11 @@ pub fn sensor_list_and_pending_requests() -> bool {
     };
     let full = table.open(Via::C2d, "x", 0, 1_000) == Err(Error::Busy);
     let mut expired = 0;
-    table.expire(1_000, |handle, p| {
-        if handle == first && p.path == "sensor/list" {
+    while let Some((handle, path)) = table.take_expired(1_000) {
+        if handle == first && path == "sensor/list" {
             expired += 1;
         }
-    });
+    }
     let answered = table.take(second, 10).is_ok_and(|p| {
         p.path == "sensor/12/get" && matches!(p.via, Via::Method { ref rid } if rid == "1f")
     });

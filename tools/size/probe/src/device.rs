@@ -84,7 +84,9 @@ pub extern "C" fn nimbus_probe_device(input: u32) -> u32 {
         total += encoding.content_type().len() as u32;
     }
     total += sensors.write_list(&mut out).map_or(0, |n| n as u32);
-    pending.expire(now + 10_000, |h, _| total += h.to_raw());
+    while let Some((h, _)) = pending.take_expired(now + 10_000) {
+        total += h.to_raw();
+    }
     let mut schedule = Schedule::new(black_box(60_000), now);
     total += u32::from(schedule.fire(now + 60_000));
     total
