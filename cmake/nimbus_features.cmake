@@ -30,3 +30,28 @@ function(nimbus_optional_features out)
   endforeach()
   set(${out} ${features} PARENT_SCOPE)
 endfunction()
+
+# The core's build-time bounds (its build.rs reads NIMBUS_CFG_<BOUND>).
+# They size nimbus_client_t, so the C code that includes nimbus.h must be
+# compiled with the values cargo builds the core with: the builds pass
+# the one list this gives both to cargo's environment and to the C
+# compiler (as definitions).
+#
+#   nimbus_bounds(<list variable> <prefix>)
+#     sets the list to NIMBUS_CFG_<BOUND>=<value> for every bound whose
+#     <prefix><BOUND> variable is defined: CONFIG_NIMBUS_ for the Kconfig
+#     menus of Zephyr and ESP-IDF, NIMBUS_CFG_ for a plain CMake build.
+set(NIMBUS_BOUNDS
+  MAX_INFLIGHT MAX_SUBSCRIPTIONS MAX_HANDLERS MAX_SENSORS
+  MAX_PENDING_REQUESTS MAX_TWIN_REQUESTS
+)
+
+function(nimbus_bounds out prefix)
+  set(bounds)
+  foreach(bound ${NIMBUS_BOUNDS})
+    if(DEFINED ${prefix}${bound})
+      list(APPEND bounds NIMBUS_CFG_${bound}=${${prefix}${bound}})
+    endif()
+  endforeach()
+  set(${out} ${bounds} PARENT_SCOPE)
+endfunction()

@@ -45,6 +45,43 @@
 #define NIMBUS_DEPRECATED
 #define NIMBUS_DEPRECATED_WITH_NOTE(note)
 #endif
+/*
+ * The library's build-time bounds (the core's build.rs; Kconfig
+ * CONFIG_NIMBUS_MAX_* in the Zephyr and ESP-IDF ports): the firmware must
+ * be compiled with the values the library was built with. The ports'
+ * CMake files pass the same NIMBUS_CFG_* to both (cmake/nimbus_features.cmake);
+ * unset ones are the defaults. A firmware compiled with smaller values
+ * than the library is refused by nimbus_init (NIMBUS_ERR_STORAGE_TOO_SMALL).
+ */
+#ifndef NIMBUS_CFG_MAX_INFLIGHT
+#define NIMBUS_CFG_MAX_INFLIGHT 8
+#endif
+#ifndef NIMBUS_CFG_MAX_SUBSCRIPTIONS
+#define NIMBUS_CFG_MAX_SUBSCRIPTIONS 8
+#endif
+#ifndef NIMBUS_CFG_MAX_HANDLERS
+#define NIMBUS_CFG_MAX_HANDLERS 8
+#endif
+#ifndef NIMBUS_CFG_MAX_SENSORS
+#define NIMBUS_CFG_MAX_SENSORS 8
+#endif
+#ifndef NIMBUS_CFG_MAX_PENDING_REQUESTS
+#define NIMBUS_CFG_MAX_PENDING_REQUESTS 8
+#endif
+#ifndef NIMBUS_CFG_MAX_TWIN_REQUESTS
+#define NIMBUS_CFG_MAX_TWIN_REQUESTS 10
+#endif
+/*
+ * Bytes of a nimbus_client_t (the client state without its buffers), from
+ * the bounds and the pointer size (the formula of ffi::types::client_size):
+ * 3,296 B on a 32-bit MCU with the default bounds.
+ */
+#define NIMBUS_CLIENT_SIZE                                                                  \
+    ((504u + 104u * sizeof(void *) + 32u * NIMBUS_CFG_MAX_INFLIGHT +                       \
+      16u * NIMBUS_CFG_MAX_SUBSCRIPTIONS + 5u * sizeof(void *) * NIMBUS_CFG_MAX_HANDLERS +  \
+      7u * sizeof(void *) * NIMBUS_CFG_MAX_SENSORS +                                        \
+      (152u + 2u * sizeof(void *)) * NIMBUS_CFG_MAX_PENDING_REQUESTS +                      \
+      32u * NIMBUS_CFG_MAX_TWIN_REQUESTS + 15u) / 8u * 8u)
 #define NIMBUS_LEN_OR_(len, dflt) ((len) != 0 ? (size_t)(len) : (size_t)(dflt))
 #define NIMBUS_BUFFER_LEN(rx, tx, inflight, work, reply, azure)                         \
     (NIMBUS_LEN_OR_(rx, NIMBUS_DEFAULT_RX_LEN) + NIMBUS_LEN_OR_(tx, NIMBUS_DEFAULT_TX_LEN) + \
@@ -53,11 +90,6 @@
      NIMBUS_LEN_OR_(reply, NIMBUS_DEFAULT_REPLY_LEN) +                                    \
      ((azure) ? (size_t)NIMBUS_AZURE_CREDENTIALS_LEN : (size_t)0))
 
-
-/**
- * Bytes of a `nimbus_client_t` (the client state without its buffers).
- */
-#define NIMBUS_CLIENT_SIZE 4608
 
 /**
  * `NIMBUS_CLIENT_SIZE` in 64-bit words.
@@ -472,7 +504,8 @@ typedef enum {
 /**
  * The client: opaque storage the application provides (a static or a
  * global; never on a small task stack). Do not copy or move it after
- * `nimbus_init`. Its size is `NIMBUS_CLIENT_SIZE` bytes on every target.
+ * `nimbus_init`. Its size is `NIMBUS_CLIENT_SIZE` bytes, which follows the
+ * build-time bounds (`NIMBUS_CFG_*`) and the pointer size.
  */
 typedef struct {
   /**
@@ -1111,20 +1144,30 @@ extern "C" {
  * configuration must outlive the client. Uses about two client sizes of
  * stack while it builds the client.
  *
- * Errors: NULL arguments, `NIMBUS_ERR_INVALID_NAME` (device, module or
- * shadow name), `NIMBUS_ERR_INVALID_ARGUMENT` (Azure without a hub, bad
- * QoS, cloud or encoding; a cloud, a SAS key or CBOR readings in a build
- * that leaves them out: Kconfig `NIMBUS_AWS`, `NIMBUS_AZURE`,
- * `NIMBUS_SAS`, `NIMBUS_CBOR`), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
- * `NIMBUS_ERR_INVALID_STATE` (the client is inside `nimbus_poll`).
+ * C code calls it as `nimbus_init(client, config, transport)`, the
+ * header's inline function that passes `sizeof(nimbus_client_t)` as
+ * `client_size`: the size the firmware was compiled with, from its
+ * `NIMBUS_CFG_*` values. Other languages pass the size of the storage
+ * they give.
+ *
+ * Errors: NULL arguments, `NIMBUS_ERR_STORAGE_TOO_SMALL` (`client_size`
+ * is smaller than this library's client: the firmware was compiled with
+ * other `NIMBUS_CFG_*` values than the library was built with; or the
+ * buffer), `NIMBUS_ERR_INVALID_NAME` (device, module or shadow name),
+ * `NIMBUS_ERR_INVALID_ARGUMENT` (Azure without a hub, bad QoS, cloud or
+ * encoding; a cloud, a SAS key or CBOR readings in a build that leaves
+ * them out: Kconfig `NIMBUS_AWS`, `NIMBUS_AZURE`, `NIMBUS_SAS`,
+ * `NIMBUS_CBOR`), `NIMBUS_ERR_INVALID_STATE` (the client is inside
+ * `nimbus_poll`).
  *
  * Not on a client inside `nimbus_poll` (from one of its callbacks):
  * `NIMBUS_ERR_INVALID_STATE`.
  */
 NIMBUS_NODISCARD
-nimbus_err_t nimbus_init(nimbus_client_t *client,
-                         const nimbus_config_t *config,
-                         const nimbus_transport_t *transport);
+nimbus_err_t nimbus_init_sized(nimbus_client_t *client,
+                               size_t client_size,
+                               const nimbus_config_t *config,
+                               const nimbus_transport_t *transport);
 
 /**
  * Forgets the client: later calls on it fail with
@@ -1473,3 +1516,31 @@ const char *nimbus_version(void);
 #endif  // __cplusplus
 
 #endif  /* NIMBUS_H */
+
+/* After the types: its own guard, as the header's ends above. */
+#ifndef NIMBUS_H_INIT
+#define NIMBUS_H_INIT
+#ifdef __cplusplus
+extern "C" {
+#endif
+/**
+ * Sets up a client in `client`: `nimbus_init_sized` with the size of
+ * `nimbus_client_t` as this firmware is compiled (from its NIMBUS_CFG_*),
+ * so that a library built with larger bounds refuses the storage
+ * (NIMBUS_ERR_STORAGE_TOO_SMALL) rather than writing past it. Its
+ * contract, every error and the callback rule are nimbus_init_sized's.
+ *
+ *   static nimbus_client_t client;
+ *   nimbus_err_t err = nimbus_init(&client, &config, &transport);
+ */
+NIMBUS_NODISCARD
+static inline nimbus_err_t nimbus_init(nimbus_client_t *client,
+                                       const nimbus_config_t *config,
+                                       const nimbus_transport_t *transport)
+{
+    return nimbus_init_sized(client, sizeof(nimbus_client_t), config, transport);
+}
+#ifdef __cplusplus
+}
+#endif
+#endif /* NIMBUS_H_INIT */

@@ -216,6 +216,8 @@ struct Fixture {
     world: *mut World,
     memory: *mut [u8],
     client: *mut nimbus_client_t,
+    /// The size `nimbus_init_sized` is told (a C firmware: `sizeof(nimbus_client_t)`).
+    client_size: usize,
 }
 
 impl Drop for Fixture {
@@ -238,6 +240,7 @@ impl Fixture {
             client: Box::into_raw(Box::new(nimbus_client_t {
                 opaque: [0; NIMBUS_CLIENT_WORDS],
             })),
+            client_size: core::mem::size_of::<nimbus_client_t>(),
         }
     }
 
@@ -278,8 +281,9 @@ impl Fixture {
         };
         let client = self.ptr();
         // SAFETY: valid pointers; strings are literals; memory and world
-        // outlive the client (fields of the fixture).
-        let r = unsafe { nimbus_init(client, &c, &t) };
+        // outlive the client (fields of the fixture); the storage has at
+        // least `client_size` bytes.
+        let r = unsafe { nimbus_init_sized(client, self.client_size, &c, &t) };
         if r == nimbus_err_t::NIMBUS_OK {
             // SAFETY: as above; the handler's user is the world.
             let r = unsafe { nimbus_register_handler(client, c"+".as_ptr(), Some(handler), user) };
@@ -420,6 +424,35 @@ fn null_and_uninitialised_clients_are_refused() {
         unsafe { nimbus_deinit(client) },
         nimbus_err_t::NIMBUS_ERR_INVALID_STATE
     );
+}
+
+#[test]
+fn storage_sized_for_smaller_bounds_is_refused_untouched() {
+    use nimbus::bounds::*;
+    let mut f = Fixture::new();
+    // What `sizeof(nimbus_client_t)` is in a firmware compiled with one
+    // pending request less than the library was built with.
+    let bounds = [
+        MAX_INFLIGHT,
+        MAX_SUBSCRIPTIONS,
+        MAX_HANDLERS,
+        MAX_SENSORS,
+        MAX_PENDING_REQUESTS - 1,
+        MAX_TWIN_REQUESTS,
+    ];
+    f.client_size = client_size(bounds, core::mem::size_of::<usize>());
+    assert_eq!(f.init(), nimbus_err_t::NIMBUS_ERR_STORAGE_TOO_SMALL);
+    let client = f.ptr();
+    // SAFETY: the fixture's storage; nimbus_init_sized wrote nothing there.
+    assert_eq!(
+        unsafe { nimbus_connect(client, 0) },
+        nimbus_err_t::NIMBUS_ERR_INVALID_STATE
+    );
+    // The header's size for the library's own bounds is accepted.
+    f.client_size = NIMBUS_CLIENT_SIZE;
+    assert_eq!(f.init(), nimbus_err_t::NIMBUS_OK);
+    // SAFETY: an initialised client, not inside poll.
+    assert_eq!(unsafe { nimbus_deinit(client) }, nimbus_err_t::NIMBUS_OK);
 }
 
 #[test]

@@ -11,6 +11,8 @@
 #   left out     clippy and the core's tests with every optional feature
 #                off (record, builtin, sas, cbor, rate-limit, trace), and
 #                the core's own tests and clippy with one cloud only
+#   bounds       tools/check-bounds.sh: the client fits NIMBUS_CLIENT_SIZE
+#                with the smallest, largest and mixed NIMBUS_CFG_* bounds
 #   host demo    nimbus-demo (samples/host: C on the POSIX port), -Werror
 #   e2e          tests/e2e (pytest): the demo (ASan + UBSan) against mosquitto
 #                over TLS, the cloud played by tools/cloud; its summary line
@@ -115,6 +117,7 @@ for cloud in aws azure; do
         cargo clippy -p nimbus --lib --no-default-features --features std,rustcrypto,record,$cloud -- -D warnings &&
         cargo test -p nimbus --lib --no-default-features --features std,rustcrypto,record,$cloud"
 done
+step "client size across bounds" 600 bash tools/check-bounds.sh
 step "posix port" 300 bash tests/posix/run.sh
 step "C header is current" 120 bash tools/check-header.sh
 step "API docs (rustdoc, links checked)" 600 env RUSTDOCFLAGS="-D warnings" \

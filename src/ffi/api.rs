@@ -33,32 +33,59 @@ fn result(r: Result<()>) -> nimbus_err_t {
 /// configuration must outlive the client. Uses about two client sizes of
 /// stack while it builds the client.
 ///
-/// Errors: NULL arguments, `NIMBUS_ERR_INVALID_NAME` (device, module or
-/// shadow name), `NIMBUS_ERR_INVALID_ARGUMENT` (Azure without a hub, bad
-/// QoS, cloud or encoding; a cloud, a SAS key or CBOR readings in a build
-/// that leaves them out: Kconfig `NIMBUS_AWS`, `NIMBUS_AZURE`,
-/// `NIMBUS_SAS`, `NIMBUS_CBOR`), `NIMBUS_ERR_STORAGE_TOO_SMALL` (the buffer),
-/// `NIMBUS_ERR_INVALID_STATE` (the client is inside `nimbus_poll`).
+/// C code calls it as `nimbus_init(client, config, transport)`, the
+/// header's inline function that passes `sizeof(nimbus_client_t)` as
+/// `client_size`: the size the firmware was compiled with, from its
+/// `NIMBUS_CFG_*` values. Other languages pass the size of the storage
+/// they give.
+///
+/// Errors: NULL arguments, `NIMBUS_ERR_STORAGE_TOO_SMALL` (`client_size`
+/// is smaller than this library's client: the firmware was compiled with
+/// other `NIMBUS_CFG_*` values than the library was built with; or the
+/// buffer), `NIMBUS_ERR_INVALID_NAME` (device, module or shadow name),
+/// `NIMBUS_ERR_INVALID_ARGUMENT` (Azure without a hub, bad QoS, cloud or
+/// encoding; a cloud, a SAS key or CBOR readings in a build that leaves
+/// them out: Kconfig `NIMBUS_AWS`, `NIMBUS_AZURE`, `NIMBUS_SAS`,
+/// `NIMBUS_CBOR`), `NIMBUS_ERR_INVALID_STATE` (the client is inside
+/// `nimbus_poll`).
 ///
 /// Not on a client inside `nimbus_poll` (from one of its callbacks):
 /// `NIMBUS_ERR_INVALID_STATE`.
 #[no_mangle]
 #[must_use]
-pub unsafe extern "C" fn nimbus_init(
+pub unsafe extern "C" fn nimbus_init_sized(
+    client: *mut nimbus_client_t,
+    client_size: usize,
+    config: *const nimbus_config_t,
+    transport: *const nimbus_transport_t,
+) -> nimbus_err_t {
+    result(init(client, client_size, config, transport))
+}
+
+/// What C's `nimbus_init` is, for Rust callers of the C API (tests, fuzz
+/// targets): [`nimbus_init_sized`] with the size of [`nimbus_client_t`].
+#[must_use]
+pub unsafe fn nimbus_init(
     client: *mut nimbus_client_t,
     config: *const nimbus_config_t,
     transport: *const nimbus_transport_t,
 ) -> nimbus_err_t {
-    result(init(client, config, transport))
+    let size = core::mem::size_of::<nimbus_client_t>();
+    // SAFETY: the same contract as nimbus_init_sized, with the true size.
+    unsafe { nimbus_init_sized(client, size, config, transport) }
 }
 
 fn init(
     client: *mut nimbus_client_t,
+    client_size: usize,
     config: *const nimbus_config_t,
     transport: *const nimbus_transport_t,
 ) -> Result<()> {
     if client.is_null() || config.is_null() || transport.is_null() {
         return Err(Error::NullArgument);
+    }
+    if !Storage::fits(client_size) {
+        return Err(Error::StorageTooSmall);
     }
     if Storage::get(client).is_ok_and(Storage::is_busy) {
         return Err(Error::InvalidState);

@@ -34,12 +34,17 @@ const MAGIC: u32 = 0x4e49_4d42;
 
 const _: () = assert!(
     core::mem::size_of::<Storage>() <= super::types::NIMBUS_CLIENT_SIZE,
-    "the client no longer fits NIMBUS_CLIENT_SIZE: lower the NIMBUS_CFG_* bounds"
+    "the client outgrew NIMBUS_CLIENT_SIZE: update ffi::types::client_size and nimbus.h's formula"
 );
 const _: () = assert!(core::mem::align_of::<Storage>() <= core::mem::align_of::<nimbus_client_t>());
 
 impl Storage {
-    /// Puts a new client into `at`.
+    /// Whether `size` bytes of caller storage hold a client.
+    pub(crate) fn fits(size: usize) -> bool {
+        size >= core::mem::size_of::<Storage>()
+    }
+
+    /// Puts a new client into `at`, storage that [`fits`](Self::fits).
     pub(crate) fn install(at: *mut nimbus_client_t, client: CClient) {
         let storage = Storage {
             magic: Cell::new(MAGIC),
@@ -48,10 +53,11 @@ impl Storage {
             last_now_ms: Cell::new(0),
             client: UnsafeCell::new(client),
         };
-        // SAFETY: `at` is non-null (checked by the caller) and points to a
-        // `nimbus_client_t`: NIMBUS_CLIENT_SIZE writable bytes aligned for a
-        // Storage (both asserted above); a client already there is not in
-        // use (checked by the caller) and holds nothing that needs dropping.
+        // SAFETY: `at` is non-null and its storage large enough (both
+        // checked by the caller, `fits`), aligned for a Storage as every
+        // `nimbus_client_t` is (asserted above); a client already there is
+        // not in use (checked by the caller) and holds nothing that needs
+        // dropping.
         unsafe { ptr::write(at.cast::<Storage>(), storage) };
     }
 

@@ -5,15 +5,50 @@ use core::ffi::{c_char, c_void};
 
 /// The client: opaque storage the application provides (a static or a
 /// global; never on a small task stack). Do not copy or move it after
-/// `nimbus_init`. Its size is `NIMBUS_CLIENT_SIZE` bytes on every target.
+/// `nimbus_init`. Its size is `NIMBUS_CLIENT_SIZE` bytes, which follows the
+/// build-time bounds (`NIMBUS_CFG_*`) and the pointer size.
 #[repr(C)]
 pub struct nimbus_client_t {
     /// Private: only the library reads or writes it.
     pub opaque: [u64; NIMBUS_CLIENT_WORDS],
 }
 
-/// Bytes of a `nimbus_client_t` (the client state without its buffers).
-pub const NIMBUS_CLIENT_SIZE: usize = 4608;
+/// Bytes of a `nimbus_client_t` (the client state without its buffers) for
+/// the bounds this library is built with, on this target: [`client_size`].
+/// nimbus.h computes the same from the C compiler's `NIMBUS_CFG_*` values,
+/// and `nimbus_init` refuses a smaller storage. Not in the header as a
+/// number (cbindgen skips it): there it is a formula.
+pub const NIMBUS_CLIENT_SIZE: usize = client_size(
+    [
+        crate::bounds::MAX_INFLIGHT,
+        crate::bounds::MAX_SUBSCRIPTIONS,
+        crate::bounds::MAX_HANDLERS,
+        crate::bounds::MAX_SENSORS,
+        crate::bounds::MAX_PENDING_REQUESTS,
+        crate::bounds::MAX_TWIN_REQUESTS,
+    ],
+    core::mem::size_of::<*const u8>(),
+);
+
+/// Bytes of the client state for the bounds `[inflight, subscriptions,
+/// handlers, sensors, pending requests, twin requests]` with pointers of
+/// `pointer` bytes: what each table entry takes, beside a fixed part, plus
+/// padding, in 8-byte words. nimbus.h's `NIMBUS_CLIENT_SIZE` is the same
+/// formula (tests/client_size.rs compiles it with two C compilers and
+/// compares); a build whose client outgrows it fails to compile
+/// (`src/ffi/storage.rs`).
+pub const fn client_size(bounds: [usize; 6], pointer: usize) -> usize {
+    let [inflight, subscriptions, handlers, sensors, pending, twin] = bounds;
+    let bytes = 504
+        + 104 * pointer
+        + 32 * inflight
+        + 16 * subscriptions
+        + 5 * pointer * handlers
+        + 7 * pointer * sensors
+        + (152 + 2 * pointer) * pending
+        + 32 * twin;
+    (bytes + 15) / 8 * 8
+}
 
 /// `NIMBUS_CLIENT_SIZE` in 64-bit words.
 pub const NIMBUS_CLIENT_WORDS: usize = NIMBUS_CLIENT_SIZE / 8;

@@ -20,11 +20,14 @@ const char *nimbus_strerror(int32_t err)
     return err == NIMBUS_OK ? "ok" : "fake core error";
 }
 
-nimbus_err_t nimbus_init(nimbus_client_t *client, const nimbus_config_t *config,
-                         const nimbus_transport_t *transport)
+nimbus_err_t nimbus_init_sized(nimbus_client_t *client, size_t client_size,
+                               const nimbus_config_t *config, const nimbus_transport_t *transport)
 {
     if (client == NULL || config == NULL || transport == NULL) {
         return NIMBUS_ERR_NULL_ARGUMENT;
+    }
+    if (client_size != sizeof(nimbus_client_t)) {
+        return NIMBUS_ERR_STORAGE_TOO_SMALL;
     }
     if (config->memory.buffer == NULL) {
         return NIMBUS_ERR_STORAGE_TOO_SMALL;
