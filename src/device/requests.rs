@@ -236,6 +236,7 @@ impl<const N: usize> PendingTable<N> {
     /// and path, so that the caller reports it (call it until `None`:
     /// nothing disappears unreported). The path is a copy, so that the
     /// report may act on the client, this table included.
+    #[inline]
     pub fn take_expired(&mut self, now_ms: u64) -> Option<(RequestHandle, String<MAX_PATH_LEN>)> {
         let (index, slot) = self
             .slots
