@@ -220,9 +220,12 @@ class LocalCloud:
             self.services = Services("127.0.0.1", self.ports["service"], self.service_user,
                                      self.service_password, str(self.work / "state.db"), **self.service_options)
         if self.api_server is None:
+            # Port 0 unless fixed: the kernel picks a free port as it binds,
+            # so nothing can take it between the choice and the bind.
             self.api_server = Api(self.services, self.hub, self.keys["azure_policies"], self.keys["aws_keys"],
                                   self.registry.known, str(self.pki / "server.crt"), str(self.pki / "server.key"),
-                                  host=self.bind, port=self.ports["api"]).start()
+                                  host=self.bind, port=self.fixed_ports.get("api", 0)).start()
+        self.ports["api"] = self.api_server.port
         return self
 
     def _start_broker(self, fresh_ports: bool):
