@@ -192,10 +192,16 @@ pub trait App: HmacSha256 {
     fn on_error(&mut self, _error: Error, _what: &str, _actions: &mut Actions<'_, '_>) {}
 
     /// The most detailed level the application logs (`None`: no trace
-    /// line is even written). With the `log` feature the default follows
-    /// the `log` crate's maximum level.
+    /// line is even written). With the `defmt` feature the default is
+    /// every level (defmt drops what `DEFMT_LOG` leaves out, at build
+    /// time); with the `log` feature it follows the `log` crate's maximum
+    /// level.
     fn log_level(&self) -> Option<Level> {
-        #[cfg(feature = "log")]
+        #[cfg(feature = "defmt")]
+        {
+            Some(Level::Info)
+        }
+        #[cfg(all(feature = "log", not(feature = "defmt")))]
         {
             match log::max_level() {
                 log::LevelFilter::Off => None,
@@ -204,17 +210,23 @@ pub trait App: HmacSha256 {
                 _ => Some(Level::Info),
             }
         }
-        #[cfg(not(feature = "log"))]
+        #[cfg(not(any(feature = "log", feature = "defmt")))]
         {
             None
         }
     }
 
     /// One trace line of the client ([`trace`](super::trace)); with the
-    /// `log` feature the default hands it to the `log` crate (target
-    /// `nimbus`).
+    /// `defmt` feature the default hands it to defmt (`{=str}`, at its
+    /// level), with the `log` feature to the `log` crate (target `nimbus`).
     fn log(&mut self, _level: Level, _line: &str) {
-        #[cfg(feature = "log")]
+        #[cfg(feature = "defmt")]
+        match _level {
+            Level::Error => defmt::error!("{=str}", _line),
+            Level::Warn => defmt::warn!("{=str}", _line),
+            Level::Info => defmt::info!("{=str}", _line),
+        }
+        #[cfg(all(feature = "log", not(feature = "defmt")))]
         {
             let level = match _level {
                 Level::Error => log::Level::Error,

@@ -60,6 +60,7 @@ pub const TESTS: &[Test] = &[
     ("device::json_writer_escapes", device::json_writer_escapes),
     ("device::sensor_list_and_pending_requests", device::sensor_list_and_pending_requests),
     ("device::client::azure_method_answered_by_the_device_model", client::azure_method_answered_by_the_device_model),
+    ("device::client::trace_lines_reach_defmt", client::trace_lines_reach_defmt),
 ];
 
 /// Stack figures that tests measure around a single call (with

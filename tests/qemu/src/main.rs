@@ -11,6 +11,7 @@
 #![no_main]
 
 mod core_tests;
+mod defmt_capture;
 mod stack;
 
 use cortex_m_rt::{entry, exception, ExceptionFrame};

@@ -65,25 +65,62 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+impl Memory {
+    fn new() -> Memory {
+        Memory {
+            rx: [0; 512],
+            tx: [0; 512],
+            inflight: [0; 1024],
+            filters: [0; 256],
+            work: [0; 512],
+            reply: [0; 256],
+            credentials: [0; 512],
+        }
+    }
+
+    fn buffers(&mut self) -> Buffers<'_> {
+        Buffers {
+            rx: &mut self.rx,
+            tx: &mut self.tx,
+            inflight: &mut self.inflight,
+            filters: &mut self.filters,
+            work: &mut self.work,
+            reply: &mut self.reply,
+            credentials: &mut self.credentials,
+        }
+    }
+}
+
+/// With the core's `defmt` feature, an application that leaves `log` alone
+/// has the client's trace lines go to defmt: "connected" at the CONNACK,
+/// the reason at a malformed packet that ends the link.
+pub fn trace_lines_reach_defmt() -> bool {
+    let mut m = Memory::new();
+    let settings = Settings::new(Cloud::Aws, "dev-1");
+    let random: fn() -> u32 = fixed_random;
+    let Ok(mut client) = Client::new(settings, FakeLink::new(), random, Device, m.buffers()) else {
+        return false;
+    };
+    if client.connect(0).is_err() {
+        return false;
+    }
+    // What earlier tests logged is not this test's.
+    crate::defmt_capture::clear();
+    client.poll(0);
+    let quiet = !crate::defmt_capture::take_contains(b"connected");
+    client.transport_mut().feed(&[0x20, 2, 0, 0]);
+    client.poll(1);
+    let connected = crate::defmt_capture::take_contains(b"connected");
+    // A PUBLISH whose topic length runs past its end: malformed.
+    client.transport_mut().feed(&[0x30, 3, 0, 9, b'x']);
+    client.poll(2);
+    let down = crate::defmt_capture::take_contains(b"link down: ");
+    quiet && connected && down
+}
+
 pub fn azure_method_answered_by_the_device_model() -> bool {
-    let mut m = Memory {
-        rx: [0; 512],
-        tx: [0; 512],
-        inflight: [0; 1024],
-        filters: [0; 256],
-        work: [0; 512],
-        reply: [0; 256],
-        credentials: [0; 512],
-    };
-    let buffers = Buffers {
-        rx: &mut m.rx,
-        tx: &mut m.tx,
-        inflight: &mut m.inflight,
-        filters: &mut m.filters,
-        work: &mut m.work,
-        reply: &mut m.reply,
-        credentials: &mut m.credentials,
-    };
+    let mut m = Memory::new();
+    let buffers = m.buffers();
     let mut settings = Settings::new(Cloud::Azure, "dev-1");
     settings.hub_host = Some("hub.example.net");
     let random: fn() -> u32 = fixed_random;
