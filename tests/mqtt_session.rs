@@ -1438,6 +1438,44 @@ fn connects_are_never_closer_than_the_floor() {
     assert_eq!(h.link().opens, 6);
 }
 
+/// The cloud counts CONNECTs (AWS: 1 per second per client id), not
+/// attempts: a slow handshake followed by a quick one must not bring two
+/// CONNECTs closer than the floor.
+#[test]
+fn connects_are_a_floor_apart_however_long_each_handshake_takes() {
+    let mut c = config();
+    c.backoff.min_interval_ms = 1_000;
+    let mut h = Harness::with(c, Sizes::default());
+    // The first handshake takes 300 ms, the next ones none.
+    h.link().open_script.push_back(Ok(OpenState::Pending));
+    h.session.connect();
+    let mut connects = Vec::new();
+    for _ in 0..1_000 {
+        let next = h.poll();
+        let sent = h.take_sent();
+        h.now = if sent.iter().any(|p| matches!(p, Sent::Connect { .. })) {
+            connects.push(h.now);
+            // The link closes 1 ms later, before any CONNACK.
+            h.link().recv_error = Some(TransportError::Closed);
+            h.now + 1
+        } else if connects.is_empty() {
+            h.now + 300
+        } else {
+            next.max(h.now + 1)
+        };
+        if connects.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(connects.len(), 3);
+    assert_eq!(
+        connects[0], 300,
+        "the first CONNECT once its handshake is done"
+    );
+    let gaps: Vec<u64> = connects.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|&g| g >= 1_000), "{connects:?}");
+}
+
 fn small_rx() -> Harness {
     let mut h = Harness::with(
         config(),

@@ -464,7 +464,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         match pumped {
             Ok(wait) => wait.map(|ms| now_ms.saturating_add(ms)),
             Err(e) => {
-                self.report(e, "queue", now_ms);
+                self.tell_error(e, "queue", now_ms);
                 None
             }
         }
@@ -472,7 +472,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
 
     /// Tells the application of `error` outside an event, lending it the
     /// actions as every callback is.
-    fn report(&mut self, error: Error, what: &str, now_ms: u64) {
+    fn tell_error(&mut self, error: Error, what: &str, now_ms: u64) {
         let Client {
             session, core, app, ..
         } = self;
@@ -493,7 +493,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         };
         if self.core.seq.saturating_add(SEQ_BLOCK / 2) >= counters.seq_limit {
             if let Err(e) = counters.reserve(&mut self.app) {
-                self.report(e, "store", now_ms);
+                self.tell_error(e, "store", now_ms);
             }
         }
     }
@@ -510,7 +510,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
             Renewal::In(s) => Some(now_ms.saturating_add(s.saturating_mul(1000))),
             Renewal::Now => {
                 if let Err(e) = self.renew_token() {
-                    self.report(e, "sas", now_ms);
+                    self.tell_error(e, "sas", now_ms);
                     return Some(now_ms.saturating_add(1000));
                 }
                 // A clean disconnect, then `poll` reconnects with the new token.

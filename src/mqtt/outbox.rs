@@ -111,7 +111,9 @@ pub struct Outbox<'b, const INFLIGHT: usize, const SUBS: usize> {
     pub(crate) backoff: Backoff,
     /// When the current connection's CONNACK arrived.
     pub(crate) connected_at_ms: Option<u64>,
-    /// When the last CONNECT attempt started (opening the link).
+    /// When the last attempt started opening the link, then when it
+    /// queued its CONNECT: the next attempt waits `min_interval_ms` from
+    /// the later of the two.
     pub(crate) last_attempt_ms: Option<u64>,
     /// Consecutive connections that ended before they were stable.
     pub(crate) early_drops: u8,

@@ -347,6 +347,10 @@ where
             .tx
             .push(len, |out| codec::encode_connect(out, &connect))?;
         self.outbox.link = Link::AwaitConnack { deadline_ms };
+        // The floor between attempts counts from here too: the cloud
+        // counts CONNECTs, and a handshake shorter than the last one would
+        // otherwise bring two of them closer than `min_interval_ms`.
+        self.outbox.last_attempt_ms = Some(now_ms);
         self.outbox.last_send_ms = now_ms;
         self.outbox.last_recv_ms = now_ms;
         Ok(())
