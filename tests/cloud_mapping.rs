@@ -1,8 +1,8 @@
 //! Every row of the mapping tables of ARCHITECTURE.md §2–4, both directions.
 
 use nimbus::cloud::{
-    Cloud, Dialect, EncodedProperties, Incoming, Property, ShadowOp, ShadowTopic, TwinOp,
-    TwinResponse, Via,
+    Cloud, Dialect, EncodedProperties, Incoming, Property, Request, Route, ShadowOp, ShadowTopic,
+    TwinOp, TwinResponse,
 };
 use nimbus::Error;
 
@@ -21,16 +21,13 @@ fn out(d: &Dialect<'_>, generic: &str, props: &[Property<'_>]) -> String {
         .to_string()
 }
 
-fn request(d: &Dialect<'_>, topic: &str) -> (String, Via<'static>) {
+fn request(d: &Dialect<'_>, topic: &str) -> (String, Request<'static>) {
     let topic: &'static str = Box::leak(topic.to_string().into_boxed_str());
     let Incoming::Request(req) = d.classify(topic).unwrap() else {
         panic!("{topic} is not a request");
     };
     let mut buf = [0u8; 512];
-    (
-        d.request_topic(&req, &mut buf).unwrap().to_string(),
-        req.via(),
-    )
+    (d.request_topic(&req, &mut buf).unwrap().to_string(), req)
 }
 
 fn respond(d: &Dialect<'_>, topic: &str, status: u16) -> String {
@@ -125,9 +122,12 @@ fn aws_generic_topics_are_unchanged() {
 fn aws_requests_and_responses() {
     for path in ["general_information", "sensor/list", "sensor/12/get"] {
         let topic = format!("d1/request/{path}");
-        let (generic, via) = request(&aws(), &topic);
+        let (generic, req) = request(&aws(), &topic);
         assert_eq!(generic, topic);
-        assert_eq!(via, Via::Topic);
+        assert_eq!(
+            (req.route(), req.rid(), req.properties()),
+            (Route::Topic, None, None)
+        );
         assert_eq!(respond(&aws(), &topic, 200), format!("d1/response/{path}"));
     }
 }
@@ -242,11 +242,10 @@ fn azure_module_identity() {
 fn azure_c2d_requests_with_decoded_properties() {
     let d = azure();
     let topic = "devices/d1/messages/devicebound/%24.mid=m-1&%24.to=%2Fdevices%2Fd1%2Fmessages%2FdeviceBound&subtopic=request.sensor.list&k%20ey=v%2Fal&bare";
-    let (generic, via) = request(&d, topic);
+    let (generic, req) = request(&d, topic);
     assert_eq!(generic, "d1/request/sensor/list");
-    let Via::C2d(bag) = via else {
-        panic!("not C2D")
-    };
+    assert_eq!((req.route(), req.rid()), (Route::C2d, None));
+    let bag = req.properties().expect("a C2D request has its properties");
     let mut buf = [0u8; 64];
     let mut seen = Vec::new();
     for e in bag {
@@ -303,9 +302,12 @@ fn azure_direct_methods() {
         ("sensor.12.get", "sensor/12/get"),
     ] {
         let topic = format!("$iothub/methods/POST/{method}/?$rid=a1f");
-        let (generic, via) = request(&d, &topic);
+        let (generic, req) = request(&d, &topic);
         assert_eq!(generic, format!("d1/request/{path}"));
-        assert_eq!(via, Via::Method { rid: "a1f" });
+        assert_eq!(
+            (req.route(), req.rid(), req.properties()),
+            (Route::Method, Some("a1f"), None)
+        );
         assert_eq!(
             respond(&d, &topic, 200),
             "$iothub/methods/res/200/?$rid=a1f"

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nimbus::cloud::{Cloud, Dialect, Incoming, PropertyBag, Via};
-use nimbus::device::requests;
+use nimbus::cloud::{Cloud, Dialect, Incoming, PropertyBag, Route};
+use nimbus::device::requests::PendingTable;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(topic) = core::str::from_utf8(data) else {
@@ -21,8 +21,11 @@ fuzz_target!(|data: &[u8]| {
             let mut path = [0u8; 256];
             let _ = request.path(&mut path);
             // A classified method call can always be answered.
-            if let Via::Method { rid } = request.via() {
-                requests::Via::method(rid).expect("a classified rid is answerable");
+            if let Some(rid) = request.rid() {
+                assert_eq!(request.route(), Route::Method);
+                PendingTable::<1>::new()
+                    .open(Route::Method, rid, "p", 0, 1)
+                    .expect("a classified rid is answerable");
                 let mut buf = [0u8; 256];
                 nimbus::cloud::azure::method_response_topic(200, rid, &mut buf)
                     .expect("and its answer topic is written");

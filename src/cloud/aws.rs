@@ -3,8 +3,9 @@
 //! `$aws/things/<thing>/shadow/[name/<shadow>/]<op>`.
 
 use super::bag::Property;
+use super::bag::PropertyBag;
 use super::generic::{self, Generic};
-use super::incoming::{Incoming, Request, ShadowOp, ShadowTopic, Via};
+use super::incoming::{Incoming, Request, Route, ShadowOp, ShadowTopic};
 use super::names::check_shadow_name;
 use super::scan::{eat, eat_segment, split_byte};
 use super::topic::Topic;
@@ -85,7 +86,9 @@ pub fn classify<'t>(thing: &str, topic: &'t str) -> Result<Incoming<'t>> {
         Generic::Request(path) => Ok(Incoming::Request(Request {
             topic,
             path,
-            via: Via::Topic,
+            route: Route::Topic,
+            rid: "",
+            bag: PropertyBag::EMPTY,
         })),
         Generic::Events | Generic::Response(_) => Err(Error::NotGenericTopic),
     }
@@ -178,7 +181,7 @@ pub fn response_topic<'b>(
     request: &Request<'_>,
     buf: &'b mut [u8],
 ) -> Result<Topic<'b>> {
-    if request.via != Via::Topic {
+    if request.route != Route::Topic {
         return Err(Error::InvalidArgument);
     }
     let mut w = Writer::new(buf);

@@ -6,7 +6,7 @@ use super::bag::{
     check_properties, write_properties, EncodedProperties, Property, PropertyBag, SUBTOPIC,
 };
 use super::generic::{self, check_path_bytes, check_path_until, Generic};
-use super::incoming::{Incoming, Request, TwinResponse, Via};
+use super::incoming::{Incoming, Request, Route, TwinResponse};
 use super::names::check_rid;
 use super::percent::{encode_path_into, is_unreserved};
 use super::scan::{eat, split_around, split_at, split_byte, split_query as split_at_query, str_eq};
@@ -224,7 +224,9 @@ fn classify_method<'t>(topic: &'t str, rest: &'t str) -> Result<Incoming<'t>> {
     Ok(Incoming::Request(Request {
         topic,
         path: method,
-        via: Via::Method { rid },
+        route: Route::Method,
+        rid,
+        bag: PropertyBag::EMPTY,
     }))
 }
 
@@ -272,7 +274,9 @@ fn classify_c2d<'t>(
     Ok(Incoming::Request(Request {
         topic,
         path: path.raw(),
-        via: Via::C2d(bag),
+        route: Route::C2d,
+        rid: "",
+        bag,
     }))
 }
 
@@ -287,9 +291,9 @@ pub fn response_topic<'b>(
     status: u16,
     buf: &'b mut [u8],
 ) -> Result<Topic<'b>> {
-    match request.via {
-        Via::Method { rid } => method_response_topic(status, rid, buf),
-        Via::C2d(_) => {
+    match request.route {
+        Route::Method => method_response_topic(status, request.rid, buf),
+        Route::C2d => {
             let mut w = Writer::new(buf);
             write_events_prefix(&mut w, device, module)?;
             w.push_str("subtopic=response.")?;
@@ -304,7 +308,7 @@ pub fn response_topic<'b>(
             }
             w.finish_topic(MAX_D2C_PAYLOAD)
         }
-        Via::Topic => Err(Error::InvalidArgument),
+        Route::Topic => Err(Error::InvalidArgument),
     }
 }
 

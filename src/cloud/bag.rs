@@ -153,6 +153,9 @@ pub struct BagEntry<'t> {
 pub struct PropertyBag<'t>(&'t str);
 
 impl<'t> PropertyBag<'t> {
+    /// The bag with no entries.
+    pub const EMPTY: PropertyBag<'static> = PropertyBag("");
+
     /// Checks `raw` (the text after the last `/` of a C2D topic).
     /// [`Error::InvalidEncoding`] on an empty pair (`a=1&&b=2`, trailing
     /// `&`), an empty name (`=v`) or a bad `%` sequence.

@@ -32,22 +32,30 @@ pub enum Incoming<'t> {
 pub struct Request<'t> {
     pub(crate) topic: &'t str,
     pub(crate) path: &'t str,
-    pub(crate) via: Via<'t>,
+    pub(crate) route: Route,
+    /// The `$rid` of a direct method (checked by
+    /// [`check_rid`](super::check_rid)); empty on the other routes.
+    pub(crate) rid: &'t str,
+    /// Every property of a cloud-to-device message (`subtopic`, `$.mid`,
+    /// `$.to`, user properties), still encoded; empty on the other routes.
+    pub(crate) bag: PropertyBag<'t>,
 }
 
-/// How a request reached the device.
+/// How a request reached the device, which decides the way back. The one
+/// route type: the dialect classifies a request into it, the pending table
+/// keeps it until the answer, the application sees it in
+/// [`device::Request`](crate::device::Request) (`nimbus_route_t` in C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Via<'t> {
-    /// AWS: the generic topic `<dev>/request/<path>` itself.
+pub enum Route {
+    /// AWS: a publish to `<dev>/request/<path>`; answered on
+    /// `<dev>/response/<path>`.
     Topic,
-    /// Azure cloud-to-device message; the bag holds every property of the
-    /// message (`subtopic`, `$.mid`, `$.to`, user properties), still encoded.
-    C2d(PropertyBag<'t>),
-    /// Azure direct method, answered with its request id.
-    Method {
-        /// The request id to answer with ([`check_rid`](super::check_rid)).
-        rid: &'t str,
-    },
+    /// Azure: a cloud-to-device message with `subtopic=request.<path>`;
+    /// answered with a device-to-cloud message `subtopic=response.<path>`.
+    C2d,
+    /// Azure: a direct method; answered on
+    /// `$iothub/methods/res/<status>/?$rid=<rid>` with the call's request id.
+    Method,
 }
 
 impl<'t> Request<'t> {
@@ -57,24 +65,36 @@ impl<'t> Request<'t> {
     }
 
     /// How the request came.
-    pub fn via(&self) -> Via<'t> {
-        self.via
+    pub fn route(&self) -> Route {
+        self.route
+    }
+
+    /// The request id a direct method is answered with; `None` on the
+    /// other routes.
+    pub fn rid(&self) -> Option<&'t str> {
+        (self.route == Route::Method).then_some(self.rid)
+    }
+
+    /// The properties of a cloud-to-device message, still encoded; `None`
+    /// on the other routes.
+    pub fn properties(&self) -> Option<PropertyBag<'t>> {
+        (self.route == Route::C2d).then_some(self.bag)
     }
 
     /// The generic path (`sensor/12/get`), produced byte by byte: `.` of
     /// Azure paths becomes `/`, and C2D values are percent-decoded.
     pub fn path_bytes(&self) -> PathBytes<'t> {
         let bytes = self.path.as_bytes();
-        match self.via {
-            Via::Topic => PathBytes {
+        match self.route {
+            Route::Topic => PathBytes {
                 src: Src::Raw(bytes.iter()),
                 dotted: false,
             },
-            Via::Method { .. } => PathBytes {
+            Route::Method => PathBytes {
                 src: Src::Raw(bytes.iter()),
                 dotted: true,
             },
-            Via::C2d(_) => PathBytes {
+            Route::C2d => PathBytes {
                 src: Src::Decoded(super::percent::Encoded::checked(self.path).bytes()),
                 dotted: true,
             },
@@ -92,10 +112,10 @@ impl<'t> Request<'t> {
     where
         't: 'o,
     {
-        if self.via == Via::Topic {
+        if self.route == Route::Topic {
             return Ok(self.path);
         }
-        if let Via::Method { .. } = self.via {
+        if self.route == Route::Method {
             // A method name is the path with `.` for `/`: copy, then swap.
             let out = buf
                 .get_mut(..self.path.len())

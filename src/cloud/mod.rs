@@ -42,7 +42,7 @@ pub use bag::{
 };
 pub use generic::{parse as parse_generic, Generic};
 pub use guard::{check_topic_name, MQTT_MAX_TOPIC_LEN};
-pub use incoming::{Incoming, PathBytes, Request, ShadowOp, ShadowTopic, TwinResponse, Via};
+pub use incoming::{Incoming, PathBytes, Request, Route, ShadowOp, ShadowTopic, TwinResponse};
 pub use names::{
     check_aws_client_id, check_azure_id, check_rid, check_shadow_name, check_thing_name,
     AWS_MAX_CLIENT_ID, AWS_MAX_SHADOW_NAME, AWS_MAX_THING_NAME, AZURE_MAX_ID, MAX_RID_LEN,
@@ -227,7 +227,7 @@ impl<'a> Dialect<'a> {
     /// The generic topic of a request, `<dev>/request/<path>`: borrowed on
     /// AWS, written into `buf` on Azure.
     pub fn request_topic<'o>(&self, request: &Request<'o>, buf: &'o mut [u8]) -> Result<&'o str> {
-        if request.via == Via::Topic {
+        if request.route == Route::Topic {
             return Ok(request.topic);
         }
         let mut w = Writer::new(buf);

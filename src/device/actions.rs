@@ -5,10 +5,11 @@ use crate::bounds::{
     MAX_INFLIGHT, MAX_PENDING_REQUESTS, MAX_SENSORS, MAX_SUBSCRIPTIONS, MAX_TWIN_REQUESTS,
 };
 use crate::cloud::rate::TokenBucket;
+use crate::cloud::Route;
 use crate::cloud::{azure, Cloud, Dialect, EncodedProperties, Topic, TwinOp};
 use crate::device::info::DeviceInfo;
 use crate::device::queue::{self, telemetry_topic, Queue, Store, HEADER_ROOM};
-use crate::device::requests::{PendingTable, RequestHandle, Via};
+use crate::device::requests::{PendingTable, RequestHandle};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{self, Encoding, Reading, Sensors};
 use crate::device::settings::Settings;
@@ -104,12 +105,13 @@ impl Actions<'_, '_> {
         let mut topic = [0u8; MAX_TOPIC_LEN];
         let topic = response_topic(
             &self.core.dialect,
-            &pending.via,
+            pending.route,
+            &pending.rid,
             &pending.path,
             status,
             &mut topic,
         )?;
-        let qos = answer_qos(&pending.via, &self.core.settings);
+        let qos = answer_qos(pending.route, &self.core.settings);
         publish_built(self.outbox, topic, payload, qos)?;
         self.core.pending.take(handle, self.now_ms)?;
         Ok(())
@@ -377,22 +379,24 @@ pub(crate) fn publish_built(
 /// hub delivers the call at QoS 0 and its caller's timeout is the retry;
 /// an answer waiting for a PUBACK would only hold an in-flight slot), every
 /// other route at the configured `response_qos`.
-pub(crate) fn answer_qos(via: &Via, settings: &Settings<'_>) -> QoS {
-    match via {
-        Via::Method { .. } => QoS::AtMostOnce,
-        Via::Topic | Via::C2d => settings.response_qos,
+pub(crate) fn answer_qos(route: Route, settings: &Settings<'_>) -> QoS {
+    match route {
+        Route::Method => QoS::AtMostOnce,
+        Route::Topic | Route::C2d => settings.response_qos,
     }
 }
 
-/// The topic of the answer to a request that came by `via` for `path`.
+/// The topic of the answer to a request that came by `route` for `path`
+/// (`rid`: the request id of a direct method).
 pub(crate) fn response_topic<'o>(
     dialect: &Dialect<'_>,
-    via: &Via,
+    route: Route,
+    rid: &str,
     path: &str,
     status: u16,
     buf: &'o mut [u8],
 ) -> Result<Topic<'o>> {
-    if let Via::Method { rid } = via {
+    if route == Route::Method {
         return azure::method_response_topic(status, rid, buf);
     }
     let tail: &[&str] = &["response/", path];

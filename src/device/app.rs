@@ -3,23 +3,13 @@
 //! callbacks through which it hears what happened.
 
 use crate::cloud::sas::HmacSha256;
+use crate::cloud::Route;
 use crate::device::actions::Actions;
 use crate::device::requests::RequestHandle;
 use crate::device::sensor::{Reading, SensorInfo};
 use crate::device::trace::Level;
 use crate::twin::RequestId;
 use crate::{Error, Result};
-
-/// How a request reached the device, as the application sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    /// AWS: a publish to `<dev>/request/<path>`.
-    Topic,
-    /// Azure: a cloud-to-device message with `subtopic=request.<path>`.
-    C2d,
-    /// Azure: a direct method.
-    Method,
-}
 
 /// An incoming request, handed to [`App::on_request`].
 #[derive(Clone, Copy, Debug)]

@@ -8,12 +8,12 @@ use crate::cloud::rate::{Rate, TokenBucket};
 use crate::cloud::sas::{self, Renewal};
 use crate::cloud::{self, azure, Cloud, Dialect, Incoming, ShadowOp};
 use crate::device::actions::{self, Actions, Core, MAX_TOPIC_LEN};
-use crate::device::app::{Answer, App, Connection, Request, Route, TwinResult};
+use crate::device::app::{Answer, App, Connection, Request, TwinResult};
 use crate::device::boot::{Counters, SEQ_BLOCK};
 use crate::device::builtin;
 use crate::device::info::DeviceInfo;
 use crate::device::queue::Queue;
-use crate::device::requests::{PendingTable, RequestHandle, Via};
+use crate::device::requests::{PendingTable, RequestHandle};
 use crate::device::route::{Router, MAX_PATH_LEN};
 use crate::device::schedule::Schedule;
 use crate::device::sensor::{Encoding, SensorInfo, Sensors};
@@ -704,12 +704,10 @@ impl<A: App> Dispatch<'_, '_, A> {
         let failed = match actions.core.dialect.classify(topic) {
             Ok(Incoming::Request(request)) => {
                 let mut path_buf = [0u8; MAX_PATH_LEN];
-                let via = device_via(&request.via());
-                let answered = via.and_then(|via| {
-                    let path = request.path(&mut path_buf)?;
+                let answered = request.path(&mut path_buf).and_then(|path| {
                     let len = builtin::error_body(self.reply, 413, "payload too large", path)?;
                     let body = self.reply.get(..len).unwrap_or_default();
-                    answer_directly(actions, &via, path, 413, body)
+                    answer_directly(actions, &request, path, 413, body)
                 });
                 if let Err(e) = answered {
                     self.app.on_error(e, topic, actions);
@@ -829,33 +827,28 @@ impl<A: App> Dispatch<'_, '_, A> {
         let Ok(path) = request.path(&mut path_buf) else {
             return self.app.on_error(Error::TopicTooLong, topic, actions);
         };
-        let via = request.via();
-        let route = match via {
-            cloud::Via::Topic => Route::Topic,
-            cloud::Via::C2d(_) => Route::C2d,
-            cloud::Via::Method { .. } => Route::Method,
-        };
         let timeout = actions.core.settings.request_timeout_ms;
-        let handle = match actions
-            .core
-            .pending
-            .open_incoming(&via, path, actions.now_ms, timeout)
-        {
-            Ok(handle) => handle,
-            Err(Error::Busy) => {
-                // Every slot waits for an answer: say so rather than drop it.
-                if let Err(e) = refuse_unrecorded(actions, &via, path, self.reply) {
-                    self.app.on_error(e, topic, actions);
+        let handle =
+            match actions
+                .core
+                .pending
+                .open_incoming(request, path, actions.now_ms, timeout)
+            {
+                Ok(handle) => handle,
+                Err(Error::Busy) => {
+                    // Every slot waits for an answer: say so rather than drop it.
+                    if let Err(e) = refuse_unrecorded(actions, request, path, self.reply) {
+                        self.app.on_error(e, topic, actions);
+                    }
+                    return;
                 }
-                return;
-            }
-            Err(e) => return self.app.on_error(e, topic, actions),
-        };
+                Err(e) => return self.app.on_error(e, topic, actions),
+            };
         let incoming = Request {
             handle,
             path,
             payload,
-            route,
+            route: request.route(),
         };
         let answer = match self.router.find(path) {
             Some((pattern, handler))
@@ -901,8 +894,14 @@ fn refuse(
     let len = builtin::error_body(reply, 503, "busy", path)?;
     let body = reply.get(..len).unwrap_or_default();
     let mut topic = [0u8; MAX_TOPIC_LEN];
-    let topic =
-        actions::response_topic(&actions.core.dialect, &pending.via, path, 503, &mut topic)?;
+    let topic = actions::response_topic(
+        &actions.core.dialect,
+        pending.route,
+        &pending.rid,
+        path,
+        503,
+        &mut topic,
+    )?;
     actions::publish_built(actions.outbox, topic, body, QoS::AtMostOnce).map(|_| ())
 }
 
@@ -911,41 +910,34 @@ fn refuse(
 #[inline(never)]
 fn refuse_unrecorded(
     actions: &mut Actions<'_, '_>,
-    via: &cloud::Via<'_>,
+    request: &cloud::Request<'_>,
     path: &str,
     reply: &mut [u8],
 ) -> Result<()> {
-    let via = device_via(via)?;
     let len = builtin::error_body(reply, 503, "busy", path)?;
     answer_directly(
         actions,
-        &via,
+        request,
         path,
         503,
         reply.get(..len).unwrap_or_default(),
     )
 }
 
-/// The way back of a classified request, owned.
-fn device_via(via: &cloud::Via<'_>) -> Result<Via> {
-    Ok(match via {
-        cloud::Via::Topic => Via::Topic,
-        cloud::Via::C2d(_) => Via::C2d,
-        cloud::Via::Method { rid } => Via::method(rid)?,
-    })
-}
-
 /// Answers a request that has no slot in the pending table.
 fn answer_directly(
     actions: &mut Actions<'_, '_>,
-    via: &Via,
+    request: &cloud::Request<'_>,
     path: &str,
     status: u16,
     body: &[u8],
 ) -> Result<()> {
     let mut topic = [0u8; MAX_TOPIC_LEN];
-    let topic = actions::response_topic(&actions.core.dialect, via, path, status, &mut topic)?;
-    let qos = actions::answer_qos(via, &actions.core.settings);
+    let route = request.route();
+    let rid = request.rid().unwrap_or_default();
+    let dialect = &actions.core.dialect;
+    let topic = actions::response_topic(dialect, route, rid, path, status, &mut topic)?;
+    let qos = actions::answer_qos(route, &actions.core.settings);
     actions::publish_built(actions.outbox, topic, body, qos).map(|_| ())
 }
 

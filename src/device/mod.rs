@@ -38,8 +38,9 @@ pub mod sensor;
 pub mod settings;
 pub mod trace;
 
+pub use crate::cloud::Route;
 pub use actions::Actions;
-pub use app::{Answer, App, Connection, Request, Route, TwinResult};
+pub use app::{Answer, App, Connection, Request, TwinResult};
 pub use builtin::is_builtin;
 pub use client::{Buffers, Client, Stats, MIN_SAS_LIFETIME_S};
 pub use settings::{Sas, Settings};

@@ -7,6 +7,7 @@
 //! a slot *and* its generation, so a handle that was answered or expired
 //! can never answer a later request that reuses the slot.
 
+use crate::cloud::Route;
 use crate::device::route::MAX_PATH_LEN;
 use crate::{Error, Result};
 use heapless::String;
@@ -16,36 +17,14 @@ use heapless::String;
 /// can be answered.
 pub const MAX_RID_LEN: usize = crate::cloud::MAX_RID_LEN;
 
-/// How a request reached the device, which decides the way back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Via {
-    /// AWS: a publish to `<dev>/request/<path>`; answered on `<dev>/response/<path>`.
-    Topic,
-    /// Azure cloud-to-device message with `subtopic=request.<...>`; answered
-    /// with a device-to-cloud message `subtopic=response.<...>`.
-    C2d,
-    /// Azure direct method; answered on `$iothub/methods/res/<status>/?$rid=<rid>`.
-    Method {
-        /// The request id the hub gave the call.
-        rid: String<MAX_RID_LEN>,
-    },
-}
-
-impl Via {
-    /// An Azure method route, with `rid` checked by the one rid rule
-    /// ([`check_rid`](crate::cloud::check_rid)), otherwise `InvalidArgument`.
-    pub fn method(rid: &str) -> Result<Self> {
-        crate::cloud::check_rid(rid)?;
-        let rid = String::try_from(rid).map_err(|_| Error::InvalidArgument)?;
-        Ok(Via::Method { rid })
-    }
-}
-
 /// A request waiting for its answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
     /// The way back.
-    pub via: Via,
+    pub route: Route,
+    /// The request id of a direct method ([`Route::Method`]); empty on the
+    /// other routes.
+    pub rid: String<MAX_RID_LEN>,
     /// The request path, e.g. `sensor/12/get`.
     pub path: String<MAX_PATH_LEN>,
     /// When the request expires, in the port's milliseconds.
@@ -93,7 +72,8 @@ struct Slot {
 
 impl Pending {
     const EMPTY: Pending = Pending {
-        via: Via::Topic,
+        route: Route::Topic,
+        rid: String::new(),
         path: String::new(),
         deadline_ms: 0,
     };
@@ -129,22 +109,26 @@ impl<const N: usize> PendingTable<N> {
         }
     }
 
-    /// Records a request that must be answered before `now_ms + timeout_ms`.
-    /// Errors: `Busy` when all `N` slots wait for answers, `TopicTooLong`
-    /// when `path` is over [`MAX_PATH_LEN`].
+    /// Records a request that came by `route` (with its request id `rid`
+    /// for [`Route::Method`], `""` otherwise) and must be answered before
+    /// `now_ms + timeout_ms`. Errors: `InvalidArgument` when `rid` breaks
+    /// the one rid rule ([`check_rid`](crate::cloud::check_rid)) or is given
+    /// for another route, `Busy` when all `N` slots wait for answers,
+    /// `TopicTooLong` when `path` is over [`MAX_PATH_LEN`].
     pub fn open(
         &mut self,
-        via: Via,
+        route: Route,
+        rid: &str,
         path: &str,
         now_ms: u64,
         timeout_ms: u32,
     ) -> Result<RequestHandle> {
-        let (kind, rid) = match &via {
-            Via::Topic => (Kind::Topic, ""),
-            Via::C2d => (Kind::C2d, ""),
-            Via::Method { rid } => (Kind::Method, rid.as_str()),
-        };
-        self.fill(kind, rid, path, now_ms, timeout_ms)
+        match route {
+            Route::Method => crate::cloud::check_rid(rid)?,
+            Route::Topic | Route::C2d if !rid.is_empty() => return Err(Error::InvalidArgument),
+            Route::Topic | Route::C2d => {}
+        }
+        self.fill(route, rid, path, now_ms, timeout_ms)
     }
 
     /// [`open`](Self::open) for a request as the dialect classified it: its
@@ -152,23 +136,18 @@ impl<const N: usize> PendingTable<N> {
     /// and is copied straight into the slot.
     pub fn open_incoming(
         &mut self,
-        via: &crate::cloud::Via<'_>,
+        request: &crate::cloud::Request<'_>,
         path: &str,
         now_ms: u64,
         timeout_ms: u32,
     ) -> Result<RequestHandle> {
-        let (kind, rid) = match via {
-            crate::cloud::Via::Topic => (Kind::Topic, ""),
-            crate::cloud::Via::C2d(_) => (Kind::C2d, ""),
-            crate::cloud::Via::Method { rid } => (Kind::Method, *rid),
-        };
-        self.fill(kind, rid, path, now_ms, timeout_ms)
+        self.fill(request.route, request.rid, path, now_ms, timeout_ms)
     }
 
     /// Writes a request into a free slot, in place.
     fn fill(
         &mut self,
-        kind: Kind,
+        route: Route,
         rid: &str,
         path: &str,
         now_ms: u64,
@@ -184,19 +163,12 @@ impl<const N: usize> PendingTable<N> {
             .find(|(_, s)| !s.used)
             .ok_or(Error::Busy)?;
         let entry = &mut slot.entry;
-        match kind {
-            Kind::Topic => entry.via = Via::Topic,
-            Kind::C2d => entry.via = Via::C2d,
-            Kind::Method => {
-                if !matches!(entry.via, Via::Method { .. }) {
-                    entry.via = Via::Method { rid: String::new() };
-                }
-                if let Via::Method { rid: kept } = &mut entry.via {
-                    kept.clear();
-                    kept.push_str(rid).map_err(|_| Error::InvalidArgument)?;
-                }
-            }
-        }
+        entry.route = route;
+        entry.rid.clear();
+        entry
+            .rid
+            .push_str(rid)
+            .map_err(|_| Error::InvalidArgument)?;
         entry.path.clear();
         entry.path.push_str(path).map_err(|_| Error::TopicTooLong)?;
         entry.deadline_ms = now_ms.saturating_add(u64::from(timeout_ms));
@@ -270,14 +242,6 @@ impl<const N: usize> PendingTable<N> {
     }
 }
 
-/// Which way back, while a slot is written.
-#[derive(Clone, Copy)]
-enum Kind {
-    Topic,
-    C2d,
-    Method,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,12 +249,12 @@ mod tests {
     #[test]
     fn a_request_is_answered_at_most_once() {
         let mut t: PendingTable<2> = PendingTable::new();
-        let h = t.open(Via::Topic, "sensor/list", 0, 1000).unwrap();
+        let h = t.open(Route::Topic, "", "sensor/list", 0, 1000).unwrap();
         assert_ne!(h.to_raw(), 0);
         let p = t.take(h, 10).unwrap();
         assert_eq!(
-            (&p.via, p.path.as_str(), p.deadline_ms),
-            (&Via::Topic, "sensor/list", 1000)
+            (p.route, p.rid.as_str(), p.path.as_str(), p.deadline_ms),
+            (Route::Topic, "", "sensor/list", 1000)
         );
         assert_eq!(t.take(h, 10), Err(Error::UnknownRequest));
     }
@@ -298,9 +262,9 @@ mod tests {
     #[test]
     fn a_stale_handle_never_answers_a_newer_request() {
         let mut t: PendingTable<1> = PendingTable::new();
-        let old = t.open(Via::C2d, "a", 0, 100).unwrap();
+        let old = t.open(Route::C2d, "", "a", 0, 100).unwrap();
         t.take(old, 1).unwrap();
-        let new = t.open(Via::C2d, "b", 1, 100).unwrap();
+        let new = t.open(Route::C2d, "", "b", 1, 100).unwrap();
         assert_ne!(old, new);
         assert_eq!(t.take(old, 2), Err(Error::UnknownRequest));
         assert_eq!(t.take(new, 2).unwrap().path.as_str(), "b");
@@ -309,19 +273,25 @@ mod tests {
     #[test]
     fn full_table_is_busy_and_frees_on_answer() {
         let mut t: PendingTable<2> = PendingTable::new();
-        let a = t.open(Via::method("1f").unwrap(), "x", 0, 100).unwrap();
-        t.open(Via::method("20").unwrap(), "y", 0, 100).unwrap();
-        assert_eq!(t.open(Via::Topic, "z", 0, 100), Err(Error::Busy));
+        let a = t.open(Route::Method, "1f", "x", 0, 100).unwrap();
+        t.open(Route::Method, "20", "y", 0, 100).unwrap();
+        assert_eq!(t.open(Route::Topic, "", "z", 0, 100), Err(Error::Busy));
         t.take(a, 1).unwrap();
-        assert!(t.open(Via::Topic, "z", 1, 100).is_ok());
+        let z = t.open(Route::Topic, "", "z", 1, 100).unwrap();
+        let reused = t.get(z).unwrap();
+        assert_eq!(
+            (reused.route, reused.rid.as_str()),
+            (Route::Topic, ""),
+            "the slot's earlier rid is gone"
+        );
         assert_eq!(t.len(), 2);
     }
 
     #[test]
     fn expired_requests_are_reported_once_and_cannot_be_answered() {
         let mut t: PendingTable<3> = PendingTable::new();
-        let early = t.open(Via::Topic, "early", 0, 50).unwrap();
-        let late = t.open(Via::Topic, "late", 0, 500).unwrap();
+        let early = t.open(Route::Topic, "", "early", 0, 50).unwrap();
+        let late = t.open(Route::Topic, "", "late", 0, 500).unwrap();
         assert_eq!(t.next_deadline(), Some(50));
         let (handle, path) = t.take_expired(60).unwrap();
         assert_eq!((handle, path.as_str()), (early, "early"));
@@ -338,18 +308,31 @@ mod tests {
 
     #[test]
     fn bad_rids_paths_and_handles_are_refused() {
-        assert_eq!(Via::method(""), Err(Error::InvalidArgument));
-        assert_eq!(Via::method("1f&x=2"), Err(Error::InvalidArgument));
-        assert_eq!(Via::method("a%20"), Err(Error::InvalidArgument));
-        let longest = "A-_.~z".repeat(10) + "0123";
-        assert!(Via::method(&longest).is_ok(), "64 unreserved characters");
+        let mut t: PendingTable<1> = PendingTable::new();
+        let mut method = |rid: &str| t.open(Route::Method, rid, "p", 0, 1);
+        assert_eq!(method(""), Err(Error::InvalidArgument));
+        assert_eq!(method("1f&x=2"), Err(Error::InvalidArgument));
+        assert_eq!(method("a%20"), Err(Error::InvalidArgument));
         assert_eq!(
-            Via::method(&"a".repeat(MAX_RID_LEN + 1)),
+            method(&"a".repeat(MAX_RID_LEN + 1)),
             Err(Error::InvalidArgument)
         );
-        let mut t: PendingTable<1> = PendingTable::new();
+        let longest = "A-_.~z".repeat(10) + "0123";
+        let h = method(&longest).expect("64 unreserved characters");
+        assert_eq!(t.take(h, 0).unwrap().rid.as_str(), longest);
+        for route in [Route::Topic, Route::C2d] {
+            assert_eq!(
+                t.open(route, "1f", "p", 0, 1),
+                Err(Error::InvalidArgument),
+                "a rid on {route:?}"
+            );
+        }
+        assert!(t.is_empty(), "nothing refused was kept");
         let long = "p".repeat(MAX_PATH_LEN + 1);
-        assert_eq!(t.open(Via::Topic, &long, 0, 1), Err(Error::TopicTooLong));
+        assert_eq!(
+            t.open(Route::Topic, "", &long, 0, 1),
+            Err(Error::TopicTooLong)
+        );
         for raw in [0, 1, 0xffff_ffff, 0x100] {
             assert_eq!(
                 t.take(RequestHandle::from_raw(raw), 0),

@@ -71,12 +71,12 @@ pub fn validate_pattern(pattern: &str) -> Result<()> {
 /// equals, the first registered wins.
 #[derive(Debug)]
 pub struct Router<'a, H, const N: usize> {
-    routes: heapless::Vec<Route<'a, H>, N>,
+    routes: heapless::Vec<Registration<'a, H>, N>,
 }
 
 /// One registration, with its specificity worked out once.
 #[derive(Debug)]
-struct Route<'a, H> {
+struct Registration<'a, H> {
     pattern: &'a str,
     specificity: u8,
     handler: H,
@@ -107,7 +107,7 @@ impl<'a, H, const N: usize> Router<'a, H, N> {
         }
         let specificity = specificity(pattern);
         self.routes
-            .push(Route {
+            .push(Registration {
                 pattern,
                 specificity,
                 handler,
@@ -123,7 +123,7 @@ impl<'a, H, const N: usize> Router<'a, H, N> {
 
     /// The handler for `path`, with the pattern that matched.
     pub fn find(&self, path: &str) -> Option<(&'a str, &H)> {
-        let mut best: Option<&Route<'a, H>> = None;
+        let mut best: Option<&Registration<'a, H>> = None;
         for route in &self.routes {
             let better = best.is_none_or(|b| route.specificity < b.specificity);
             let hit = if route.specificity == 0 {

@@ -10,7 +10,7 @@ mod provision;
 
 use args::Args;
 use json::Json;
-use nimbus::cloud::{azure, sas, Cloud, Dialect, Incoming, Property, TwinOp, Via};
+use nimbus::cloud::{azure, sas, Cloud, Dialect, Incoming, Property, TwinOp};
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -139,20 +139,20 @@ fn topic_in(args: &Args) -> Outcome {
             let mut json = Json::object()
                 .str("kind", "request")
                 .str("topic", d.request_topic(&req, &mut buf)?);
-            json = match req.via() {
-                Via::Topic => json.str("via", "topic"),
-                Via::Method { rid } => json.str("via", "method").str("rid", rid),
-                Via::C2d(bag) => {
-                    let mut props = Json::object();
-                    for entry in bag {
-                        let name = entry.name.decode_into(&mut buf)?.to_owned();
-                        props = match entry.value {
-                            Some(v) => props.str(&name, v.decode_into(&mut buf)?),
-                            None => props.null(&name),
-                        };
-                    }
-                    json.str("via", "c2d").raw("properties", &props.finish())
+            json = if let Some(rid) = req.rid() {
+                json.str("via", "method").str("rid", rid)
+            } else if let Some(bag) = req.properties() {
+                let mut props = Json::object();
+                for entry in bag {
+                    let name = entry.name.decode_into(&mut buf)?.to_owned();
+                    props = match entry.value {
+                        Some(v) => props.str(&name, v.decode_into(&mut buf)?),
+                        None => props.null(&name),
+                    };
                 }
+                json.str("via", "c2d").raw("properties", &props.finish())
+            } else {
+                json.str("via", "topic")
             };
             json
         }

@@ -2,7 +2,8 @@
 
 use core::hint::black_box;
 use nimbus::cloud::{
-    Cloud, Dialect, EncodedProperties, Incoming, Property, ShadowOp, ShadowTopic, TwinResponse, Via,
+    Cloud, Dialect, EncodedProperties, Incoming, Property, Route, ShadowOp, ShadowTopic,
+    TwinResponse,
 };
 use nimbus::Error;
 
@@ -64,7 +65,8 @@ pub fn azure_method_is_a_request() -> bool {
     };
     let mut generic = [0u8; 64];
     let mut answer = [0u8; 64];
-    req.via() == Via::Method { rid: "1f" }
+    req.route() == Route::Method
+        && req.rid() == Some("1f")
         && req.path_is("sensor/12/get")
         && !req.path_is("sensor/12")
         && d.request_topic(&req, &mut generic) == Ok("dev-1/request/sensor/12/get")
@@ -109,7 +111,7 @@ pub fn aws_shadow_delta() -> bool {
     let other = d.classify("$aws/things/thing-2/shadow/update/delta") == Err(Error::OtherDevice);
     let request = matches!(
         d.classify("thing-1/request/general_information"),
-        Ok(Incoming::Request(r)) if r.via() == Via::Topic && r.path_is("general_information")
+        Ok(Incoming::Request(r)) if r.route() == Route::Topic && r.path_is("general_information")
     );
     let mut buf = [0u8; 8];
     let unchanged = d

@@ -2,7 +2,8 @@
 //! requests.
 
 use core::hint::black_box;
-use nimbus::device::requests::{PendingTable, Via};
+use nimbus::cloud::Route;
+use nimbus::device::requests::PendingTable;
 use nimbus::device::route::{matches, Router};
 use nimbus::device::sensor::{
     sensor_in_path, write_reading, Encoding, Reading, SensorInfo, Sensors, Stamp,
@@ -152,25 +153,22 @@ pub fn sensor_list_and_pending_requests() -> bool {
         sensors.write_list(&mut out) == Ok(list.len()) && out.get(..list.len()) == Some(&list[..]);
 
     let mut table: PendingTable<2> = PendingTable::new();
-    let (Ok(via), Ok(first)) = (
-        Via::method("1f"),
-        table.open(Via::Topic, "sensor/list", 0, 1_000),
-    ) else {
+    let Ok(first) = table.open(Route::Topic, "", "sensor/list", 0, 1_000) else {
         return false;
     };
-    let Ok(second) = table.open(via, "sensor/12/get", 0, 5_000) else {
+    let Ok(second) = table.open(Route::Method, "1f", "sensor/12/get", 0, 5_000) else {
         return false;
     };
-    let full = table.open(Via::C2d, "x", 0, 1_000) == Err(Error::Busy);
+    let full = table.open(Route::C2d, "", "x", 0, 1_000) == Err(Error::Busy);
     let mut expired = 0;
     while let Some((handle, path)) = table.take_expired(1_000) {
         if handle == first && path == "sensor/list" {
             expired += 1;
         }
     }
-    let answered = table.take(second, 10).is_ok_and(|p| {
-        p.path == "sensor/12/get" && matches!(p.via, Via::Method { ref rid } if rid == "1f")
-    });
+    let answered = table
+        .take(second, 10)
+        .is_ok_and(|p| p.path == "sensor/12/get" && p.route == Route::Method && p.rid == "1f");
     let stale = table.take(first, 10).is_err() && table.take(second, 10).is_err();
     registered && listed && full && expired == 1 && answered && stale && table.is_empty()
 }

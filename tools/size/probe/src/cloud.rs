@@ -4,7 +4,7 @@
 
 use core::hint::black_box;
 use nimbus::cloud::rate::{Rate, TokenBucket};
-use nimbus::cloud::{sas, Cloud, Dialect, Incoming, Property, TwinOp, Via};
+use nimbus::cloud::{sas, Cloud, Dialect, Incoming, Property, Route, TwinOp};
 
 fn cloud(input: u32) -> Cloud {
     if input & 1 == 0 {
@@ -63,7 +63,7 @@ pub extern "C" fn nimbus_probe_cloud_classify(input: u32) -> u32 {
     let mut answer = [0u8; 128];
     match dialect.classify(topic) {
         Ok(Incoming::Request(req)) => {
-            let method = matches!(req.via(), Via::Method { .. }) as usize;
+            let method = (req.route() == Route::Method) as usize;
             let path = dialect
                 .request_topic(&req, &mut generic)
                 .map_or(0, |t| t.len());

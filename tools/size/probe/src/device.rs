@@ -3,7 +3,8 @@
 //! the telemetry schedule.
 
 use core::hint::black_box;
-use nimbus::device::requests::{PendingTable, RequestHandle, Via};
+use nimbus::cloud::Route;
+use nimbus::device::requests::{PendingTable, RequestHandle};
 use nimbus::device::route::Router;
 use nimbus::device::schedule::Schedule;
 use nimbus::device::sensor::{
@@ -57,12 +58,12 @@ pub extern "C" fn nimbus_probe_device(input: u32) -> u32 {
     let Some((_, &(call, ctx))) = router.find(path) else {
         return 0;
     };
-    let via = if input & 1 == 0 {
-        Via::Topic
+    let (route, rid) = if input & 1 == 0 {
+        (Route::Topic, "")
     } else {
-        Via::method("1f").unwrap_or(Via::C2d)
+        (Route::Method, "1f")
     };
-    if let Ok(handle) = pending.open(via, path, now, 5_000) {
+    if let Ok(handle) = pending.open(route, rid, path, now, 5_000) {
         total += call(ctx, handle.to_raw()) as u32;
     }
     let handle = RequestHandle::from_raw(black_box(input >> 8));
