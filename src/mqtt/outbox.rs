@@ -205,25 +205,27 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                     .push(len, |out| codec::encode_publish(out, &publish))?;
                 Ok(None)
             }
-            QoS::AtLeastOnce => {
-                if len > self.inflight.capacity() {
-                    return Err(Error::PayloadTooLarge);
-                }
-                if self.inflight.is_full() {
-                    return Err(Error::Busy);
-                }
-                publish.packet_id = self.alloc_packet_id()?;
-                let msg = Msg {
-                    sent_at_ms: 0,
-                    packet_id: publish.packet_id,
-                    state: MsgState::Queued,
-                    acked: false,
-                };
-                self.inflight
-                    .push(msg, len, |out| codec::encode_publish(out, &publish))?;
-                Ok(Some(publish.packet_id))
-            }
+            QoS::AtLeastOnce => self.store(&mut publish, len).map(Some),
         }
+    }
+
+    /// Stores a QoS 1 publish of `len` bytes in the in-flight area, queued
+    /// to be written; a publish without a packet id gets a new one.
+    /// Returns its packet id. The one writer of stored messages, for
+    /// [`publish`](Self::publish) and [`restore`](Self::restore).
+    fn store(&mut self, publish: &mut Publish<'_>, len: usize) -> Result<u16> {
+        if publish.packet_id == 0 {
+            publish.packet_id = self.alloc_packet_id()?;
+        }
+        let msg = Msg {
+            sent_at_ms: 0,
+            packet_id: publish.packet_id,
+            state: MsgState::Queued,
+            acked: false,
+        };
+        self.inflight
+            .push(msg, len, |out| codec::encode_publish(out, publish))?;
+        Ok(publish.packet_id)
     }
 
     /// Stores a subscription and queues its SUBSCRIBE (sent when connected,
@@ -312,7 +314,7 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
         }
         topic::validate_topic_name(topic)?;
         let len = codec::publish_len(topic.len(), payload.len(), QoS::AtLeastOnce)?;
-        let publish = Publish {
+        let mut publish = Publish {
             topic,
             payload,
             qos: QoS::AtLeastOnce,
@@ -320,14 +322,7 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
             dup: true,
             packet_id,
         };
-        let msg = Msg {
-            sent_at_ms: 0,
-            packet_id,
-            state: MsgState::Queued,
-            acked: false,
-        };
-        self.inflight
-            .push(msg, len, |out| codec::encode_publish(out, &publish))
+        self.store(&mut publish, len).map(|_| ())
     }
 
     fn packet_id_in_use(&self, id: u16) -> bool {

@@ -57,11 +57,6 @@ impl<'b, M, const N: usize> Slab<'b, M, N> {
         self.entries.len()
     }
 
-    /// Whether no more records fit in the entry table.
-    pub(crate) fn is_full(&self) -> bool {
-        self.entries.is_full()
-    }
-
     /// Appends a record of exactly `len` bytes written by `fill`.
     ///
     /// [`Error::PayloadTooLarge`] if `len` exceeds the whole area (it never
@@ -218,7 +213,7 @@ mod tests {
         for i in 0..4 {
             put(&mut slab, i, 1).unwrap();
         }
-        assert!(slab.is_full());
+        assert_eq!(slab.len(), 4);
         assert_eq!(put(&mut slab, 9, 1), Err(Error::Busy));
         slab.retain(|m, _| *m != 2);
         assert_eq!(slab.len(), 3);
