@@ -354,7 +354,9 @@ fn text<'a>(d: &mut Decoder<'a>) -> Result<&'a str> {
     }
     let s = d.str().map_err(|_| Error::InvalidString)?;
     match s.as_bytes().split_last() {
-        Some((0, body)) if !body.contains(&0) => s.get(..body.len()).ok_or(Error::InvalidString),
+        Some((0, body)) if body.iter().all(|&b| b != 0) => {
+            s.get(..body.len()).ok_or(Error::InvalidString)
+        }
         _ => Err(Error::InvalidString),
     }
 }

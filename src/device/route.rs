@@ -156,7 +156,7 @@ impl<'a, H, const N: usize> Router<'a, H, N> {
 fn specificity(pattern: &str) -> u8 {
     if pattern.as_bytes().ends_with(b"#") {
         2
-    } else if pattern.as_bytes().contains(&b'+') {
+    } else if pattern.bytes().any(|b| b == b'+') {
         1
     } else {
         0

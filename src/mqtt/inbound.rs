@@ -37,7 +37,9 @@ impl<'b, const INFLIGHT: usize, const SUBS: usize> Outbox<'b, INFLIGHT, SUBS> {
                     }
                 }
             }
-            self.subs.retain(|s, _| !dropped.contains(&s.id));
+            // What is left unsubscribing is what was dropped.
+            self.subs
+                .retain(|s, _| !matches!(s.state, SubState::UnsubPending | SubState::UnsubSent(_)));
         }
         dropped
     }

@@ -606,7 +606,7 @@ pub fn find<'a>(input: &'a [u8], path: Path<'_>) -> Result<Option<&'a [u8]>> {
 
 /// Whether a raw (possibly escaped) key equals `want`.
 pub fn key_eq(raw: &[u8], want: &str) -> bool {
-    if !raw.contains(&b'\\') {
+    if raw.iter().all(|&b| b != b'\\') {
         return raw == want.as_bytes();
     }
     let mut chars = raw_key_chars(raw);
