@@ -19,7 +19,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 
 use nimbus::cloud::Cloud;
-use nimbus::twin::{Config, Event, Outcome, Response, Twin};
+use nimbus::twin::{Outcome, Response, Twin, TwinConfig, TwinEvent};
 
 /// An AWS `update/delta` payload of exactly 200 bytes.
 const DELTA: &[u8] = br#"{"version":1234,"timestamp":1700000000,"state":{"led":"on","rate":15,"cfg":{"mode":"eco","limits":[1,2,3]}},"metadata":{"led":{"timestamp":1700000000},"rate":{"timestamp":1700000000}},"x":"123456789"}"#;
@@ -45,7 +45,7 @@ fn bench_aws_delta<'p>(twin: &mut Twin<'_>, payload: &'p [u8]) -> Outcome<'p> {
 }
 
 fn azure_res204() {
-    let mut twin: Twin<'_> = Twin::new(Config::new(Cloud::Azure)).expect("config");
+    let mut twin: Twin<'_> = Twin::new(TwinConfig::new(Cloud::Azure)).expect("config");
     let mut out = [0u8; 64];
     // A few requests pending, the answered one last in the table (one
     // get and reports: at most one get is ever outstanding).
@@ -60,7 +60,7 @@ fn azure_res204() {
     let outcome = bench_azure_res204(black_box(&mut twin), black_box(&rid), black_box(7));
     assert!(matches!(
         outcome,
-        Outcome::Event(Event::ReportAccepted {
+        Outcome::Event(TwinEvent::ReportAccepted {
             version: Some(7),
             ..
         })
@@ -69,11 +69,11 @@ fn azure_res204() {
 
 fn aws_delta() {
     assert_eq!(DELTA.len(), 200);
-    let mut twin: Twin<'_> = Twin::new(Config::new(Cloud::Aws)).expect("config");
+    let mut twin: Twin<'_> = Twin::new(TwinConfig::new(Cloud::Aws)).expect("config");
     let outcome = bench_aws_delta(black_box(&mut twin), black_box(DELTA));
     assert!(matches!(
         outcome,
-        Outcome::Event(Event::Desired { version: 1234, .. })
+        Outcome::Event(TwinEvent::Desired { version: 1234, .. })
     ));
 }
 

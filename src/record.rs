@@ -52,7 +52,7 @@ use minicbor::{Decoder, Encoder};
 
 use crate::cloud::sas::MAX_KEY_LEN;
 use crate::cloud::{base64, check_azure_id, check_shadow_name, check_thing_name, Cloud};
-use crate::writer::JsonWriter;
+use crate::writer::TextWriter;
 
 use crate::seal::seal;
 /// The record's CRC and its length ([`crate::seal`]).
@@ -149,7 +149,7 @@ impl<'a> DeviceRecord<'a> {
         self.check()?;
         let fields = self.texts();
         let present = fields.iter().filter(|t| t.is_some()).count();
-        let mut e = Encoder::new(JsonWriter::new(buf));
+        let mut e = Encoder::new(TextWriter::new(buf));
         // version, cloud, port + the texts present.
         e.map(3 + present as u64).map_err(encode_error)?;
         e.u64(key::VERSION)

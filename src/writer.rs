@@ -1,6 +1,10 @@
-//! The one writer into a caller buffer: bytes, text and JSON, with no
-//! heap and no float formatting. Every layer that writes JSON or text
-//! (shadow/twin payloads, reported information, readings, answers) uses it.
+//! The one writer of payloads into a caller buffer: bytes, text and JSON,
+//! with no heap and no float formatting. Every layer that writes a payload
+//! or a line (shadow/twin payloads, reported information, readings,
+//! answers, trace lines) uses it, and the CBOR encoders write through it
+//! (kept records, CBOR readings). Cloud topics have their own writer,
+//! `cloud::topic_writer::TopicWriter`, which knows its text is UTF-8; MQTT
+//! packets theirs, in `mqtt::codec`.
 
 use core::num::NonZeroU16;
 
@@ -44,16 +48,17 @@ pub(crate) fn digits(v: u64, min: usize, buf: &mut [u8; 20]) -> &[u8] {
     buf.get(at..).unwrap_or_default()
 }
 
-/// Writes JSON text into a fixed buffer. Every write either fits whole or
-/// fails with `BufferTooSmall`, leaving what was written before intact.
+/// Writes text (JSON helpers included) or bytes into a fixed buffer.
+/// Every write either fits whole or fails with `BufferTooSmall`, leaving
+/// what was written before intact.
 ///
 /// Commas between members are the caller's job (`comma`); strings are
 /// escaped per RFC 8259.
 ///
 /// ```
-/// use nimbus::writer::JsonWriter;
+/// use nimbus::writer::TextWriter;
 /// let mut buf = [0u8; 32];
-/// let mut w = JsonWriter::new(&mut buf);
+/// let mut w = TextWriter::new(&mut buf);
 /// w.raw("{").unwrap();
 /// w.key("t").unwrap();
 /// w.decimal(-2345, 2).unwrap();
@@ -61,12 +66,12 @@ pub(crate) fn digits(v: u64, min: usize, buf: &mut [u8; 20]) -> &[u8] {
 /// assert_eq!(w.as_str(), r#"{"t":-23.45}"#);
 /// ```
 #[derive(Debug)]
-pub struct JsonWriter<'b> {
+pub struct TextWriter<'b> {
     buf: &'b mut [u8],
     len: usize,
 }
 
-impl<'b> JsonWriter<'b> {
+impl<'b> TextWriter<'b> {
     /// A writer that fills `buf` from its start.
     pub fn new(buf: &'b mut [u8]) -> Self {
         Self { buf, len: 0 }
@@ -226,9 +231,9 @@ impl<'b> JsonWriter<'b> {
     }
 }
 
-/// CBOR goes through the same writer (`minicbor::Encoder::new(JsonWriter::new(buf))`),
+/// CBOR goes through the same writer (`minicbor::Encoder::new(TextWriter::new(buf))`),
 /// with the same all-or-nothing writes.
-impl minicbor::encode::Write for JsonWriter<'_> {
+impl minicbor::encode::Write for TextWriter<'_> {
     type Error = Error;
 
     fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
@@ -236,7 +241,7 @@ impl minicbor::encode::Write for JsonWriter<'_> {
     }
 }
 
-impl core::fmt::Write for JsonWriter<'_> {
+impl core::fmt::Write for TextWriter<'_> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         self.push(s.as_bytes()).map_err(|_| core::fmt::Error)
     }
@@ -287,9 +292,9 @@ mod tests {
         assert_eq!(digits(0, 20, &mut buf), [b'0'; 20]);
     }
 
-    fn written(f: impl FnOnce(&mut JsonWriter<'_>) -> Result<()>) -> std::string::String {
+    fn written(f: impl FnOnce(&mut TextWriter<'_>) -> Result<()>) -> std::string::String {
         let mut buf = [0u8; 128];
-        let mut w = JsonWriter::new(&mut buf);
+        let mut w = TextWriter::new(&mut buf);
         f(&mut w).unwrap();
         w.as_str().into()
     }
@@ -317,7 +322,7 @@ mod tests {
         assert_eq!(written(|w| w.decimal(120, 0)), "120");
         let mut buf = [0u8; 8];
         assert_eq!(
-            JsonWriter::new(&mut buf).decimal(1, 19),
+            TextWriter::new(&mut buf).decimal(1, 19),
             Err(Error::InvalidArgument)
         );
     }
@@ -325,7 +330,7 @@ mod tests {
     #[test]
     fn a_write_that_does_not_fit_leaves_the_rest_intact() {
         let mut buf = [0u8; 6];
-        let mut w = JsonWriter::new(&mut buf);
+        let mut w = TextWriter::new(&mut buf);
         w.raw("[").unwrap();
         assert_eq!(w.string("toolong"), Err(Error::BufferTooSmall));
         assert_eq!(w.decimal(-123456, 2), Err(Error::BufferTooSmall));

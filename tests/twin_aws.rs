@@ -2,15 +2,15 @@
 
 use nimbus::cloud::Cloud;
 use nimbus::twin::{
-    json, AwsReply, Config, Event, Ignored, Op, Outcome, Request, RequestId, Response, Twin,
-    AWS_MAX_DOCUMENT, AWS_MAX_IN_FLIGHT,
+    json, AwsReply, Ignored, Op, Outcome, RequestId, Response, Twin, TwinConfig, TwinEvent,
+    TwinRequest, AWS_MAX_DOCUMENT, AWS_MAX_IN_FLIGHT,
 };
 use nimbus::Error;
 
 const TIMEOUT: u32 = 5_000;
 
 fn twin() -> Twin<'static> {
-    let mut c = Config::new(Cloud::Aws);
+    let mut c = TwinConfig::new(Cloud::Aws);
     c.timeout_ms = TIMEOUT;
     Twin::new(c).unwrap()
 }
@@ -19,7 +19,7 @@ fn aws(reply: AwsReply, payload: &[u8]) -> Response<'_> {
     Response::Aws { reply, payload }
 }
 
-fn report(t: &mut Twin<'_>, patch: &str) -> (Request, String) {
+fn report(t: &mut Twin<'_>, patch: &str) -> (TwinRequest, String) {
     let mut out = [0u8; 9000];
     let r = t.report(patch.as_bytes(), &mut out, 0).unwrap();
     (r, String::from_utf8(out[..r.len].to_vec()).unwrap())
@@ -55,7 +55,7 @@ fn report_is_wrapped_and_accepted() {
         .unwrap();
     assert_eq!(
         out,
-        Outcome::Event(Event::ReportAccepted {
+        Outcome::Event(TwinEvent::ReportAccepted {
             id: req.id,
             version: Some(7)
         })
@@ -78,7 +78,7 @@ fn report_rejected_with_each_status() {
         let out = t
             .on_response(aws(AwsReply::UpdateRejected, answer.as_bytes()))
             .unwrap();
-        let Outcome::Event(Event::Rejected {
+        let Outcome::Event(TwinEvent::Rejected {
             id,
             op,
             status: got,
@@ -114,7 +114,7 @@ fn get_rejected_and_rejection_without_code() {
     let out = t.on_response(aws(AwsReply::GetRejected, answer)).unwrap();
     assert_eq!(
         out,
-        Outcome::Event(Event::Rejected {
+        Outcome::Event(TwinEvent::Rejected {
             id: req.id,
             op: Op::Get,
             status: 404,
@@ -128,7 +128,7 @@ fn get_rejected_and_rejection_without_code() {
         .unwrap();
     assert!(matches!(
         out,
-        Outcome::Event(Event::Rejected {
+        Outcome::Event(TwinEvent::Rejected {
             status: 0,
             message: b"",
             ..
@@ -145,7 +145,7 @@ fn timeout_then_late_answer_is_ignored() {
     assert_eq!(t.poll(1_000 + u64::from(TIMEOUT) - 1), None);
     assert_eq!(
         t.poll(1_000 + u64::from(TIMEOUT)),
-        Some(Event::Failed {
+        Some(TwinEvent::Failed {
             id: req.id,
             op: Op::Report,
             error: Error::Timeout
@@ -168,7 +168,7 @@ fn timeouts_come_out_earliest_first() {
     let early = t.get(&mut out, 100).unwrap();
     let mid = t.report(b"{}", &mut out, 200).unwrap();
     let mut order = Vec::new();
-    while let Some(Event::Failed { id, .. }) = t.poll(u64::MAX) {
+    while let Some(TwinEvent::Failed { id, .. }) = t.poll(u64::MAX) {
         order.push(id);
         assert!(order.len() <= 3);
     }
@@ -220,7 +220,7 @@ fn get_full_document_is_normalised() {
     let out = t.on_response(aws(AwsReply::GetAccepted, doc)).unwrap();
     assert_eq!(
         out,
-        Outcome::Event(Event::Document {
+        Outcome::Event(TwinEvent::Document {
             id: req.id,
             desired: br#"{"led":"on","cfg":{"rate":5}}"#,
             reported: br#"{"led":"off"}"#,
@@ -246,7 +246,7 @@ fn get_with_empty_or_missing_sections() {
             .unwrap();
         assert_eq!(
             out,
-            Outcome::Event(Event::Document {
+            Outcome::Event(TwinEvent::Document {
                 id: req.id,
                 desired: b"{}",
                 reported: b"{}",
@@ -263,7 +263,7 @@ fn get_with_empty_or_missing_sections() {
     );
     assert_eq!(
         t.on_response(aws(AwsReply::GetAccepted, doc.as_bytes())),
-        Ok(Outcome::Event(Event::Failed {
+        Ok(Outcome::Event(TwinEvent::Failed {
             id: req.id,
             op: Op::Get,
             error: Error::UnexpectedJson
@@ -287,12 +287,12 @@ fn get_document_at_and_over_the_size_limit() {
             .unwrap();
         if fits {
             assert!(
-                matches!(out, Outcome::Event(Event::Document { desired: d, version: 9, .. }) if d.len() == size - 11)
+                matches!(out, Outcome::Event(TwinEvent::Document { desired: d, version: 9, .. }) if d.len() == size - 11)
             );
         } else {
             assert_eq!(
                 out,
-                Outcome::Event(Event::Failed {
+                Outcome::Event(TwinEvent::Failed {
                     id: req.id,
                     op: Op::Get,
                     error: Error::DocumentTooLarge
@@ -314,7 +314,7 @@ fn desired_deltas_in_order_out_of_order_and_duplicated() {
     let d5 = delta(5);
     assert_eq!(
         t.on_desired(None, d5.as_bytes()),
-        Ok(Outcome::Event(Event::Desired {
+        Ok(Outcome::Event(TwinEvent::Desired {
             patch: br#"{"led":"v5"}"#,
             version: 5
         }))
@@ -322,7 +322,7 @@ fn desired_deltas_in_order_out_of_order_and_duplicated() {
     let d6 = delta(6);
     assert!(matches!(
         t.on_desired(None, d6.as_bytes()),
-        Ok(Outcome::Event(Event::Desired { version: 6, .. }))
+        Ok(Outcome::Event(TwinEvent::Desired { version: 6, .. }))
     ));
     // Duplicate and older deltas are stale.
     assert_eq!(
@@ -337,7 +337,7 @@ fn desired_deltas_in_order_out_of_order_and_duplicated() {
     let d9 = delta(9);
     assert!(matches!(
         t.on_desired(None, d9.as_bytes()),
-        Ok(Outcome::Event(Event::Desired { version: 9, .. }))
+        Ok(Outcome::Event(TwinEvent::Desired { version: 9, .. }))
     ));
     let d8 = delta(8);
     assert_eq!(
@@ -392,7 +392,7 @@ fn offline_changes_arrive_once_after_reconnect() {
     let first = doc(sync.id.as_str(), 3);
     assert_eq!(
         t.on_response(aws(AwsReply::GetAccepted, first.as_bytes())),
-        Ok(Outcome::Event(Event::Desired {
+        Ok(Outcome::Event(TwinEvent::Desired {
             patch: br#"{"led":"v3"}"#,
             version: 3
         }))
@@ -402,7 +402,7 @@ fn offline_changes_arrive_once_after_reconnect() {
     let second = doc(sync.id.as_str(), 5);
     assert_eq!(
         t.on_response(aws(AwsReply::GetAccepted, second.as_bytes())),
-        Ok(Outcome::Event(Event::Desired {
+        Ok(Outcome::Event(TwinEvent::Desired {
             patch: br#"{"led":"v5"}"#,
             version: 5
         }))
@@ -430,7 +430,7 @@ fn delta_before_sync_answer_wins_once() {
     let sync = t.on_connected(&mut out, 0).unwrap();
     assert!(matches!(
         t.on_desired(None, br#"{"version":8,"state":{"x":1}}"#),
-        Ok(Outcome::Event(Event::Desired { version: 8, .. }))
+        Ok(Outcome::Event(TwinEvent::Desired { version: 8, .. }))
     ));
     let doc = format!(
         r#"{{"state":{{"desired":{{"x":1}}}},"version":8,"clientToken":"{}"}}"#,
@@ -504,7 +504,7 @@ fn bad_patches_are_refused_and_change_nothing() {
 #[test]
 fn at_most_ten_in_flight() {
     // Even with a bigger table, AWS allows 10.
-    let mut t: Twin<'_, 16> = Twin::new(Config::new(Cloud::Aws)).unwrap();
+    let mut t: Twin<'_, 16> = Twin::new(TwinConfig::new(Cloud::Aws)).unwrap();
     let mut out = [0u8; 128];
     let mut ids = Vec::new();
     for i in 0..AWS_MAX_IN_FLIGHT {
@@ -522,14 +522,14 @@ fn at_most_ten_in_flight() {
     let answer = accepted(ids[0].as_str(), 1);
     assert!(matches!(
         t.on_response(aws(AwsReply::UpdateAccepted, answer.as_bytes())),
-        Ok(Outcome::Event(Event::ReportAccepted { .. }))
+        Ok(Outcome::Event(TwinEvent::ReportAccepted { .. }))
     ));
     assert!(t.report(b"{}", &mut out, 0).is_ok());
 }
 
 #[test]
 fn ids_stay_unique_across_wraparound() {
-    let mut c = Config::new(Cloud::Aws);
+    let mut c = TwinConfig::new(Cloud::Aws);
     c.first_request_id = u32::MAX - 1;
     let mut t: Twin<'_> = Twin::new(c).unwrap();
     let mut out = [0u8; 128];
@@ -546,7 +546,7 @@ fn ids_stay_unique_across_wraparound() {
 #[test]
 fn named_shadow_names_are_checked() {
     let with = |name: &'static str| {
-        let mut c = Config::new(Cloud::Aws);
+        let mut c = TwinConfig::new(Cloud::Aws);
         c.shadow_name = Some(name);
         <Twin<'_>>::new(c).map(|t| t.shadow_name())
     };
@@ -559,14 +559,14 @@ fn named_shadow_names_are_checked() {
     for bad in ["", long, "a b", "a/b", "a.b", "a$b", "é"] {
         assert_eq!(with(bad), Err(Error::InvalidName), "{bad:?}");
     }
-    let mut c = Config::new(Cloud::Azure);
+    let mut c = TwinConfig::new(Cloud::Azure);
     c.shadow_name = Some("config");
     assert_eq!(<Twin<'_>>::new(c).err(), Some(Error::InvalidArgument));
 }
 
 #[test]
 fn at_most_one_get_is_outstanding_and_a_new_session_supersedes_it() {
-    let mut t: Twin<'_> = Twin::new(Config::new(Cloud::Aws)).unwrap();
+    let mut t: Twin<'_> = Twin::new(TwinConfig::new(Cloud::Aws)).unwrap();
     let mut out = [0u8; 128];
     // Reconnects: each sync get replaces the previous one.
     let first = t.on_connected(&mut out, 0).unwrap();
@@ -589,7 +589,7 @@ fn at_most_one_get_is_outstanding_and_a_new_session_supersedes_it() {
         Ok(Outcome::Ignored(Ignored::UnknownRequest))
     );
     // While an application get is pending, a reconnect waits for it.
-    let mut t: Twin<'_> = Twin::new(Config::new(Cloud::Aws)).unwrap();
+    let mut t: Twin<'_> = Twin::new(TwinConfig::new(Cloud::Aws)).unwrap();
     let user = t.get(&mut out, 0).unwrap();
     assert_eq!(t.on_connected(&mut out, 1), Err(Error::Busy));
     assert_eq!(t.pending_get(), Some((user.id, false)));
@@ -597,14 +597,14 @@ fn at_most_one_get_is_outstanding_and_a_new_session_supersedes_it() {
 
 #[test]
 fn an_answer_too_large_to_read_fails_its_request() {
-    let mut t: Twin<'_> = Twin::new(Config::new(Cloud::Aws)).unwrap();
+    let mut t: Twin<'_> = Twin::new(TwinConfig::new(Cloud::Aws)).unwrap();
     let mut out = [0u8; 128];
     let early = t.report(b"{}", &mut out, 0).unwrap().id;
     let late = t.report(b"{}", &mut out, 5).unwrap().id;
     let get = t.get(&mut out, 5).unwrap().id;
     assert_eq!(
         t.fail(None, Op::Report, Error::PacketTooLarge),
-        Some(Event::Failed {
+        Some(TwinEvent::Failed {
             id: early,
             op: Op::Report,
             error: Error::PacketTooLarge
@@ -613,7 +613,7 @@ fn an_answer_too_large_to_read_fails_its_request() {
     );
     assert_eq!(
         t.fail(None, Op::Get, Error::PacketTooLarge),
-        Some(Event::Failed {
+        Some(TwinEvent::Failed {
             id: get,
             op: Op::Get,
             error: Error::PacketTooLarge

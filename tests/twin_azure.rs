@@ -2,15 +2,15 @@
 
 use nimbus::cloud::Cloud;
 use nimbus::twin::{
-    Config, Event, Ignored, Op, Outcome, Request, Response, SpacePolicy, Twin, AZURE_MAX_DEPTH,
-    AZURE_MAX_NAME, AZURE_MAX_SECTION,
+    Ignored, Op, Outcome, Response, SpacePolicy, Twin, TwinConfig, TwinEvent, TwinRequest,
+    AZURE_MAX_DEPTH, AZURE_MAX_NAME, AZURE_MAX_SECTION,
 };
 use nimbus::Error;
 
 const TIMEOUT: u32 = 4_000;
 
 fn twin_with(spaces: SpacePolicy) -> Twin<'static> {
-    let mut c = Config::new(Cloud::Azure);
+    let mut c = TwinConfig::new(Cloud::Azure);
     c.timeout_ms = TIMEOUT;
     c.spaces = spaces;
     Twin::new(c).unwrap()
@@ -29,7 +29,7 @@ fn res<'a>(status: u16, rid: &'a str, version: Option<u64>, payload: &'a [u8]) -
     }
 }
 
-fn report(t: &mut Twin<'_>, patch: &[u8]) -> Result<(Request, Vec<u8>), Error> {
+fn report(t: &mut Twin<'_>, patch: &[u8]) -> Result<(TwinRequest, Vec<u8>), Error> {
     let mut out = vec![0u8; 40_000];
     let r = t.report(patch, &mut out, 0)?;
     out.truncate(r.len);
@@ -52,7 +52,7 @@ fn report_is_sent_as_is_and_accepted() {
     let out = t.on_response(res(204, "1", Some(5), b"")).unwrap();
     assert_eq!(
         out,
-        Outcome::Event(Event::ReportAccepted {
+        Outcome::Event(TwinEvent::ReportAccepted {
             id: req.id,
             version: Some(5)
         })
@@ -74,7 +74,7 @@ fn report_rejected_with_each_status() {
             .unwrap();
         assert_eq!(
             out,
-            Outcome::Event(Event::Rejected {
+            Outcome::Event(TwinEvent::Rejected {
                 id: req.id,
                 op: Op::Report,
                 status,
@@ -89,7 +89,7 @@ fn report_rejected_with_each_status() {
         .unwrap();
     assert!(matches!(
         out,
-        Outcome::Event(Event::Rejected {
+        Outcome::Event(TwinEvent::Rejected {
             message: b"not json",
             ..
         })
@@ -105,7 +105,7 @@ fn timeout_then_late_answer_is_ignored() {
     assert_eq!(t.poll(50 + u64::from(TIMEOUT) - 1), None);
     assert_eq!(
         t.poll(50 + u64::from(TIMEOUT)),
-        Some(Event::Failed {
+        Some(TwinEvent::Failed {
             id: req.id,
             op: Op::Report,
             error: Error::Timeout
@@ -137,7 +137,10 @@ fn answers_for_unknown_rids_are_ignored() {
     assert_eq!(t.on_response(aws), Err(Error::InvalidArgument));
     assert!(matches!(
         t.on_response(res(204, req.id.as_str(), None, b"")),
-        Ok(Outcome::Event(Event::ReportAccepted { version: None, .. }))
+        Ok(Outcome::Event(TwinEvent::ReportAccepted {
+            version: None,
+            ..
+        }))
     ));
 }
 
@@ -151,7 +154,7 @@ fn get_full_document_is_normalised() {
     let out = t.on_response(res(200, req.id.as_str(), None, doc)).unwrap();
     assert_eq!(
         out,
-        Outcome::Event(Event::Document {
+        Outcome::Event(TwinEvent::Document {
             id: req.id,
             desired: br#"{"led":"on","cfg":{"rate":5},"$version":4}"#,
             reported: br#"{"led":"off","$version":9}"#,
@@ -177,7 +180,7 @@ fn get_with_empty_sections_and_malformed_bodies() {
         };
         assert_eq!(
             out,
-            Outcome::Event(Event::Document {
+            Outcome::Event(TwinEvent::Document {
                 id: req.id,
                 desired: want_desired,
                 reported: b"{}",
@@ -196,7 +199,7 @@ fn get_with_empty_sections_and_malformed_bodies() {
         let out = t.on_response(res(200, req.id.as_str(), None, doc)).unwrap();
         assert_eq!(
             out,
-            Outcome::Event(Event::Failed {
+            Outcome::Event(TwinEvent::Failed {
                 id: req.id,
                 op: Op::Get,
                 error
@@ -222,13 +225,13 @@ fn get_document_at_and_over_the_size_limit() {
             .unwrap();
         if fits {
             assert!(
-                matches!(out, Outcome::Event(Event::Document { .. })),
+                matches!(out, Outcome::Event(TwinEvent::Document { .. })),
                 "{which} {size}"
             );
         } else {
             assert_eq!(
                 out,
-                Outcome::Event(Event::Failed {
+                Outcome::Event(TwinEvent::Failed {
                     id: req.id,
                     op: Op::Get,
                     error: Error::DocumentTooLarge
@@ -245,7 +248,7 @@ fn desired_patches_in_order_out_of_order_and_duplicated() {
     let p3 = p(3);
     assert_eq!(
         t.on_desired(Some(3), p3.as_bytes()),
-        Ok(Outcome::Event(Event::Desired {
+        Ok(Outcome::Event(TwinEvent::Desired {
             patch: p3.as_bytes(),
             version: 3
         }))
@@ -257,7 +260,7 @@ fn desired_patches_in_order_out_of_order_and_duplicated() {
     let p5 = p(5);
     assert!(matches!(
         t.on_desired(Some(5), p5.as_bytes()),
-        Ok(Outcome::Event(Event::Desired { version: 5, .. }))
+        Ok(Outcome::Event(TwinEvent::Desired { version: 5, .. }))
     ));
     let p4 = p(4);
     assert_eq!(
@@ -268,7 +271,7 @@ fn desired_patches_in_order_out_of_order_and_duplicated() {
     let p6 = p(6);
     assert!(matches!(
         t.on_desired(None, p6.as_bytes()),
-        Ok(Outcome::Event(Event::Desired { version: 6, .. }))
+        Ok(Outcome::Event(TwinEvent::Desired { version: 6, .. }))
     ));
     // With both, the topic's.
     assert_eq!(
@@ -278,7 +281,7 @@ fn desired_patches_in_order_out_of_order_and_duplicated() {
     // Whitespace around the body is not part of the patch.
     assert_eq!(
         t.on_desired(Some(7), b" {\"a\":1} \n"),
-        Ok(Outcome::Event(Event::Desired {
+        Ok(Outcome::Event(TwinEvent::Desired {
             patch: b"{\"a\":1}",
             version: 7
         }))
@@ -315,7 +318,7 @@ fn offline_changes_arrive_once_after_reconnect() {
     let doc = br#"{"desired":{"a":4,"b":1,"$version":4},"reported":{"$version":7}}"#;
     assert_eq!(
         t.on_response(res(200, sync.id.as_str(), None, doc)),
-        Ok(Outcome::Event(Event::Desired {
+        Ok(Outcome::Event(TwinEvent::Desired {
             patch: br#"{"a":4,"b":1,"$version":4}"#,
             version: 4
         }))
@@ -335,7 +338,7 @@ fn offline_changes_arrive_once_after_reconnect() {
     let sync = t.on_connected(&mut out, 0).unwrap();
     assert!(matches!(
         t.on_response(res(429, sync.id.as_str(), None, b"")),
-        Ok(Outcome::Event(Event::Rejected {
+        Ok(Outcome::Event(TwinEvent::Rejected {
             status: 429,
             op: Op::Get,
             ..
@@ -345,7 +348,7 @@ fn offline_changes_arrive_once_after_reconnect() {
     let newer = br#"{"desired":{"a":5,"$version":5}}"#;
     assert!(matches!(
         t.on_response(res(200, sync.id.as_str(), None, newer)),
-        Ok(Outcome::Event(Event::Desired { version: 5, .. }))
+        Ok(Outcome::Event(TwinEvent::Desired { version: 5, .. }))
     ));
 }
 
@@ -468,7 +471,7 @@ fn size_boundary() {
 
 #[test]
 fn table_full_is_busy() {
-    let mut t: Twin<'_, 3> = Twin::new(Config::new(Cloud::Azure)).unwrap();
+    let mut t: Twin<'_, 3> = Twin::new(TwinConfig::new(Cloud::Azure)).unwrap();
     let mut out = [0u8; 16];
     let a = t.report(b"{}", &mut out, 0).unwrap();
     t.report(b"{}", &mut out, 0).unwrap();

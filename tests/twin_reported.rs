@@ -5,7 +5,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use nimbus::cloud::Cloud;
 use nimbus::device::info::{DeviceInfo, Identity, Location, Network};
-use nimbus::twin::{json, Config, SpacePolicy, Twin};
+use nimbus::twin::{json, SpacePolicy, Twin, TwinConfig};
 use nimbus::Error;
 
 fn full() -> DeviceInfo<'static> {
@@ -133,7 +133,7 @@ fn output_is_a_valid_report_on_both_clouds() {
     assert_eq!(json::validate(patch).map(|s| s.depth), Ok(3));
     let mut out = [0u8; 2048];
     for cloud in [Cloud::Aws, Cloud::Azure] {
-        let mut config = Config::new(cloud);
+        let mut config = TwinConfig::new(cloud);
         config.spaces = SpacePolicy::Reject;
         let mut twin: Twin<'_> = Twin::new(config).unwrap();
         let req = twin.report(patch, &mut out, 0).unwrap();

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use nimbus::cloud::Cloud;
-use nimbus::twin::{json, AwsReply, Config, Response, Twin};
+use nimbus::twin::{json, AwsReply, Response, Twin, TwinConfig};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, payload)) = data.split_first() else {
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let mut out = [0u8; 512];
     let _ = nimbus::device::info::DeviceInfo::default().write_json(&mut out);
     for cloud in [Cloud::Aws, Cloud::Azure] {
-        let mut t: Twin<'_> = Twin::new(Config::new(cloud)).unwrap();
+        let mut t: Twin<'_> = Twin::new(TwinConfig::new(cloud)).unwrap();
         let mut buf = [0u8; 9000];
         let get = t.on_connected(&mut buf, 0).unwrap();
         let _ = t.report(payload, &mut buf, 0);

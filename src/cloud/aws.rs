@@ -9,7 +9,7 @@ use super::incoming::{Incoming, Request, Route, ShadowOp, ShadowTopic};
 use super::names::check_shadow_name;
 use super::scan::{eat, eat_segment, split_byte};
 use super::topic::Topic;
-use super::writer::Writer;
+use super::topic_writer::TopicWriter;
 use crate::{Error, Result};
 
 /// Longest topic AWS accepts, in bytes.
@@ -66,7 +66,7 @@ pub fn publish_topic<'t>(thing: &str, generic: &'t str, props: &[Property<'_>]) 
 /// The topic of a reading of sensor `sensor`:
 /// `<thing>/response/sensor/<sensor>/reading`, written straight.
 pub fn telemetry_topic<'b>(thing: &str, sensor: u16, buf: &'b mut [u8]) -> Result<Topic<'b>> {
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     w.push_str(thing)?;
     w.push_lit(b"/response/sensor/")?;
     w.push_u16(sensor)?;
@@ -157,7 +157,7 @@ pub fn shadow_topic<'b>(
     op: ShadowOp,
     buf: &'b mut [u8],
 ) -> Result<Topic<'b>> {
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     w.push_str(SHADOW_PREFIX)?;
     w.push_str(thing)?;
     w.push_str("/shadow/")?;
@@ -184,7 +184,7 @@ pub fn response_topic<'b>(
     if request.route != Route::Topic {
         return Err(Error::InvalidArgument);
     }
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     w.push_str(thing)?;
     w.push_str("/response/")?;
     w.push_str(request.path)?;

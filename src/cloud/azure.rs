@@ -12,7 +12,7 @@ use super::percent::{encode_path_into, is_unreserved};
 use super::scan::{eat, split_around, split_at, split_byte, split_query as split_at_query, str_eq};
 use super::swar::find;
 use super::topic::Topic;
-use super::writer::{parse_u64, Writer};
+use super::topic_writer::{parse_u64, TopicWriter};
 use crate::{Error, Result};
 
 /// The MQTT API version Nimbus speaks by default.
@@ -35,7 +35,7 @@ const TWIN_GET: &str = "$iothub/twin/GET/?$rid=";
 const TWIN_REPORTED: &str = "$iothub/twin/PATCH/properties/reported/?$rid=";
 
 /// Writes `devices/<dev>/[modules/<mod>/]messages/events/`.
-fn write_events_prefix(w: &mut Writer<'_>, device: &str, module: Option<&str>) -> Result<()> {
+fn write_events_prefix(w: &mut TopicWriter<'_>, device: &str, module: Option<&str>) -> Result<()> {
     w.push_lit(b"devices/")?;
     w.push_str(device)?;
     if let Some(m) = module {
@@ -58,7 +58,7 @@ pub fn publish_topic<'b>(
 ) -> Result<Topic<'b>> {
     let kind = generic::split(device, generic)?;
     check_properties(props)?;
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     let first = write_d2c_head(&mut w, device, module, kind)?;
     write_properties(&mut w, props, first)?;
     w.finish_topic(MAX_D2C_PAYLOAD)
@@ -74,7 +74,7 @@ pub fn publish_topic_encoded<'b>(
     buf: &'b mut [u8],
 ) -> Result<Topic<'b>> {
     let kind = generic::split(device, generic)?;
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     let first = write_d2c_head(&mut w, device, module, kind)?;
     if !props.is_empty() {
         if !first {
@@ -95,7 +95,7 @@ pub fn telemetry_topic<'b>(
     props: EncodedProperties<'_>,
     buf: &'b mut [u8],
 ) -> Result<Topic<'b>> {
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     w.push_lit(b"devices/")?;
     w.push_str_inline(device)?;
     if let Some(m) = module {
@@ -117,7 +117,7 @@ pub fn telemetry_topic<'b>(
 /// checked while it is copied). True if the property bag is still empty.
 #[inline(always)]
 fn write_d2c_head(
-    w: &mut Writer<'_>,
+    w: &mut TopicWriter<'_>,
     device: &str,
     module: Option<&str>,
     kind: Generic<'_>,
@@ -294,7 +294,7 @@ pub fn response_topic<'b>(
     match request.route {
         Route::Method => method_response_topic(status, request.rid, buf),
         Route::C2d => {
-            let mut w = Writer::new(buf);
+            let mut w = TopicWriter::new(buf);
             write_events_prefix(&mut w, device, module)?;
             w.push_str("subtopic=response.")?;
             for b in request.path_bytes() {
@@ -315,7 +315,7 @@ pub fn response_topic<'b>(
 /// `$iothub/methods/res/<status>/?$rid=<rid>`.
 pub fn method_response_topic<'b>(status: u16, rid: &str, buf: &'b mut [u8]) -> Result<Topic<'b>> {
     check_rid(rid)?;
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     w.push_str(METHOD_RES)?;
     w.push_u64(u64::from(status))?;
     w.push_str("/?$rid=")?;
@@ -325,7 +325,7 @@ pub fn method_response_topic<'b>(status: u16, rid: &str, buf: &'b mut [u8]) -> R
 
 fn rid_topic<'b>(prefix: &str, rid: &str, buf: &'b mut [u8]) -> Result<Topic<'b>> {
     check_rid(rid)?;
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     w.push_str(prefix)?;
     w.push_str(rid)?;
     w.finish_topic(MAX_TWIN_PATCH)
@@ -343,7 +343,7 @@ pub fn twin_report_topic<'b>(rid: &str, buf: &'b mut [u8]) -> Result<Topic<'b>> 
 
 /// The MQTT client id: `<dev>` or `<dev>/<mod>`.
 pub fn client_id<'b>(device: &str, module: Option<&str>, buf: &'b mut [u8]) -> Result<&'b str> {
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     w.push_str(device)?;
     if let Some(m) = module {
         w.push(b'/')?;
@@ -366,7 +366,7 @@ pub fn username<'b>(
     if api_version.is_empty() || !api_version.bytes().all(is_unreserved) {
         return Err(Error::InvalidArgument);
     }
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     w.push_str(hub)?;
     w.push(b'/')?;
     w.push_str(device)?;

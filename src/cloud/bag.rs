@@ -8,7 +8,7 @@
 
 use super::percent::{encode_into, Encoded};
 use super::scan::{bytes_eq, eat, split_byte, str_eq};
-use super::writer::Writer;
+use super::topic_writer::TopicWriter;
 use crate::{Error, Result};
 
 /// One message property to send: a user property, or a system property
@@ -68,7 +68,7 @@ fn is_system_property(name: &[u8]) -> bool {
 /// Appends `&name=value` pairs (the first without `&` when `first`); the
 /// names must have passed [`check_properties`].
 pub(crate) fn write_properties(
-    w: &mut Writer<'_>,
+    w: &mut TopicWriter<'_>,
     props: &[Property<'_>],
     mut first: bool,
 ) -> Result<()> {
@@ -114,7 +114,7 @@ impl<'a> EncodedProperties<'a> {
     /// ([`Error::BufferTooSmall`] if they do not fit).
     pub fn encode(props: &[Property<'_>], buf: &'a mut [u8]) -> Result<Self> {
         check_properties(props)?;
-        let mut w = Writer::new(buf);
+        let mut w = TopicWriter::new(buf);
         write_properties(&mut w, props, true)?;
         w.finish().map(EncodedProperties)
     }
@@ -344,7 +344,7 @@ mod tests {
     #[test]
     fn outgoing_bag_is_encoded() {
         let mut buf = [0u8; 64];
-        let mut w = Writer::new(&mut buf);
+        let mut w = TopicWriter::new(&mut buf);
         let props = [Property::new("$.ct", "a/b"), Property::new("k y", "")];
         write_properties(&mut w, &props, true).unwrap();
         assert_eq!(w.finish().unwrap(), "%24.ct=a%2Fb&k%20y=");

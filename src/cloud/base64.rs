@@ -2,13 +2,13 @@
 //! for SAS tokens: decode the device key, encode the signature. It is a few
 //! hundred bytes of code and no tables beyond the 64-byte alphabet.
 
-use super::writer::Writer;
+use super::topic_writer::TopicWriter;
 use crate::{Error, Result};
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Appends `data` base64-encoded, with `=` padding.
-pub(crate) fn encode_into(w: &mut Writer<'_>, data: &[u8]) -> Result<()> {
+pub(crate) fn encode_into(w: &mut TopicWriter<'_>, data: &[u8]) -> Result<()> {
     let sym = |v: u32| ALPHABET[(v & 0x3f) as usize];
     for chunk in data.chunks(3) {
         let b0 = u32::from(chunk.first().copied().unwrap_or(0));
@@ -76,7 +76,7 @@ mod tests {
 
     fn enc(data: &[u8]) -> std::string::String {
         let mut buf = [0u8; 64];
-        let mut w = Writer::new(&mut buf);
+        let mut w = TopicWriter::new(&mut buf);
         encode_into(&mut w, data).unwrap();
         w.finish().unwrap().into()
     }

@@ -6,7 +6,7 @@
 
 use super::bag::PropertyBag;
 use super::percent::DecodedBytes;
-use super::writer::Writer;
+use super::topic_writer::TopicWriter;
 use crate::Result;
 
 /// An incoming topic, classified. A topic that is none of these is refused
@@ -126,12 +126,12 @@ impl<'t> Request<'t> {
                 .for_each(|b| *b = b'/');
             return core::str::from_utf8(out).map_err(|_| crate::Error::InvalidString);
         }
-        let mut w = Writer::new(buf);
+        let mut w = TopicWriter::new(buf);
         self.write_path(&mut w)?;
         w.finish()
     }
 
-    pub(crate) fn write_path(&self, w: &mut Writer<'_>) -> Result<()> {
+    pub(crate) fn write_path(&self, w: &mut TopicWriter<'_>) -> Result<()> {
         for b in self.path_bytes() {
             w.push(b)?;
         }

@@ -35,7 +35,7 @@ mod scan;
 mod subscribe;
 mod swar;
 mod topic;
-mod writer;
+mod topic_writer;
 
 pub use bag::{
     BagEntry, BagIter, EncodedProperties, Property, PropertyBag, AZURE_SYSTEM_PROPERTIES,
@@ -52,7 +52,7 @@ pub use subscribe::{Filter, Subscriptions};
 pub use topic::Topic;
 
 use crate::{Error, Result};
-use writer::Writer;
+use topic_writer::TopicWriter;
 
 /// The cloud a device talks to. A build has the clouds of its `aws` and
 /// `azure` features (both by default).
@@ -230,7 +230,7 @@ impl<'a> Dialect<'a> {
         if request.route == Route::Topic {
             return Ok(request.topic);
         }
-        let mut w = Writer::new(buf);
+        let mut w = TopicWriter::new(buf);
         w.push_str(self.device)?;
         w.push_str("/request/")?;
         request.write_path(&mut w)?;

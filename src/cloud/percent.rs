@@ -6,7 +6,7 @@
 
 use super::scan::{flags, word_flags, ESCAPE, NOT_IN_SLASH_PATH, PATH_STOP};
 use super::swar;
-use super::writer::Writer;
+use super::topic_writer::TopicWriter;
 use crate::{Error, Result};
 
 /// True for the bytes that percent-encoding leaves as they are.
@@ -16,7 +16,7 @@ pub(crate) const fn is_unreserved(b: u8) -> bool {
 }
 
 /// Appends `text` percent-encoded.
-pub(crate) fn encode_into(w: &mut Writer<'_>, text: &[u8]) -> Result<()> {
+pub(crate) fn encode_into(w: &mut TopicWriter<'_>, text: &[u8]) -> Result<()> {
     let n = encode_value(w.spare(), text).ok_or(Error::BufferTooSmall)?;
     w.commit(n)
 }
@@ -81,7 +81,7 @@ fn put_encoded(out: &mut [u8], b: u8) -> Option<usize> {
 /// slashes) is checked and stored at once, each `/` turned into `.` by
 /// flipping its lowest bit (`0x2F ^ 1 == 0x2E`). A short last word is
 /// padded with letters for the checks and stored with its own length.
-pub(crate) fn encode_path_into(w: &mut Writer<'_>, path: &[u8]) -> Result<()> {
+pub(crate) fn encode_path_into(w: &mut TopicWriter<'_>, path: &[u8]) -> Result<()> {
     match (path.first(), path.last()) {
         (Some(&first), Some(&last)) if first != b'/' && last != b'/' => {}
         _ => return Err(Error::NotGenericTopic),
@@ -244,7 +244,7 @@ mod tests {
 
     fn encode(text: &str) -> std::string::String {
         let mut buf = [0u8; 128];
-        let mut w = Writer::new(&mut buf);
+        let mut w = TopicWriter::new(&mut buf);
         encode_into(&mut w, text.as_bytes()).unwrap();
         w.finish().unwrap().into()
     }
@@ -303,7 +303,7 @@ mod tests {
                 let want = reference(&text, path);
                 for cap in [0, 1, 7, text.len(), 2 * text.len() + 3, 3 * text.len(), 200] {
                     let mut buf = [0xAAu8; 200];
-                    let mut w = Writer::new(&mut buf[..cap]);
+                    let mut w = TopicWriter::new(&mut buf[..cap]);
                     let got = match path {
                         false => encode_into(&mut w, &text),
                         true => encode_path_into(&mut w, &text),
@@ -328,7 +328,7 @@ mod tests {
     fn path_segments_are_checked_across_words() {
         let encode_path = |p: &str| {
             let mut buf = [0u8; 128];
-            let mut w = Writer::new(&mut buf);
+            let mut w = TopicWriter::new(&mut buf);
             encode_path_into(&mut w, p.as_bytes()).map(|()| w.written().to_vec())
         };
         assert_eq!(

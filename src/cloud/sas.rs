@@ -11,7 +11,7 @@
 //! on the device); the `rustcrypto` feature adds `RustCryptoHmac`.
 
 use super::percent::encode_into;
-use super::writer::Writer;
+use super::topic_writer::TopicWriter;
 use super::{azure, base64, names};
 use crate::writer::digits;
 use crate::{Error, Result};
@@ -73,7 +73,7 @@ pub fn token<'b>(
     let mut expiry_buf = [0u8; 20];
     let expiry = digits(expiry, 1, &mut expiry_buf);
 
-    let mut w = Writer::new(buf);
+    let mut w = TopicWriter::new(buf);
     w.push_str("SharedAccessSignature sr=")?;
     let start = w.len();
     encode_into(&mut w, hub.as_bytes())?;
@@ -88,7 +88,7 @@ pub fn token<'b>(
 
     // base64 of 32 bytes is 44 characters; percent-encode it into place.
     let mut sig_buf = [0u8; 44];
-    let mut sig = Writer::new(&mut sig_buf);
+    let mut sig = TopicWriter::new(&mut sig_buf);
     base64::encode_into(&mut sig, &mac)?;
     w.push_str("&sig=")?;
     encode_into(&mut w, sig.written())?;

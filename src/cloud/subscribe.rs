@@ -1,6 +1,6 @@
 //! The topic filters a device subscribes to after connecting.
 
-use super::writer::Writer;
+use super::topic_writer::TopicWriter;
 use super::Cloud;
 use crate::Result;
 
@@ -26,7 +26,7 @@ impl Filter<'_> {
 
     /// Writes the filter into `buf`.
     pub fn write<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str> {
-        let mut w = Writer::new(buf);
+        let mut w = TopicWriter::new(buf);
         w.push_str(self.prefix)?;
         if let Some(d) = self.device {
             w.push_str(d)?;

@@ -32,7 +32,7 @@ impl<'a> Topic<'a> {
     }
 
     /// Bytes that are UTF-8 by construction (see
-    /// [`Writer::finish_topic`](super::writer::Writer::finish_topic)).
+    /// [`TopicWriter::finish_topic`](super::topic_writer::TopicWriter::finish_topic)).
     #[inline]
     pub(crate) fn from_utf8_bytes(bytes: &'a [u8], max_payload: usize) -> Self {
         debug_assert!(core::str::from_utf8(bytes).is_ok());

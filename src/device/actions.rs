@@ -15,7 +15,7 @@ use crate::device::sensor::{self, Encoding, Reading, Sensors};
 use crate::device::settings::Settings;
 use crate::mqtt::{Outbox, QoS};
 use crate::twin::{RequestId, Twin};
-use crate::writer::JsonWriter;
+use crate::writer::TextWriter;
 use crate::{Error, Result};
 
 /// Longest cloud topic the client writes (AWS allows 256 bytes; Azure
@@ -167,7 +167,7 @@ impl Actions<'_, '_> {
         Ok(())
     }
 
-    fn send_twin(&mut self, op: TwinOp, request: crate::twin::Request) -> Result<RequestId> {
+    fn send_twin(&mut self, op: TwinOp, request: crate::twin::TwinRequest) -> Result<RequestId> {
         let mut topic = [0u8; MAX_TOPIC_LEN];
         let shadow = self.core.settings.shadow_name;
         let topic = self
@@ -436,7 +436,7 @@ pub(crate) fn event_topic<'o>(dialect: &Dialect<'_>, buf: &'o mut [u8]) -> Resul
 
 /// `<dev>/` followed by `tail`'s parts, into `buf`.
 fn write_generic<'o>(buf: &'o mut [u8], device: &str, tail: &[&str]) -> Result<&'o str> {
-    let mut w = JsonWriter::new(buf);
+    let mut w = TextWriter::new(buf);
     w.raw(device)?;
     w.raw("/")?;
     for part in tail {

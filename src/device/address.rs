@@ -7,11 +7,11 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::writer::JsonWriter;
+use crate::writer::TextWriter;
 use crate::Result;
 
 /// Writes an address (`192.0.2.1`, `2001:db8::1`).
-pub(crate) fn write_ip(w: &mut JsonWriter<'_>, ip: IpAddr) -> Result<()> {
+pub(crate) fn write_ip(w: &mut TextWriter<'_>, ip: IpAddr) -> Result<()> {
     match ip {
         IpAddr::V4(ip) => write_ipv4(w, ip),
         IpAddr::V6(ip) => write_ipv6(w, ip),
@@ -19,7 +19,7 @@ pub(crate) fn write_ip(w: &mut JsonWriter<'_>, ip: IpAddr) -> Result<()> {
 }
 
 /// Writes `a.b.c.d`.
-pub(crate) fn write_ipv4(w: &mut JsonWriter<'_>, ip: Ipv4Addr) -> Result<()> {
+pub(crate) fn write_ipv4(w: &mut TextWriter<'_>, ip: Ipv4Addr) -> Result<()> {
     for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {
             w.byte(b'.')?;
@@ -30,7 +30,7 @@ pub(crate) fn write_ipv4(w: &mut JsonWriter<'_>, ip: Ipv4Addr) -> Result<()> {
 }
 
 /// Writes an IPv6 address in its RFC 5952 form.
-pub(crate) fn write_ipv6(w: &mut JsonWriter<'_>, ip: Ipv6Addr) -> Result<()> {
+pub(crate) fn write_ipv6(w: &mut TextWriter<'_>, ip: Ipv6Addr) -> Result<()> {
     if let Some(v4) = ip.to_ipv4_mapped() {
         w.raw("::ffff:")?;
         return write_ipv4(w, v4);
@@ -62,7 +62,7 @@ pub(crate) fn write_ipv6(w: &mut JsonWriter<'_>, ip: Ipv6Addr) -> Result<()> {
 }
 
 /// Writes groups as lowercase hex without leading zeros, `:` between them.
-fn write_groups(w: &mut JsonWriter<'_>, groups: &[u16]) -> Result<()> {
+fn write_groups(w: &mut TextWriter<'_>, groups: &[u16]) -> Result<()> {
     for (i, &group) in groups.iter().enumerate() {
         if i > 0 {
             w.byte(b':')?;
@@ -74,7 +74,7 @@ fn write_groups(w: &mut JsonWriter<'_>, groups: &[u16]) -> Result<()> {
 }
 
 /// Writes a MAC address, `aa:bb:cc:dd:ee:ff`.
-pub(crate) fn write_mac(w: &mut JsonWriter<'_>, mac: [u8; 6]) -> Result<()> {
+pub(crate) fn write_mac(w: &mut TextWriter<'_>, mac: [u8; 6]) -> Result<()> {
     for (i, byte) in mac.into_iter().enumerate() {
         if i > 0 {
             w.byte(b':')?;
@@ -85,7 +85,7 @@ pub(crate) fn write_mac(w: &mut JsonWriter<'_>, mac: [u8; 6]) -> Result<()> {
 }
 
 /// Writes the low `digits` (at most 8) hex digits of `v`, lower case.
-fn write_hex(w: &mut JsonWriter<'_>, v: u32, digits: u32) -> Result<()> {
+fn write_hex(w: &mut TextWriter<'_>, v: u32, digits: u32) -> Result<()> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for shift in (0..digits).rev() {
         let nibble = v.checked_shr(4 * shift).unwrap_or(0) & 0xF;
@@ -100,9 +100,9 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    fn text(f: impl FnOnce(&mut JsonWriter<'_>) -> Result<()>) -> String {
+    fn text(f: impl FnOnce(&mut TextWriter<'_>) -> Result<()>) -> String {
         let mut buf = [0u8; 64];
-        let mut w = JsonWriter::new(&mut buf);
+        let mut w = TextWriter::new(&mut buf);
         f(&mut w).unwrap();
         w.as_str().into()
     }
@@ -181,10 +181,10 @@ mod tests {
     #[test]
     fn a_write_that_does_not_fit_fails() {
         let mut buf = [0u8; 6];
-        let mut w = JsonWriter::new(&mut buf);
+        let mut w = TextWriter::new(&mut buf);
         assert!(write_ipv4(&mut w, Ipv4Addr::new(192, 0, 2, 1)).is_err());
         let mut buf = [0u8; 12];
-        let mut w = JsonWriter::new(&mut buf);
+        let mut w = TextWriter::new(&mut buf);
         assert!(write_ipv6(&mut w, Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)).is_ok());
         assert_eq!(w.as_str(), "2001:db8::1");
         assert!(write_ipv6(&mut w, Ipv6Addr::LOCALHOST).is_err());

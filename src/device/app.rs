@@ -41,7 +41,7 @@ pub enum Answer {
 }
 
 /// The outcome of a shadow/twin request made with [`Actions::report`] or
-/// [`Actions::get_twin`] (a normalised [`crate::twin::Event`]).
+/// [`Actions::get_twin`] (a normalised [`crate::twin::TwinEvent`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TwinResult<'a> {
     /// The cloud accepted a report; the document's new version, if given.

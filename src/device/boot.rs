@@ -86,7 +86,7 @@ impl Counters {
 
 /// `{0: boot, 1: limit}` and its CRC-32 into `out`.
 fn encode(boot: u32, limit: u32, out: &mut [u8; MAX_LEN]) -> Result<usize> {
-    let mut e = Encoder::new(crate::writer::JsonWriter::new(
+    let mut e = Encoder::new(crate::writer::TextWriter::new(
         &mut out[..MAX_LEN - CRC_LEN],
     ));
     e.map(2)

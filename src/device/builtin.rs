@@ -6,7 +6,7 @@
 use crate::device::actions::Actions;
 use crate::device::app::{Answer, App};
 use crate::device::sensor::{self, sensor_in_path};
-use crate::writer::{div_rem, JsonWriter};
+use crate::writer::{div_rem, TextWriter};
 use crate::{Error, Result};
 use core::num::NonZeroU16;
 
@@ -49,7 +49,7 @@ pub(crate) fn answer<A: App>(
 /// `{"status":404,"error":"not found","path":"..."}`: the body of an
 /// error answer (on AWS and C2D routes the status travels only here).
 pub(crate) fn error_body(out: &mut [u8], status: u16, error: &str, path: &str) -> Result<usize> {
-    let mut w = JsonWriter::new(out);
+    let mut w = TextWriter::new(out);
     w.raw("{")?;
     w.key("status")?;
     w.uint(u64::from(status))?;
@@ -74,7 +74,7 @@ fn general_information(out: &mut [u8], actions: &Actions<'_, '_>) -> Result<usiz
     let len = info.write_json(out)?;
     let open = len.checked_sub(1).ok_or(Error::BufferTooSmall)?;
     let rest = out.get_mut(open..).ok_or(Error::BufferTooSmall)?;
-    let mut w = JsonWriter::new(rest);
+    let mut w = TextWriter::new(rest);
     w.raw(if len > 2 { "," } else { "" })?;
     w.key("uptime_s")?;
     w.uint(uptime_s)?;

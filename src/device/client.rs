@@ -123,7 +123,7 @@ impl<'b, T: Transport, R: Random, A: App> Client<'b, T, R, A> {
         config.ack_timeout_ms = settings.ack_timeout_ms;
         config.backoff = settings.backoff;
 
-        let mut twin_config = twin::Config::new(settings.cloud);
+        let mut twin_config = twin::TwinConfig::new(settings.cloud);
         twin_config.shadow_name = settings.shadow_name;
         twin_config.timeout_ms = settings.twin_timeout_ms;
         twin_config.spaces = settings.spaces;
@@ -593,7 +593,7 @@ fn subscribe_all<T: Transport, R: Random>(
         session.subscribe(filter, QoS::AtLeastOnce)?;
     }
     if let Some(name) = shadow {
-        let mut w = crate::writer::JsonWriter::new(&mut buf);
+        let mut w = crate::writer::TextWriter::new(&mut buf);
         w.raw("$aws/things/")?;
         w.raw(dialect.device())?;
         w.raw("/shadow/name/")?;
@@ -943,9 +943,9 @@ fn answer_directly(
 
 /// Hands a shadow/twin event to the application (after applying a
 /// desired `telemetry_period_ms` when the client manages it).
-fn twin_event<A: App>(app: &mut A, event: twin::Event<'_>, actions: &mut Actions<'_, '_>) {
+fn twin_event<A: App>(app: &mut A, event: twin::TwinEvent<'_>, actions: &mut Actions<'_, '_>) {
     let result = match event {
-        twin::Event::Desired { patch, version } => {
+        twin::TwinEvent::Desired { patch, version } => {
             if actions.core.settings.manage_telemetry_period {
                 if let Err(e) = apply_telemetry_period(patch, actions) {
                     app.on_error(e, "telemetry_period_ms", actions);
@@ -953,8 +953,8 @@ fn twin_event<A: App>(app: &mut A, event: twin::Event<'_>, actions: &mut Actions
             }
             return app.on_desired(patch, version, actions);
         }
-        twin::Event::ReportAccepted { id, version } => TwinResult::Accepted { id, version },
-        twin::Event::Document {
+        twin::TwinEvent::ReportAccepted { id, version } => TwinResult::Accepted { id, version },
+        twin::TwinEvent::Document {
             id,
             desired,
             reported,
@@ -965,7 +965,7 @@ fn twin_event<A: App>(app: &mut A, event: twin::Event<'_>, actions: &mut Actions
             reported,
             version,
         },
-        twin::Event::Rejected {
+        twin::TwinEvent::Rejected {
             id,
             status,
             message,
@@ -975,7 +975,7 @@ fn twin_event<A: App>(app: &mut A, event: twin::Event<'_>, actions: &mut Actions
             status,
             message,
         },
-        twin::Event::Failed { id, error, .. } => TwinResult::Failed { id, error },
+        twin::TwinEvent::Failed { id, error, .. } => TwinResult::Failed { id, error },
     };
     app.on_twin(result, actions);
 }
@@ -988,7 +988,7 @@ fn apply_telemetry_period(patch: &[u8], actions: &mut Actions<'_, '_>) -> Result
     let period = u32::try_from(json::parse_u64(value)?).map_err(|_| Error::UnexpectedJson)?;
     actions.set_telemetry_period(period);
     let mut buf = [0u8; 40];
-    let mut w = crate::writer::JsonWriter::new(&mut buf);
+    let mut w = crate::writer::TextWriter::new(&mut buf);
     w.raw("{\"telemetry_period_ms\":")?;
     w.uint(u64::from(period))?;
     w.raw("}")?;

@@ -20,7 +20,7 @@
 use core::net::{IpAddr, Ipv4Addr};
 
 use super::address;
-use crate::writer::JsonWriter as Out;
+use crate::writer::TextWriter as Out;
 use crate::Result;
 
 /// Who the device is.

@@ -43,7 +43,7 @@ use crate::device::sensor::Encoding;
 use crate::device::settings::Settings;
 use crate::mqtt::QoS;
 use crate::seal::{self, kept_uint, unseal};
-use crate::writer::JsonWriter;
+use crate::writer::TextWriter;
 use crate::{Error, Result};
 use minicbor::{Decoder, Encoder};
 
@@ -496,7 +496,7 @@ pub(crate) const CBOR_CONTENT_TYPE: EncodedProperties<'static> =
 fn seal<'w>(r: &Record<'_>, work: &'w mut [u8], len: usize) -> Result<&'w [u8]> {
     let (code, sensor) = r.kind.code();
     let mut head = [0u8; HEADER_ROOM];
-    let mut e = Encoder::new(JsonWriter::new(&mut head));
+    let mut e = Encoder::new(TextWriter::new(&mut head));
     e.array(5)
         .and_then(|e| e.u64(u64::from(r.index)))
         .and_then(|e| e.u64(u64::from(r.packet_id)))

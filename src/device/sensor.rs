@@ -1,7 +1,7 @@
 //! Sensors: the registry behind `sensor/list` and `sensor/<n>/get`, and the
 //! encoding of one reading as JSON or CBOR.
 
-use crate::writer::JsonWriter;
+use crate::writer::TextWriter;
 use crate::{Error, Result};
 use minicbor::data::Tag;
 use minicbor::Encoder;
@@ -146,7 +146,7 @@ impl<'a, const N: usize> Sensors<'a, N> {
     /// `{"sensors":[{"id":0,"type":"temperature","unit":"Cel"},...]}`, and
     /// returns its length.
     pub fn write_list(&self, out: &mut [u8]) -> Result<usize> {
-        let mut w = JsonWriter::new(out);
+        let mut w = TextWriter::new(out);
         w.raw("{\"sensors\":[")?;
         for (i, s) in self.list.iter().enumerate() {
             w.comma(i > 0)?;
@@ -159,7 +159,7 @@ impl<'a, const N: usize> Sensors<'a, N> {
     }
 }
 
-fn write_info(w: &mut JsonWriter<'_>, s: &SensorInfo<'_>) -> Result<()> {
+fn write_info(w: &mut TextWriter<'_>, s: &SensorInfo<'_>) -> Result<()> {
     w.key("id")?;
     w.uint(u64::from(s.id))?;
     w.raw(",")?;
@@ -194,7 +194,7 @@ pub fn write_reading(
     }
     match encoding {
         Encoding::Json => {
-            let mut w = JsonWriter::new(out);
+            let mut w = TextWriter::new(out);
             w.raw("{")?;
             write_info(&mut w, sensor)?;
             w.raw(",")?;
@@ -222,7 +222,7 @@ pub fn write_reading(
         }
         Encoding::Cbor if !cfg!(feature = "cbor") => Err(Error::InvalidArgument),
         Encoding::Cbor => {
-            let mut e = Encoder::new(JsonWriter::new(out));
+            let mut e = Encoder::new(TextWriter::new(out));
             (|| {
                 let fields = stamp.map_or(4, |s| {
                     5 + u64::from(s.boot.is_some())

@@ -13,7 +13,7 @@
 
 use crate::device::app::App;
 #[cfg(feature = "trace")]
-use crate::writer::JsonWriter;
+use crate::writer::TextWriter;
 use crate::Error;
 
 /// Longest line the client writes.
@@ -50,7 +50,7 @@ pub(crate) fn trace<A: App + ?Sized>(app: &mut A, level: Level, parts: &[Part<'_
         return;
     }
     let mut buf = [0u8; MAX_LINE];
-    let mut w = JsonWriter::new(&mut buf);
+    let mut w = TextWriter::new(&mut buf);
     for part in parts {
         // What does not fit is cut: the line so far is still worth it.
         let fits = match *part {

@@ -256,12 +256,12 @@ pub fn encode_publish(buf: &mut [u8], publish: &Publish<'_>) -> Result<usize> {
 }
 
 /// A small bounds-checked writer for the cold encoders.
-struct Writer<'a> {
+struct PacketWriter<'a> {
     buf: &'a mut [u8],
     pos: usize,
 }
 
-impl Writer<'_> {
+impl PacketWriter<'_> {
     fn bytes(&mut self, data: &[u8]) -> Result<()> {
         let end = self
             .pos
@@ -343,7 +343,7 @@ pub fn encode_connect(buf: &mut [u8], c: &Connect<'_>) -> Result<usize> {
         flags |= 0x40;
     }
     let body = put_fixed_header(buf, 0x10, rl)?;
-    let mut w = Writer { buf: body, pos: 0 };
+    let mut w = PacketWriter { buf: body, pos: 0 };
     w.bytes(&[0, 4, b'M', b'Q', b'T', b'T', 4, flags])?;
     w.u16(c.keep_alive_s)?;
     w.field(c.client_id.as_bytes())?;
@@ -379,7 +379,7 @@ pub fn subscribe_len(filter_len: usize, subscribe: bool) -> Result<usize> {
 pub fn encode_subscribe(buf: &mut [u8], packet_id: u16, filter: &str, qos: QoS) -> Result<usize> {
     let rl = subscribe_remaining_length(filter.len(), true)?;
     let body = put_fixed_header(buf, 0x82, rl)?;
-    let mut w = Writer { buf: body, pos: 0 };
+    let mut w = PacketWriter { buf: body, pos: 0 };
     w.u16(packet_id)?;
     w.field(filter.as_bytes())?;
     w.bytes(&[qos as u8])?;
@@ -390,7 +390,7 @@ pub fn encode_subscribe(buf: &mut [u8], packet_id: u16, filter: &str, qos: QoS) 
 pub fn encode_unsubscribe(buf: &mut [u8], packet_id: u16, filter: &str) -> Result<usize> {
     let rl = subscribe_remaining_length(filter.len(), false)?;
     let body = put_fixed_header(buf, 0xA2, rl)?;
-    let mut w = Writer { buf: body, pos: 0 };
+    let mut w = PacketWriter { buf: body, pos: 0 };
     w.u16(packet_id)?;
     w.field(filter.as_bytes())?;
     Ok(1 + varint_len(rl) + rl)

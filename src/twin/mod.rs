@@ -1,10 +1,10 @@
 //! Device shadow (AWS) and device twin (Azure) behind one reported/desired model.
 //!
 //! The layer is sans-I/O and knows no topics: requests are written into
-//! caller buffers as plain data ([`Request`](crate::twin::Request): operation, request id, payload
+//! caller buffers as plain data ([`TwinRequest`](crate::twin::TwinRequest): operation, request id, payload
 //! length) for the dialect layer to put on the right topic, and answers come
 //! back already classified ([`Response`](crate::twin::Response), [`Twin::on_desired`](crate::twin::Twin::on_desired)). Each input
-//! yields an [`Outcome`](crate::twin::Outcome): an [`Event`](crate::twin::Event) borrowing the received payload, or
+//! yields an [`Outcome`](crate::twin::Outcome): a [`TwinEvent`](crate::twin::TwinEvent) borrowing the received payload, or
 //! the reason it was [`Ignored`](crate::twin::Ignored).
 //!
 //! - [`json`](crate::twin::json): the zero-copy JSON scanner/validator used throughout;
@@ -24,8 +24,8 @@ mod rules;
 pub use id::{RequestId, MAX_REQUEST_ID_LEN};
 pub use inflight::Op;
 pub use model::{
-    AwsReply, Config, Event, Ignored, Outcome, Request, Response, Twin, DEFAULT_TIMEOUT_MS,
-    MAX_PENDING,
+    AwsReply, Ignored, Outcome, Response, Twin, TwinConfig, TwinEvent, TwinRequest,
+    DEFAULT_TIMEOUT_MS, MAX_PENDING,
 };
 pub use rules::{
     max_in_flight, SpacePolicy, AWS_MAX_CLIENT_TOKEN, AWS_MAX_DEPTH, AWS_MAX_DOCUMENT,

@@ -5,7 +5,7 @@ use super::inflight::{Entry, Op, Table};
 use super::json::{self, Path};
 use super::rules::{self, SpacePolicy};
 use crate::cloud::Cloud;
-use crate::writer::JsonWriter as Out;
+use crate::writer::TextWriter as Out;
 use crate::{Error, Result};
 
 /// Default capacity of the pending-request table (the AWS in-flight limit).
@@ -16,7 +16,7 @@ pub const DEFAULT_TIMEOUT_MS: u32 = 10_000;
 
 /// What the twin model needs to know about the device's cloud.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Config<'a> {
+pub struct TwinConfig<'a> {
     /// Whose rules apply.
     pub cloud: Cloud,
     /// AWS named shadow (`None`: the classic shadow). Carried for the
@@ -33,11 +33,11 @@ pub struct Config<'a> {
     pub first_request_id: u32,
 }
 
-impl<'a> Config<'a> {
+impl<'a> TwinConfig<'a> {
     /// The defaults for `cloud`: classic shadow, [`DEFAULT_TIMEOUT_MS`],
     /// spaces refused, ids from 1.
     pub const fn new(cloud: Cloud) -> Self {
-        Config {
+        TwinConfig {
             cloud,
             shadow_name: None,
             timeout_ms: DEFAULT_TIMEOUT_MS,
@@ -50,7 +50,7 @@ impl<'a> Config<'a> {
 /// An outgoing request: the payload is in the caller's buffer, `len` bytes;
 /// the dialect layer builds the topic from `op`, `id` and the shadow name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Request {
+pub struct TwinRequest {
     /// What to ask for.
     pub op: Op,
     /// The request id (AWS `clientToken`, in the payload already; Azure
@@ -106,7 +106,7 @@ pub enum Response<'a> {
 /// [`Twin::on_connected`], when it brings a newer desired state), `Rejected`
 /// or `Failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event<'a> {
+pub enum TwinEvent<'a> {
     /// The cloud accepted a report. `version` is the document version after
     /// it (AWS `version` in the answer, Azure `$version` from the topic),
     /// `None` when the answer carries no readable version.
@@ -184,7 +184,7 @@ pub enum Ignored {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome<'a> {
     /// Something to act on.
-    Event(Event<'a>),
+    Event(TwinEvent<'a>),
     /// Nothing to do, and why.
     Ignored(Ignored),
 }
@@ -209,7 +209,7 @@ const _: () = assert!(super::id::MAX_REQUEST_ID_LEN <= rules::AWS_MAX_CLIENT_TOK
 /// that uses several shadows on one connection must share it between them.
 #[derive(Clone, Debug)]
 pub struct Twin<'a, const N: usize = MAX_PENDING> {
-    config: Config<'a>,
+    config: TwinConfig<'a>,
     pending: Table<N>,
     next_id: u32,
     last_desired: Option<u64>,
@@ -220,7 +220,7 @@ impl<'a, const N: usize> Twin<'a, N> {
     ///
     /// Errors: [`Error::InvalidName`] for a bad shadow name,
     /// [`Error::InvalidArgument`] for a shadow name on Azure.
-    pub fn new(config: Config<'a>) -> Result<Self> {
+    pub fn new(config: TwinConfig<'a>) -> Result<Self> {
         if let Some(name) = config.shadow_name {
             #[cfg(feature = "aws")]
             if config.cloud != Cloud::Aws {
@@ -237,7 +237,7 @@ impl<'a, const N: usize> Twin<'a, N> {
     }
 
     /// The configuration.
-    pub const fn config(&self) -> &Config<'a> {
+    pub const fn config(&self) -> &TwinConfig<'a> {
         &self.config
     }
 
@@ -270,7 +270,7 @@ impl<'a, const N: usize> Twin<'a, N> {
     /// [`Error::UnexpectedJson`] (not an object), [`Error::JsonTooDeep`],
     /// [`Error::InvalidPropertyName`] (Azure), [`Error::DocumentTooLarge`],
     /// [`Error::Busy`] (too many requests in flight), [`Error::BufferTooSmall`].
-    pub fn report(&mut self, patch: &[u8], out: &mut [u8], now_ms: u64) -> Result<Request> {
+    pub fn report(&mut self, patch: &[u8], out: &mut [u8], now_ms: u64) -> Result<TwinRequest> {
         match self.config.cloud {
             #[cfg(feature = "aws")]
             Cloud::Aws => {
@@ -314,12 +314,12 @@ impl<'a, const N: usize> Twin<'a, N> {
         }
     }
 
-    /// Asks for the whole document; the answer comes as [`Event::Document`].
+    /// Asks for the whole document; the answer comes as [`TwinEvent::Document`].
     /// AWS payload `{"clientToken":"<id>"}`, Azure an empty payload.
     ///
     /// Errors: [`Error::Busy`] (also while another get is pending: at most
     /// one get is ever outstanding), [`Error::BufferTooSmall`].
-    pub fn get(&mut self, out: &mut [u8], now_ms: u64) -> Result<Request> {
+    pub fn get(&mut self, out: &mut [u8], now_ms: u64) -> Result<TwinRequest> {
         if self.pending.get_op().is_some() {
             return Err(Error::Busy);
         }
@@ -333,16 +333,21 @@ impl<'a, const N: usize> Twin<'a, N> {
     }
 
     /// Completes a request whose answer could not be read (larger than the
-    /// receive buffer) as [`Event::Failed`] with `error`: the request `id`
+    /// receive buffer) as [`TwinEvent::Failed`] with `error`: the request `id`
     /// names, or without an id (an AWS answer, whose `clientToken` is in
     /// the lost payload) the oldest pending request for `op`. `None` when
     /// nothing matches.
-    pub fn fail(&mut self, id: Option<RequestId>, op: Op, error: Error) -> Option<Event<'static>> {
+    pub fn fail(
+        &mut self,
+        id: Option<RequestId>,
+        op: Op,
+        error: Error,
+    ) -> Option<TwinEvent<'static>> {
         let e = match id {
             Some(id) => self.pending.take(id, None)?,
             None => self.pending.take_oldest(op)?,
         };
-        Some(Event::Failed {
+        Some(TwinEvent::Failed {
             id: e.id,
             op: e.op,
             error,
@@ -351,12 +356,12 @@ impl<'a, const N: usize> Twin<'a, N> {
 
     /// Call after every (re)connect and publish the request it returns: it
     /// fetches the document so that desired changes made while the device
-    /// was offline are delivered (once, as [`Event::Desired`], if newer than
+    /// was offline are delivered (once, as [`TwinEvent::Desired`], if newer than
     /// the last delivered; otherwise the answer is [`Ignored::Stale`]).
     /// A rejection or timeout of this get is reported like any other; call
     /// again to retry. A get from an earlier call still pending is
     /// superseded: it is forgotten (no event) and its id returned in
-    /// [`Request::superseded`], so that its publish can be dropped rather
+    /// [`TwinRequest::superseded`], so that its publish can be dropped rather
     /// than resent beside its replacement. While an application's
     /// [`Twin::get`] is pending this is [`Error::Busy`]: its answer serves
     /// (call again once it completed).
@@ -366,7 +371,7 @@ impl<'a, const N: usize> Twin<'a, N> {
     /// shadow changed in any way since the last desired state was delivered.
     ///
     /// Errors: [`Error::Busy`], [`Error::BufferTooSmall`].
-    pub fn on_connected(&mut self, out: &mut [u8], now_ms: u64) -> Result<Request> {
+    pub fn on_connected(&mut self, out: &mut [u8], now_ms: u64) -> Result<TwinRequest> {
         let superseded = match self.pending.get_op() {
             Some(e) if e.sync => self.pending.take(e.id, None).map(|e| e.id),
             Some(_) => return Err(Error::Busy),
@@ -377,7 +382,7 @@ impl<'a, const N: usize> Twin<'a, N> {
         Ok(request)
     }
 
-    fn get_request(&mut self, sync: bool, out: &mut [u8], now_ms: u64) -> Result<Request> {
+    fn get_request(&mut self, sync: bool, out: &mut [u8], now_ms: u64) -> Result<TwinRequest> {
         let id = self.free_id()?;
         let len = match self.config.cloud {
             #[cfg(feature = "aws")]
@@ -401,11 +406,11 @@ impl<'a, const N: usize> Twin<'a, N> {
     }
 
     /// Completes requests whose deadline has passed, one per call, as
-    /// [`Event::Failed`] with [`Error::Timeout`]; `None` when none is due.
+    /// [`TwinEvent::Failed`] with [`Error::Timeout`]; `None` when none is due.
     /// Call until `None` (at most `N` times).
-    pub fn poll(&mut self, now_ms: u64) -> Option<Event<'static>> {
+    pub fn poll(&mut self, now_ms: u64) -> Option<TwinEvent<'static>> {
         let e = self.pending.take_expired(now_ms)?;
-        Some(Event::Failed {
+        Some(TwinEvent::Failed {
             id: e.id,
             op: e.op,
             error: Error::Timeout,
@@ -451,7 +456,10 @@ impl<'a, const N: usize> Twin<'a, N> {
                     return Ok(Outcome::Ignored(Ignored::UnknownRequest));
                 };
                 let version = version.and_then(|v| json::parse_u64(v).ok());
-                Ok(Outcome::Event(Event::ReportAccepted { id: e.id, version }))
+                Ok(Outcome::Event(TwinEvent::ReportAccepted {
+                    id: e.id,
+                    version,
+                }))
             }
             AwsReply::UpdateRejected | AwsReply::GetRejected => {
                 let [token, code, message] =
@@ -464,7 +472,7 @@ impl<'a, const N: usize> Twin<'a, N> {
                     .and_then(|c| u16::try_from(c).ok())
                     .unwrap_or(0);
                 let message = message.and_then(json::string_contents).unwrap_or(&[]);
-                Ok(Outcome::Event(Event::Rejected {
+                Ok(Outcome::Event(TwinEvent::Rejected {
                     id: e.id,
                     op,
                     status,
@@ -501,7 +509,7 @@ impl<'a, const N: usize> Twin<'a, N> {
             return Outcome::Ignored(Ignored::UnknownRequest);
         };
         if !(200..300).contains(&status) {
-            return Outcome::Event(Event::Rejected {
+            return Outcome::Event(TwinEvent::Rejected {
                 id: e.id,
                 op: e.op,
                 status,
@@ -509,13 +517,13 @@ impl<'a, const N: usize> Twin<'a, N> {
             });
         }
         match e.op {
-            Op::Report => Outcome::Event(Event::ReportAccepted { id: e.id, version }),
+            Op::Report => Outcome::Event(TwinEvent::ReportAccepted { id: e.id, version }),
             Op::Get => match json::lookup(
                 payload,
                 [&["desired"], &["reported"], &["desired", "$version"]],
             ) {
                 Ok([desired, reported, version]) => self.document(e, desired, reported, version),
-                Err(error) => Outcome::Event(Event::Failed {
+                Err(error) => Outcome::Event(TwinEvent::Failed {
                     id: e.id,
                     op: e.op,
                     error,
@@ -557,7 +565,7 @@ impl<'a, const N: usize> Twin<'a, N> {
         let (desired, reported, version) = match checked {
             Ok(parts) => parts,
             Err(error) => {
-                return Outcome::Event(Event::Failed {
+                return Outcome::Event(TwinEvent::Failed {
                     id: e.id,
                     op: e.op,
                     error,
@@ -567,7 +575,7 @@ impl<'a, const N: usize> Twin<'a, N> {
         if e.sync {
             self.desired(desired, version)
         } else {
-            Outcome::Event(Event::Document {
+            Outcome::Event(TwinEvent::Document {
                 id: e.id,
                 desired,
                 reported,
@@ -617,7 +625,7 @@ impl<'a, const N: usize> Twin<'a, N> {
             return Outcome::Ignored(Ignored::Stale { version });
         }
         self.last_desired = Some(version);
-        Outcome::Event(Event::Desired { patch, version })
+        Outcome::Event(TwinEvent::Desired { patch, version })
     }
 
     /// The next id not in use, without consuming it; [`Error::Busy`] when
@@ -646,7 +654,7 @@ impl<'a, const N: usize> Twin<'a, N> {
         sync: bool,
         len: usize,
         now_ms: u64,
-    ) -> Result<Request> {
+    ) -> Result<TwinRequest> {
         let entry = Entry {
             id,
             op,
@@ -657,7 +665,7 @@ impl<'a, const N: usize> Twin<'a, N> {
             return Err(Error::Busy);
         }
         self.next_id = id.value().wrapping_add(1);
-        Ok(Request {
+        Ok(TwinRequest {
             op,
             id,
             len,

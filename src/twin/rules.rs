@@ -2,7 +2,7 @@
 
 use super::json::{self, Scanner, Token};
 use crate::cloud::Cloud;
-use crate::writer::JsonWriter as Out;
+use crate::writer::TextWriter as Out;
 use crate::{Error, Result};
 
 /// AWS: largest shadow update document in bytes (8 KB), counted on the

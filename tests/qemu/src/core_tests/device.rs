@@ -8,7 +8,7 @@ use nimbus::device::route::{matches, Router};
 use nimbus::device::sensor::{
     sensor_in_path, write_reading, Encoding, Reading, SensorInfo, Sensors, Stamp,
 };
-use nimbus::writer::JsonWriter;
+use nimbus::writer::TextWriter;
 use nimbus::Error;
 
 const TEMP: SensorInfo<'static> = SensorInfo {
@@ -125,7 +125,7 @@ pub fn reading_cbor() -> bool {
 
 pub fn json_writer_escapes() -> bool {
     let mut buf = [0u8; 64];
-    let mut w = JsonWriter::new(&mut buf);
+    let mut w = TextWriter::new(&mut buf);
     let ok = w.raw("{").is_ok()
         && w.key("name").is_ok()
         && w.string(black_box("a\"b\\c\n\u{1}")).is_ok()

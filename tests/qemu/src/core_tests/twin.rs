@@ -4,7 +4,7 @@ use core::hint::black_box;
 use nimbus::cloud::Cloud;
 use nimbus::cloud::{self, Dialect, Incoming, TwinOp};
 use nimbus::twin::json::{self, Summary};
-use nimbus::twin::{Config, Event, Ignored, Op, Outcome, Response, Twin};
+use nimbus::twin::{Ignored, Op, Outcome, Response, Twin, TwinConfig, TwinEvent};
 use nimbus::Error;
 
 pub fn json_validation() -> bool {
@@ -68,7 +68,7 @@ pub fn json_lookup() -> bool {
 
 pub fn azure_report_res_204_round_trip() -> bool {
     let (Ok(mut twin), Ok(dialect)) = (
-        Twin::<'_, 4>::new(Config::new(Cloud::Azure)),
+        Twin::<'_, 4>::new(TwinConfig::new(Cloud::Azure)),
         Dialect::new(cloud::Cloud::Azure, "dev-1", None),
     ) else {
         return false;
@@ -99,7 +99,7 @@ pub fn azure_report_res_204_round_trip() -> bool {
         payload: b"",
     };
     let accepted = twin.on_response(answer)
-        == Ok(Outcome::Event(Event::ReportAccepted {
+        == Ok(Outcome::Event(TwinEvent::ReportAccepted {
             id: req.id,
             version: Some(5),
         }));
@@ -108,7 +108,7 @@ pub fn azure_report_res_204_round_trip() -> bool {
 }
 
 pub fn report_timeout_and_refusals() -> bool {
-    let Ok(mut twin) = Twin::<'_, 1>::new(Config::new(Cloud::Azure)) else {
+    let Ok(mut twin) = Twin::<'_, 1>::new(TwinConfig::new(Cloud::Azure)) else {
         return false;
     };
     let mut out = [0u8; 32];
@@ -122,7 +122,7 @@ pub fn report_timeout_and_refusals() -> bool {
     let deadline = twin.next_deadline() == Some(10_000);
     let early = twin.poll(9_999).is_none();
     let timed_out = twin.poll(10_000)
-        == Some(Event::Failed {
+        == Some(TwinEvent::Failed {
             id: req.id,
             op: Op::Report,
             error: Error::Timeout,
@@ -131,12 +131,12 @@ pub fn report_timeout_and_refusals() -> bool {
 }
 
 pub fn aws_delta_is_desired_once() -> bool {
-    let Ok(mut twin) = Twin::<'_, 4>::new(Config::new(Cloud::Aws)) else {
+    let Ok(mut twin) = Twin::<'_, 4>::new(TwinConfig::new(Cloud::Aws)) else {
         return false;
     };
     let delta = br#"{"version":7,"timestamp":1700000000,"state":{"led":"on"},"metadata":{}}"#;
     let first = twin.on_desired(None, black_box(delta))
-        == Ok(Outcome::Event(Event::Desired {
+        == Ok(Outcome::Event(TwinEvent::Desired {
             patch: br#"{"led":"on"}"#,
             version: 7,
         }));

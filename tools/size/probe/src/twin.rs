@@ -6,26 +6,26 @@ use core::hint::black_box;
 use core::net::Ipv4Addr;
 use nimbus::cloud::Cloud;
 use nimbus::device::info::{DeviceInfo, Identity, Network};
-use nimbus::twin::{AwsReply, Config, Event, Outcome, Response, Twin, MAX_PENDING};
+use nimbus::twin::{AwsReply, Outcome, Response, Twin, TwinConfig, TwinEvent, MAX_PENDING};
 
 /// The twin type firmware gets (the default capacity, AWS's in-flight limit).
 pub type DeviceTwin = Twin<'static, MAX_PENDING>;
 
 fn outcome_code(outcome: Result<Outcome<'_>, nimbus::Error>) -> u32 {
     match outcome {
-        Ok(Outcome::Event(Event::ReportAccepted { version, .. })) => {
+        Ok(Outcome::Event(TwinEvent::ReportAccepted { version, .. })) => {
             version.map_or(1, |v| v as u32)
         }
-        Ok(Outcome::Event(Event::Document {
+        Ok(Outcome::Event(TwinEvent::Document {
             desired, reported, ..
         })) => (desired.len() + reported.len()) as u32,
-        Ok(Outcome::Event(Event::Desired { patch, version })) => {
+        Ok(Outcome::Event(TwinEvent::Desired { patch, version })) => {
             patch.len() as u32 + version as u32
         }
-        Ok(Outcome::Event(Event::Rejected {
+        Ok(Outcome::Event(TwinEvent::Rejected {
             status, message, ..
         })) => u32::from(status) + message.len() as u32,
-        Ok(Outcome::Event(Event::Failed { error, .. })) => u32::from(error.code()),
+        Ok(Outcome::Event(TwinEvent::Failed { error, .. })) => u32::from(error.code()),
         Ok(Outcome::Ignored(_)) => 2,
         Err(e) => u32::from(e.code()),
     }
@@ -40,7 +40,7 @@ pub extern "C" fn nimbus_probe_twin(input: u32) -> u32 {
     } else {
         Cloud::Azure
     };
-    let Ok(mut twin) = DeviceTwin::new(Config::new(cloud)) else {
+    let Ok(mut twin) = DeviceTwin::new(TwinConfig::new(cloud)) else {
         return 0;
     };
     let mut out = [0u8; 512];

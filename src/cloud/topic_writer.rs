@@ -1,5 +1,7 @@
-//! A bounded writer over a caller buffer: every push fails with
-//! [`Error::BufferTooSmall`] instead of overflowing.
+//! The dialects' text writer: cloud topics, generic topics, the Azure
+//! username and SAS strings, into a caller buffer. Every push fails with
+//! [`Error::BufferTooSmall`] instead of overflowing. (Payloads have their
+//! own writer, [`crate::writer::TextWriter`].)
 
 use super::swar::{last_word, load};
 use super::topic::Topic;
@@ -8,19 +10,19 @@ use crate::{Error, Result};
 /// Appends bytes to a caller buffer, tracking the written length.
 ///
 /// It also tracks whether the text is UTF-8 by construction (only `str`s
-/// and ASCII were pushed), so that [`Writer::finish_topic`] can skip the
+/// and ASCII were pushed), so that [`TopicWriter::finish_topic`] can skip the
 /// validation pass that turning bytes into text otherwise costs.
-pub(crate) struct Writer<'b> {
+pub(crate) struct TopicWriter<'b> {
     buf: &'b mut [u8],
     len: usize,
     /// Every byte pushed came from a `str` or was ASCII.
     utf8: bool,
 }
 
-impl<'b> Writer<'b> {
+impl<'b> TopicWriter<'b> {
     /// A writer at the start of `buf`.
     pub(crate) fn new(buf: &'b mut [u8]) -> Self {
-        Writer {
+        TopicWriter {
             buf,
             len: 0,
             utf8: true,
@@ -259,7 +261,7 @@ mod tests {
     #[test]
     fn writer_refuses_overflow_and_keeps_what_fit() {
         let mut buf = [0u8; 4];
-        let mut w = Writer::new(&mut buf);
+        let mut w = TopicWriter::new(&mut buf);
         w.push_str("ab").unwrap();
         assert_eq!(w.push_str("cde"), Err(Error::BufferTooSmall));
         w.push(b'c').unwrap();
@@ -273,7 +275,7 @@ mod tests {
         for n in 0..=text.len() {
             for room in [n, n + 1, n + 8, 64] {
                 let mut buf = [b'#'; 64];
-                let mut w = Writer::new(&mut buf[..room]);
+                let mut w = TopicWriter::new(&mut buf[..room]);
                 let pushed = w.push_lit(b"<").and_then(|()| w.push_str(&text[..n]));
                 if room < n + 1 {
                     assert_eq!(pushed, Err(Error::BufferTooSmall), "{n} {room}");
@@ -293,14 +295,14 @@ mod tests {
     fn short_decimals_are_written_in_order() {
         for value in [0u16, 7, 10, 42, 999, 1000, 12345, u16::MAX] {
             let mut buf = [0u8; 16];
-            let mut w = Writer::new(&mut buf);
+            let mut w = TopicWriter::new(&mut buf);
             w.push_lit(b"<").unwrap();
             w.push_u16(value).unwrap();
             w.push_lit(b">").unwrap();
             assert_eq!(w.finish().unwrap(), std::format!("<{value}>"));
         }
         let mut buf = [0u8; 4];
-        let mut w = Writer::new(&mut buf);
+        let mut w = TopicWriter::new(&mut buf);
         assert_eq!(w.push_u16(12345), Err(Error::BufferTooSmall));
     }
 
