@@ -1308,6 +1308,74 @@ fn readings_taken_offline_wait_leave_room_for_control_and_refusals_are_counted()
     assert_eq!(v["refused"].as_u64(), Some(busy as u64));
 }
 
+#[test]
+fn qos1_telemetry_leaves_the_control_slots_and_an_event_may_take_them() {
+    // No queue: the client's readings and a payload the application
+    // encoded stop short of the last CONTROL_SLOTS in-flight slots (kept
+    // for the shadow get and answers); an event may take them.
+    let mut h = Harness::aws();
+    h.client.register_sensor(SENSOR0, 215).unwrap();
+    h.connect();
+    let control = nimbus::device::actions::CONTROL_SLOTS;
+    for n in 0..bounds::MAX_INFLIGHT - control {
+        let sent = match n % 2 {
+            0 => h.client.actions(h.now).publish_telemetry(0, b"{}", QOS1),
+            _ => h.client.publish_sensor(0, QOS1, h.now),
+        };
+        assert!(matches!(sent, Ok(Some(_))), "{n}: {sent:?}");
+    }
+    assert_eq!(
+        h.client.actions(h.now).publish_telemetry(0, b"{}", QOS1),
+        Err(Error::Busy)
+    );
+    assert_eq!(h.client.publish_sensor(0, QOS1, h.now), Err(Error::Busy));
+    let qos0 = nimbus::mqtt::QoS::AtMostOnce;
+    assert_eq!(
+        h.client.actions(h.now).publish_telemetry(0, b"{}", qos0),
+        Ok(None),
+        "QoS 0 takes no slot"
+    );
+    for _ in 0..control {
+        let sent = h.client.actions(h.now).publish_event(b"{}", QOS1);
+        assert!(matches!(sent, Ok(Some(_))), "{sent:?}");
+    }
+    assert_eq!(
+        h.client.actions(h.now).publish_event(b"{}", QOS1),
+        Err(Error::Busy),
+        "the table is full"
+    );
+}
+
+#[test]
+fn qos1_telemetry_that_is_not_persisted_waits_behind_queued_readings() {
+    let store = Store::default();
+    let mut s = Settings::new(Cloud::Aws, "dev1");
+    s.publish_rate_per_s = 1;
+    let mut h = boot_unconnected_with(&store, s);
+    go_offline(&mut h);
+    h.client.connect(h.now).unwrap();
+    h.poll();
+    // The first reading takes the rate's token and the window; the second
+    // waits for the next token, with room in the window.
+    assert!(matches!(
+        h.client.publish_sensor(0, QOS1, h.now),
+        Ok(Some(_))
+    ));
+    assert_eq!(h.client.publish_sensor(0, QOS1, h.now), Ok(None), "waits");
+    // A payload the application encoded is not persisted: it may not pass
+    // the reading that waits (Busy, before the rate limit is asked).
+    assert_eq!(
+        h.client.actions(h.now).publish_telemetry(0, b"{}", QOS1),
+        Err(Error::Busy)
+    );
+    // Back online, the readings go first, then the telemetry may.
+    let sent = come_back(&mut h, false, 3);
+    assert_eq!(reading_ids(&sent).len(), 2, "{sent:?}");
+    h.now += 1_000;
+    let later = h.client.actions(h.now).publish_telemetry(0, b"{}", QOS1);
+    assert!(matches!(later, Ok(Some(_))), "{later:?}");
+}
+
 // ---- The persisted queue: readings kept through outages and power cuts.
 
 /// `(seq, packet id, dup)` of every reading among `sent`.

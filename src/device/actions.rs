@@ -223,14 +223,11 @@ impl Actions<'_, '_> {
                 || rate.take(now).is_ok(),
             );
         }
-        if persist && self.core.queue.waiting() {
-            // Inside a callback: queued publishes go first.
-            return Err(Error::Busy);
-        }
         let mut topic = [0u8; MAX_TOPIC_LEN];
         let topic = event_topic(&self.core.dialect, &mut topic)?;
-        self.core.rate.take(self.now_ms)?;
-        publish_built(self.outbox, topic, payload, qos)
+        let core = &mut *self.core;
+        let (queue, rate, now) = (&core.queue, &mut core.rate, self.now_ms);
+        send_now(self.outbox, queue, rate, now, topic, payload, qos, false)
     }
 
     /// Publishes a reading of sensor `id` as telemetry
@@ -296,17 +293,10 @@ impl Actions<'_, '_> {
                 let mut topic = [0u8; MAX_TOPIC_LEN];
                 let cbor = encoding == Encoding::Cbor;
                 let topic = telemetry_topic(&self.core.dialect, id, cbor, &mut topic)?;
-                let waiting = persist && self.core.queue.waiting();
-                let room = match waiting {
-                    true => Err(Error::Busy),
-                    false => self.telemetry_room(qos),
-                };
-                room.and_then(|()| {
-                    let core = &mut *self.core;
-                    let payload = core.work.get(..len).ok_or(Error::BufferTooSmall)?;
-                    core.rate.take(self.now_ms)?;
-                    publish_built(self.outbox, topic, payload, qos)
-                })
+                let core = &mut *self.core;
+                let payload = core.work.get(..len).ok_or(Error::BufferTooSmall)?;
+                let (queue, rate, now) = (&core.queue, &mut core.rate, self.now_ms);
+                send_now(self.outbox, queue, rate, now, topic, payload, qos, true)
             }
         };
         match sent {
@@ -328,23 +318,9 @@ impl Actions<'_, '_> {
         let mut topic = [0u8; MAX_TOPIC_LEN];
         let dialect = &self.core.dialect;
         let topic = dialect.telemetry_topic(id, EncodedProperties::NONE, &mut topic)?;
-        self.telemetry_room(qos)?;
-        if qos == QoS::AtLeastOnce && self.core.queue.waiting() {
-            // Queued readings go first.
-            return Err(Error::Busy);
-        }
-        self.core.rate.take(self.now_ms)?;
-        publish_built(self.outbox, topic, payload, qos)
-    }
-
-    /// Telemetry at QoS 1 may not take the last [`CONTROL_SLOTS`] slots of
-    /// the in-flight table: readings queued during an outage must leave
-    /// room for the shadow/twin get and the answers of the next connection.
-    fn telemetry_room(&self, qos: QoS) -> Result<()> {
-        if qos == QoS::AtLeastOnce && !queue::room(self.outbox) {
-            return Err(Error::Busy);
-        }
-        Ok(())
+        let core = &mut *self.core;
+        let (queue, rate, now) = (&core.queue, &mut core.rate, self.now_ms);
+        send_now(self.outbox, queue, rate, now, topic, payload, qos, true)
     }
 
     /// Changes the period of the automatic telemetry (0: off).
@@ -356,6 +332,31 @@ impl Actions<'_, '_> {
     pub fn telemetry_period_ms(&self) -> u32 {
         self.core.schedule.period_ms()
     }
+}
+
+/// Sends a publish that is not persisted, now: at QoS 1 only when no
+/// queued publish waits before it (they go first), and for telemetry
+/// (`telemetry`) only outside the last [`CONTROL_SLOTS`] slots of the
+/// in-flight table (readings during an outage must leave room for the
+/// shadow/twin get and the answers of the next connection); then within
+/// the rate limit `rate` at `now_ms`.
+#[allow(clippy::too_many_arguments)]
+fn send_now(
+    outbox: &mut ClientOutbox<'_>,
+    queue: &Queue,
+    rate: &mut TokenBucket,
+    now_ms: u64,
+    topic: Topic<'_>,
+    payload: &[u8],
+    qos: QoS,
+    telemetry: bool,
+) -> Result<Option<u16>> {
+    let first = !queue.waiting() && (!telemetry || queue::room(outbox));
+    if qos == QoS::AtLeastOnce && !first {
+        return Err(Error::Busy);
+    }
+    rate.take(now_ms)?;
+    publish_built(outbox, topic, payload, qos)
 }
 
 /// Queues a publish on a topic the dialect built. Its rules hold by
