@@ -828,22 +828,19 @@ impl<A: App> Dispatch<'_, '_, A> {
             return self.app.on_error(Error::TopicTooLong, topic, actions);
         };
         let timeout = actions.core.settings.request_timeout_ms;
-        let handle =
-            match actions
-                .core
-                .pending
-                .open_incoming(request, path, actions.now_ms, timeout)
-            {
-                Ok(handle) => handle,
-                Err(Error::Busy) => {
-                    // Every slot waits for an answer: say so rather than drop it.
-                    if let Err(e) = refuse_unrecorded(actions, request, path, self.reply) {
-                        self.app.on_error(e, topic, actions);
-                    }
-                    return;
+        let (pending, now) = (&mut actions.core.pending, actions.now_ms);
+        let opened = pending.open_incoming(request, path, now, timeout);
+        let handle = match opened {
+            Ok(handle) => handle,
+            Err(Error::Busy) => {
+                // Every slot waits for an answer: say so rather than drop it.
+                if let Err(e) = refuse_unrecorded(actions, request, path, self.reply) {
+                    self.app.on_error(e, topic, actions);
                 }
-                Err(e) => return self.app.on_error(e, topic, actions),
-            };
+                return;
+            }
+            Err(e) => return self.app.on_error(e, topic, actions),
+        };
         let incoming = Request {
             handle,
             path,
