@@ -35,6 +35,7 @@ AWS_DEVICE = "nimbus-aws-e2e"
 AZURE_DEVICE = "nimbus-azure-e2e"
 HUB = "nimbus-e2e.azure-devices.net"
 API_VERSION = "2021-04-12"
+AWS_OFF_S = 1.1  # AWS IoT Core: 1 CONNECT per second per client id, and some slack
 
 
 def sas_token(hub: str, device: str, key_b64: str, expiry: int) -> str:
@@ -111,6 +112,7 @@ class Demo:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      errors="replace")
         self.started = time.monotonic()
+        self.ended = None  # when its stdout closed: the process is gone
         self._out = threading.Thread(target=self._read_out, daemon=True)
         self._err = threading.Thread(target=self._read_err, daemon=True)
         self._out.start()
@@ -121,6 +123,7 @@ class Demo:
             with self.cond:
                 self.lines.append((time.monotonic(), line.rstrip("\n")))
                 self.cond.notify_all()
+        self.ended = time.monotonic()
 
     def _read_err(self):
         self.stderr = self.proc.stderr.read()
@@ -228,8 +231,16 @@ def run_demo(demo_bin, pki, broker):
     demo against the broker's TLS port as the cloud's e2e device."""
     demos = []
 
-    def start(cloud: str, *extra: str, port=None, cert=True, ca=None, device=None):
+    def start(cloud: str, *extra: str, port=None, cert=True, ca=None, device=None, off_s=AWS_OFF_S):
         device = device or (AWS_DEVICE if cloud == "aws" else AZURE_DEVICE)
+        if cloud == "aws":
+            # AWS throttles CONNECT to 1 a second per client id, and a device
+            # back from a power cut cannot know when it last connected: a
+            # device that ended is kept off that long before it boots again
+            # (off_s=0: at once, as test_hostile.py's throttle test does).
+            ended = [d.ended for d in demos if d.device == device and d.ended is not None]
+            if ended:
+                time.sleep(max(0.0, max(ended) + off_s - time.monotonic()))
         cmd = [str(demo_bin), "--cloud", cloud, "--host", "localhost", "--connect-address", "127.0.0.1",
                "--port", str(port or broker.device_port(cloud)), "--device", device, "--ca", str(ca or pki / "ca.crt")]
         if cert:
@@ -238,6 +249,7 @@ def run_demo(demo_bin, pki, broker):
         if cloud == "azure":
             cmd += ["--hub", HUB]
         d = Demo(cmd + list(extra))
+        d.device = device
         demos.append(d)
         return d
 

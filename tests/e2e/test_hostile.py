@@ -1,7 +1,8 @@
 """The cloud as a hostile peer: messages larger than the device's receive
-buffer, a broker that accepts and then drops every connection, a broker
-that freezes for longer than the acknowledgement timeout, and a burst of
-method calls. The device must stay connected (or reconnect politely),
+buffer, a broker that accepts and then drops every connection, a CONNECT
+throttled because the device rebooted within the second, a broker that
+freezes for longer than the acknowledgement timeout, and a burst of method
+calls. The device must stay connected (or reconnect politely),
 answer what it can, report the rest, and lose no reading.
 """
 
@@ -14,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import missing_readings
+from conftest import AWS_DEVICE, missing_readings, stamps
 
 BIG = 8 * 1024  # the demo's receive buffer is 2 KB
 
@@ -143,6 +144,42 @@ def test_a_broker_that_drops_every_connection_gets_backed_off_connects(kind, bro
     assert len(times) <= 10, (len(times), gaps, out())
     # The early drops were reported as such.
     assert demo.grep(r"!! connection: connections keep ending right after CONNACK"), out()
+
+
+def test_an_aws_device_back_within_the_second_is_throttled_then_backs_off_and_connects(tmp_path, broker,
+                                                                                        cloud_of, run_demo):
+    """A device that reboots within a second of its last CONNECT cannot know
+    it: AWS refuses the CONNECT (THROTTLED). It is one refusal, the next
+    attempt comes after the backoff, and nothing is broken for longer."""
+    cloud = cloud_of("aws")
+    broker.expect_violations()
+    args = ("--sensors", "1", "--telemetry-period-ms", "200", "--connect-attempts", "0",
+            "--backoff-max-ms", "2000", "--store", str(tmp_path / "store"))
+    first = run_demo("aws", *args, "--run-for-s", "30")
+    assert first.wait_line(r"-- connected as ", 10), first.output()
+    first.proc.kill()
+    first.wait(10)
+    second = run_demo("aws", *args, "--run-for-s", "6", off_s=0)
+    out = second.output
+    refused = second.wait_line(r"!! link down: connection refused: not authorised", 10)
+    assert refused, out()
+    up = second.wait_line(r"-- connected as .*connection 1$", 10, after=refused[0])
+    assert up, out()
+    assert up[1] - refused[1] >= 0.9, out()  # the backoff's 1 s floor
+    assert second.wait(30) == 0, out()
+    codes = [(v["client"], v["code"]) for v in broker.violations()]
+    assert codes == [(AWS_DEVICE, "THROTTLED")], codes
+    # Every reading of the second life, the refused CONNECT's time
+    # included, arrived.
+    done = second.wait_line(r"-- done after .* readings published \(seq (\d+)\.\.(\d+)\), 0 unacknowledged, "
+                            r".*boot 2$", 1)
+    assert done, out()
+    want = set(range(int(done[2][1]), int(done[2][2]) + 1))
+    assert len(want) >= 20, out()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not want <= {s for b, s in stamps(cloud) if b == 2}:
+        time.sleep(0.1)
+    assert not want - {s for b, s in stamps(cloud) if b == 2}, out()
 
 
 @pytest.mark.parametrize("kind", ["aws", "azure"])
