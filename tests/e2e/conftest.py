@@ -50,14 +50,20 @@ def azure_username(hub: str, device: str) -> str:
     return f"{hub}/{device}/?api-version={API_VERSION}"
 
 
-def missing_readings(cloud, last: int, timeout: float = 10.0) -> list[int]:
-    """The seqs 1..last the cloud has not received, once every one arrived
-    or `timeout` passed."""
-    want = set(range(1, last + 1))
+def missing_readings(cloud, last: int, timeout: float = 10.0, first: int = 1, boot=None) -> list[int]:
+    """The seqs first..last the cloud has not received (of boot `boot`
+    only, when given), once every one arrived or `timeout` passed."""
+    want = set(range(first, last + 1))
+
+    def got():
+        if boot is None:
+            return set(cloud.seqs(cloud.telemetry()))
+        return {s for b, s in stamps(cloud) if b == boot}
+
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not set(cloud.seqs(cloud.telemetry())) >= want:
+    while time.monotonic() < deadline and not got() >= want:
         time.sleep(0.1)
-    return sorted(want - set(cloud.seqs(cloud.telemetry())))
+    return sorted(want - got())
 
 
 def stamps(cloud, first_copies=False) -> list[tuple[int, int]]:
@@ -104,8 +110,8 @@ def demo_bin() -> Path:
 class Demo:
     """nimbus-demo as a child process; its stdout lines are collected."""
 
-    def __init__(self, cmd: list[str]):
-        self.cmd = cmd
+    def __init__(self, cmd: list[str], device: str | None = None):
+        self.cmd, self.device = cmd, device
         self.lines: list[tuple[float, str]] = []
         self.stderr = ""
         self.cond = threading.Condition()
@@ -248,8 +254,7 @@ def run_demo(demo_bin, pki, broker):
             cmd += ["--cert", str(pki / f"{name}.crt"), "--key", str(pki / f"{name}.key")]
         if cloud == "azure":
             cmd += ["--hub", HUB]
-        d = Demo(cmd + list(extra))
-        d.device = device
+        d = Demo(cmd + list(extra), device)
         demos.append(d)
         return d
 
